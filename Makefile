@@ -1,0 +1,25 @@
+# sciconv: the two commands. Both set the environment up first (idempotent, seconds when done).
+VENV ?= .venv
+PY := $(VENV)/bin/python
+SCICONV := $(VENV)/bin/sciconv
+
+.PHONY: demo test setup lint bench clean-venv
+
+setup:
+	@bash scripts/bootstrap.sh
+
+demo: setup
+	$(SCICONV) tour
+
+test: setup lint
+	$(PY) -m pytest -q -p no:cacheprovider
+
+lint: setup
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+bench: setup
+	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean-venv:
+	rm -rf $(VENV)

@@ -1,0 +1,44 @@
+"""The ``sciconv`` command: one subcommand per capability, each imported lazily.
+
+Each subcommand lives in its own module of this package with ``HELP``, ``add_arguments(parser)``
+and ``run(args) -> int``; heavy imports (PETSc, the solver packages) happen inside ``run`` so
+that ``import sciconv`` and ``sciconv --help`` never load PETSc.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+from collections.abc import Sequence
+
+__all__ = ["SUBCOMMANDS", "main"]
+
+#: name -> module (relative to this package). Families add their entries here.
+SUBCOMMANDS: dict[str, str] = {
+    "info": ".info",
+    "tour": ".tour",
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="sciconv", description="Convolution as an operator: tools and demonstrations."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, modname in SUBCOMMANDS.items():
+        mod = importlib.import_module(modname, __name__)
+        p = sub.add_parser(name, help=mod.HELP, description=mod.HELP)
+        mod.add_arguments(p)
+        p.set_defaults(_run=mod.run)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sciconv`` console script."""
+    args = build_parser().parse_args(argv)
+    return int(args._run(args) or 0)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,316 @@
+"""FFT convolution (full, same, circular, causal) for numpy arrays and torch tensors.
+
+This module is the single place in sciconv that chooses FFT sizes (:func:`fft_size`).
+"""
+
+from __future__ import annotations
+
+import numbers
+from typing import Any
+
+import numpy as np
+import scipy.fft
+import torch
+
+from ._validation import check_choice, describe
+
+__all__ = ["MODES", "FFTConvolver", "fft_size", "fftconv"]
+
+MODES = ("full", "same", "circular", "causal")
+Array = Any  # numpy.ndarray or torch.Tensor
+
+
+def fft_size(n: int) -> int:
+    """Smallest fast FFT length ``>= n`` (a 5-smooth number, from ``scipy.fft.next_fast_len``).
+
+    Parameters
+    ----------
+    n : int
+        Minimum length, ``n >= 1``.
+
+    Returns
+    -------
+    int
+        The smallest ``L >= n`` whose only prime factors are 2, 3 and 5.
+    """
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"n must be an integer >= 1, got {describe(n)}")
+    if n < 1:
+        raise ValueError(f"n must be an integer >= 1, got {n}")
+    return int(scipy.fft.next_fast_len(int(n), real=True))
+
+
+def _as_arrays(x: Array, k: Array) -> tuple[Array, Array, bool]:
+    """Bring x and k to one backend and one floating/complex dtype; return (x, k, is_torch)."""
+    for name, a in (("x", x), ("k", k)):
+        if isinstance(a, torch.Tensor):
+            if a.dtype == torch.bool:
+                raise TypeError(f"{name} must hold numbers, got {describe(a)}")
+            continue
+        kind = np.asarray(a).dtype.kind
+        if kind not in "biufc" or kind == "b":
+            raise TypeError(f"{name} must be a numeric array or tensor, got {describe(a)}")
+    if isinstance(x, torch.Tensor) or isinstance(k, torch.Tensor):
+        ref = x if isinstance(x, torch.Tensor) else k
+        x = torch.as_tensor(x, device=ref.device)
+        k = torch.as_tensor(k, device=ref.device)
+        if x.device != k.device:
+            raise ValueError(f"k must be on the device of x ({x.device}), got {k.device}")
+        dtype = torch.result_type(x, k)
+        if not (dtype.is_floating_point or dtype.is_complex):
+            dtype = torch.get_default_dtype()
+        return x.to(dtype), k.to(dtype), True
+    x, k = np.asarray(x), np.asarray(k)
+    dtype = np.result_type(x.dtype, k.dtype)
+    if dtype.kind not in "fc":
+        dtype = np.dtype(np.float64)
+    return x.astype(dtype, copy=False), k.astype(dtype, copy=False), False
+
+
+def _norm_axes(axes: Any, ndim: int) -> tuple[int, ...]:
+    """Normalize ``axes`` (int or tuple of ints) to sorted-as-given non-negative ints."""
+    seq = (axes,) if isinstance(axes, numbers.Integral) and not isinstance(axes, bool) else axes
+    if not isinstance(seq, (tuple, list)):
+        raise TypeError(f"axes must be an int or a tuple of ints, got {describe(axes)}")
+    if len(seq) == 0:
+        raise ValueError("axes must name at least one axis, got an empty sequence")
+    out = []
+    for a in seq:
+        if isinstance(a, bool) or not isinstance(a, numbers.Integral):
+            raise TypeError(f"axes must contain integers, got {describe(axes)}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"axes must lie in [-{ndim}, {ndim}) for {ndim}-d input, got {axes}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"axes must not repeat an axis, got {axes}")
+    return tuple(out)
+
+
+def _align(x: Array, k: Array, axes: Any) -> tuple[Array, Array, tuple[int, ...]]:
+    """Apply the broadcasting rule of :func:`fftconv`; return x, k of equal ndim and the axes."""
+    ndim = max(x.ndim, k.ndim)
+    ax = _norm_axes(axes, ndim)
+    if k.ndim == len(ax) < ndim:  # kernel given along the convolution axes only
+        shape = [1] * ndim
+        for a, s in zip(ax, k.shape):
+            shape[a] = s
+        k = k.reshape(tuple(shape))
+    x = x.reshape((1,) * (ndim - x.ndim) + tuple(x.shape))
+    k = k.reshape((1,) * (ndim - k.ndim) + tuple(k.shape))
+    for d in range(ndim):
+        if d in ax:
+            if x.shape[d] < 1 or k.shape[d] < 1:
+                raise ValueError(
+                    f"x and k must have length >= 1 along axes {axes}, got x of shape "
+                    f"{tuple(x.shape)} and k of shape {tuple(k.shape)}"
+                )
+        elif x.shape[d] != k.shape[d] and 1 not in (x.shape[d], k.shape[d]):
+            raise ValueError(
+                f"k of shape {tuple(k.shape)} does not broadcast against x of shape "
+                f"{tuple(x.shape)} outside axes {axes} (sizes must match or be 1)"
+            )
+    return x, k, ax
+
+
+def _pad_axis(a: Array, axis: int, size: int) -> Array:
+    """Zero-pad ``a`` at the end of ``axis`` to length ``size``."""
+    extra = size - a.shape[axis]
+    if extra <= 0:
+        return a
+    shape = list(a.shape)
+    shape[axis] = extra
+    if isinstance(a, torch.Tensor):
+        return torch.cat([a, a.new_zeros(shape)], dim=axis)
+    return np.concatenate([a, np.zeros(shape, dtype=a.dtype)], axis=axis)
+
+
+def _prepare_kernel(k: Array, ax: tuple[int, ...], n: tuple[int, ...], mode: str) -> Array:
+    """Fold the kernel modulo n (circular) or drop taps that cannot reach the output (causal)."""
+    for a, na in zip(ax, n):
+        m = k.shape[a]
+        if mode == "causal" and m > na:
+            k = k[(slice(None),) * a + (slice(0, na),)]
+        elif mode == "circular" and m > na:
+            q = -(-m // na)
+            k = _pad_axis(k, a, q * na)
+            k = k.reshape(tuple(k.shape[:a]) + (q, na) + tuple(k.shape[a + 1 :])).sum(a)
+    return k
+
+
+def _fft_shape(n: tuple[int, ...], m: tuple[int, ...], mode: str) -> tuple[int, ...]:
+    if mode == "circular":
+        return n
+    return tuple(fft_size(na + ma - 1) for na, ma in zip(n, m))
+
+
+def _out_slices(ax, n, m, mode, ndim) -> tuple[slice, ...]:
+    sl = [slice(None)] * ndim
+    for a, na, ma in zip(ax, n, m):
+        start = (ma - 1) // 2 if mode == "same" else 0
+        stop = start + (na + ma - 1 if mode == "full" else na)
+        sl[a] = slice(start, stop)
+    return tuple(sl)
+
+
+def _forward(a: Array, shape: tuple[int, ...], ax: tuple[int, ...], real: bool) -> Array:
+    if isinstance(a, torch.Tensor):
+        f = torch.fft.rfftn if real else torch.fft.fftn
+        return f(a, s=shape, dim=ax)
+    return (scipy.fft.rfftn if real else scipy.fft.fftn)(a, s=shape, axes=ax)
+
+
+def _inverse(a: Array, shape: tuple[int, ...], ax: tuple[int, ...], real: bool) -> Array:
+    if isinstance(a, torch.Tensor):
+        f = torch.fft.irfftn if real else torch.fft.ifftn
+        return f(a, s=shape, dim=ax)
+    return (scipy.fft.irfftn if real else scipy.fft.ifftn)(a, s=shape, axes=ax)
+
+
+def _is_complex(a: Array) -> bool:
+    return a.is_complex() if isinstance(a, torch.Tensor) else np.iscomplexobj(a)
+
+
+def fftconv(x: Array, k: Array, mode: str = "full", axes: int | tuple[int, ...] = -1) -> Array:
+    """Convolve ``x`` with ``k`` along ``axes`` by FFT (true convolution, not correlation).
+
+    Parameters
+    ----------
+    x : numpy.ndarray or torch.Tensor
+        Signal. Along the convolution axes it has lengths ``n``.
+    k : numpy.ndarray or torch.Tensor
+        Kernel, with lengths ``m`` along the convolution axes. Broadcasting rule: if ``k.ndim ==
+        len(axes) < x.ndim`` the kernel's axes are the convolution axes (in the order given) and it
+        is shared by every other index of ``x``; otherwise the array with fewer dimensions gets
+        leading size-1 axes (numpy's rule), ``axes`` refer to the common shape, and outside
+        ``axes`` the sizes must be equal or 1.
+    mode : {'full', 'same', 'circular', 'causal'}
+        Output extent along each axis: ``n + m - 1`` ('full'), ``n`` otherwise.
+    axes : int or tuple of int
+        Convolution axes (default the last).
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor
+        A torch tensor if either input is one (on its device, differentiable w.r.t. ``x`` and
+        ``k``), else a numpy array. The dtype is the promoted floating or complex dtype.
+
+    Notes
+    -----
+    In one dimension, with ``x`` and ``k`` zero outside ``0..n-1`` and ``0..m-1``,
+
+    * full: :math:`y_t = \\sum_j k_j x_{t-j}` for :math:`t = 0, \\dots, n+m-2`;
+    * same: the centred part :math:`y_{s+t}`, :math:`s = \\lfloor (m-1)/2 \\rfloor`,
+      :math:`t < n`, as ``scipy.signal.fftconvolve(..., mode='same')``;
+    * causal: :math:`y_t = \\sum_{j \\le t} k_j x_{t-j}` for :math:`t < n` (taps ``j >= n``
+      are dropped, they cannot reach the output);
+    * circular: :math:`y_t = \\sum_j k_j x_{(t-j) \\bmod n}`, :math:`t < n`; a kernel longer than
+      ``n`` wraps: it is folded to :math:`\\tilde k_r = \\sum_{j \\equiv r \\pmod n} k_j`.
+
+    Linear modes zero-pad both factors to an FFT length :math:`L \\ge n + m' - 1` (``m' = m``,
+    or ``min(m, n)`` for causal) chosen by :func:`fft_size`, so that the circular convolution of
+    length ``L`` has no wrap-around; circular mode uses ``L = n`` exactly. Real inputs use
+    ``rfftn``, complex ones ``fftn``. Several axes apply the same rule per axis.
+    """
+    check_choice("mode", mode, MODES)
+    x, k, _ = _as_arrays(x, k)
+    x, k, ax = _align(x, k, axes)
+    n = tuple(x.shape[a] for a in ax)
+    m = tuple(k.shape[a] for a in ax)
+    kp = _prepare_kernel(k, ax, n, mode)
+    shape = _fft_shape(n, tuple(kp.shape[a] for a in ax), mode)
+    real = not (_is_complex(x) or _is_complex(k))
+    y = _inverse(_forward(x, shape, ax, real) * _forward(kp, shape, ax, real), shape, ax, real)
+    return y[_out_slices(ax, n, m, mode, y.ndim)]
+
+
+class FFTConvolver:
+    """Convolution with a fixed kernel whose spectrum is computed once and reused.
+
+    ``FFTConvolver(k, n, mode, axes)(x)`` equals ``fftconv(x, k, mode, axes)`` for every ``x``
+    with lengths ``n`` along ``axes``.
+
+    Parameters
+    ----------
+    k : numpy.ndarray or torch.Tensor
+        Kernel (same broadcasting rule as :func:`fftconv`).
+    n : int or tuple of int
+        Signal lengths along ``axes``.
+    mode : {'full', 'same', 'circular', 'causal'}
+    axes : int or tuple of int
+
+    Attributes
+    ----------
+    fft_shape : tuple of int
+        Transform lengths along ``axes`` (chosen by :func:`fft_size`; ``n`` for circular).
+    spectra_computed : int
+        How many kernel spectra were computed so far (one per backend/device/dtype seen).
+
+    Notes
+    -----
+    The spectrum is cached per (backend, device, dtype, real/complex). A torch kernel that
+    requires grad is re-transformed on each call while grad mode is on (so autograd sees a fresh
+    graph and an optimizer's updates); a torch kernel modified in place is detected by its
+    version counter. A numpy kernel is copied at construction.
+    """
+
+    def __init__(
+        self, k: Array, n: int | tuple[int, ...], mode: str = "full", axes: Any = -1
+    ) -> None:
+        self.mode = check_choice("mode", mode, MODES)
+        if not isinstance(k, torch.Tensor):
+            k = np.array(k, copy=True)
+        self.kernel = k
+        if not isinstance(axes, (numbers.Integral, tuple, list)) or isinstance(axes, bool):
+            raise TypeError(f"axes must be an int or a tuple of ints, got {describe(axes)}")
+        ndim_axes = 1 if isinstance(axes, numbers.Integral) else len(axes)
+        if isinstance(n, numbers.Integral) and not isinstance(n, bool):
+            n = (n,) * ndim_axes
+        if not isinstance(n, (tuple, list)) or len(n) != ndim_axes:
+            raise ValueError(f"n must be an int or a tuple of {ndim_axes} ints, got {n!r}")
+        for v in n:
+            if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
+                raise ValueError(f"n must contain integers >= 1, got {n!r}")
+        self.n, self.axes = tuple(int(v) for v in n), axes
+        _as_arrays(np.zeros(()), k)  # k must be numeric; its lengths m along axes:
+        probe_shape = [1] * max(np.ndim(k), ndim_axes)
+        x_probe = np.zeros(probe_shape, dtype=np.float64)
+        _, kk, ax = _align(x_probe, np.empty(np.shape(k), dtype=np.int8), axes)
+        self._m = tuple(kk.shape[a] for a in ax)
+        kp_len = tuple(min(ma, na) if mode == "causal" else ma for ma, na in zip(self._m, self.n))
+        self.fft_shape = _fft_shape(self.n, kp_len, mode)
+        self._cache: dict[tuple, tuple[Any, Array]] = {}
+        self.spectra_computed = 0
+
+    def _spectrum(self, x: Array) -> tuple[Array, Array, tuple[int, ...], bool]:
+        x, k, _ = _as_arrays(x, self.kernel)
+        x, k, ax = _align(x, k, self.axes)
+        got = tuple(x.shape[a] for a in ax)
+        if got != self.n:
+            raise ValueError(f"x must have lengths {self.n} along axes {self.axes}, got {got}")
+        if tuple(k.shape[a] for a in ax) != self._m:
+            raise ValueError(
+                f"x of shape {tuple(x.shape)} changes which axes of the kernel are convolved "
+                f"(use negative axes, or a kernel with k.ndim == len(axes))"
+            )
+        real = not (_is_complex(x) or _is_complex(k))
+        is_t = isinstance(k, torch.Tensor)
+        key = (is_t, str(k.device) if is_t else "cpu", str(k.dtype), real)
+        version = self.kernel._version if isinstance(self.kernel, torch.Tensor) else 0
+        fresh = is_t and k.requires_grad and torch.is_grad_enabled()
+        if fresh or key not in self._cache or self._cache[key][0] != version:
+            kp = _prepare_kernel(k, ax, self.n, self.mode)
+            self._cache[key] = (version, _forward(kp, self.fft_shape, ax, real))
+            self.spectra_computed += 1
+        return x, self._cache[key][1], ax, real
+
+    def __call__(self, x: Array) -> Array:
+        """Return ``fftconv(x, k, mode, axes)`` using the cached kernel spectrum."""
+        x, spec, ax, real = self._spectrum(x)
+        y = _inverse(_forward(x, self.fft_shape, ax, real) * spec, self.fft_shape, ax, real)
+        return y[_out_slices(ax, self.n, self._m, self.mode, y.ndim)]
+
+    def __repr__(self) -> str:
+        return (
+            f"FFTConvolver(kernel={describe(self.kernel)}, n={self.n}, mode={self.mode!r}, "
+            f"axes={self.axes!r}, fft_shape={self.fft_shape})"
+        )

@@ -1,0 +1,380 @@
+"""Vandermonde matrices: exact (Fraction), high precision (mpmath) and floating (numpy/torch).
+
+Toom-Cook and Winograd transforms are Vandermonde matrices of interpolation points, possibly
+including the point at infinity; diagonal state-space kernels are Vandermonde products.
+"""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from decimal import Decimal
+from fractions import Fraction
+from typing import Any
+
+import mpmath
+import numpy as np
+import torch
+
+from ._validation import check_choice, check_positive_int, describe
+
+__all__ = [
+    "INF",
+    "cond",
+    "exact_det",
+    "exact_inverse",
+    "exact_solve",
+    "parse_point",
+    "vandermonde",
+    "vandermonde_apply",
+    "vandermonde_det",
+]
+
+
+class _PointAtInfinity:
+    """The point at infinity of the projective line (one point: +inf and -inf are the same)."""
+
+    def __repr__(self) -> str:
+        return "INF"
+
+    def __reduce__(self) -> str:  # pickles as the module constant, so identity survives
+        return "INF"
+
+
+INF = _PointAtInfinity()
+_INF_TEXT = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞"}
+
+
+def parse_point(p: Any) -> Fraction | _PointAtInfinity:
+    """Parse one interpolation point to a ``Fraction`` or the sentinel :data:`INF`.
+
+    Accepts an integer, a ``Fraction`` (any ``numbers.Rational``), a ``Decimal``, a string such
+    as ``"5/6"``, ``"-7/6"``, ``"0.5"``, ``"inf"`` or ``"∞"``, a float, or ``INF``. A float is
+    converted *exactly* with ``Fraction(float)``, so ``0.1`` becomes
+    ``3602879701896397/36028797018963968``; pass ``"1/10"`` for one tenth. ``±inf`` (float or
+    string) is the single projective point at infinity. Wrong types raise ``TypeError``, bad
+    values (NaN, unparsable strings) ``ValueError``; both messages name ``points``.
+    """
+    if p is INF:
+        return INF
+    if isinstance(p, bool):
+        raise TypeError(f"points must be numbers, strings or INF, got {p!r}")
+    if isinstance(p, numbers.Rational):
+        return Fraction(p)
+    if isinstance(p, (float, np.floating, Decimal)):
+        if p != p:
+            raise ValueError(f"points must not contain NaN, got {p!r}")
+        if p in (float("inf"), float("-inf")):
+            return INF
+        return Fraction(p if isinstance(p, Decimal) else float(p))  # float(np.float32) is exact
+    if isinstance(p, str):
+        text = p.strip()
+        if text.lower() in _INF_TEXT:
+            return INF
+        try:
+            return Fraction(text)
+        except (ValueError, ZeroDivisionError):
+            raise ValueError(
+                f"points must hold rationals like '5/6', '-7/6' or 'inf', got {p!r}"
+            ) from None
+    raise TypeError(f"points must be numbers, strings or INF, got {describe(p)}")
+
+
+def _parse_points(points: Any) -> list:
+    if isinstance(points, (str, bytes)) or not isinstance(points, Iterable):
+        raise TypeError(f"points must be a sequence of points, got {describe(points)}")
+    pts = [parse_point(p) for p in points]
+    if not pts:
+        raise ValueError("points must contain at least one point, got an empty sequence")
+    if len(set(pts)) != len(pts):
+        raise ValueError(f"points must be distinct (else V is singular), got {pts}")
+    return pts
+
+
+def _exact_rows(pts: list, ncols: int) -> list[list[Fraction]]:
+    one, zero = Fraction(1), Fraction(0)
+    return [[zero] * (ncols - 1) + [one] if p is INF else [p**j for j in range(ncols)] for p in pts]
+
+
+def vandermonde(
+    points: Iterable,
+    ncols: int | None = None,
+    kind: str = "exact",
+    dps: int = 50,
+    *,
+    dtype: torch.dtype | None = None,
+    device: torch.device | str | None = None,
+) -> Any:
+    """Vandermonde matrix ``V[i, j] = p_i ** j``, ``j = 0..ncols-1``.
+
+    Parameters
+    ----------
+    points : sequence
+        Distinct points, each accepted by :func:`parse_point`; :data:`INF` gives the row
+        ``[0, ..., 0, 1]`` (it picks the leading coefficient: the Toom-Cook convention).
+    ncols : int, optional
+        Number of columns (default ``len(points)``).
+    kind : {'exact', 'mp', 'float', 'torch'}
+        numpy object array of ``Fraction``; ``mpmath.matrix`` with entries rounded once to
+        ``dps`` digits (computed in a local ``mpmath.workdps``); float64 numpy array; torch tensor.
+    dps : int
+        Decimal digits for ``kind='mp'``.
+    dtype, device
+        Only for ``kind='torch'`` (default ``torch.float64`` on the CPU).
+
+    Notes
+    -----
+    Every entry is computed exactly in rationals and rounded once, so the 'mp', 'float' and
+    'torch' matrices are the correctly rounded exact one. Duplicate points raise ``ValueError``.
+    """
+    check_choice("kind", kind, ("exact", "mp", "float", "torch"))
+    if kind != "torch" and (dtype is not None or device is not None):
+        raise ValueError(f"dtype and device are only for kind='torch', got kind={kind!r}")
+    pts = _parse_points(points)
+    ncols = len(pts) if ncols is None else check_positive_int("ncols", ncols)
+    rows = _exact_rows(pts, ncols)
+    if kind == "exact":
+        out = np.empty((len(pts), ncols), dtype=object)
+        out[:, :] = rows
+        return out
+    if kind == "mp":
+        dps = check_positive_int("dps", dps)
+        with mpmath.workdps(dps):
+            return mpmath.matrix(
+                [[mpmath.mpf(v.numerator) / v.denominator for v in r] for r in rows]
+            )
+    floats = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
+    if kind == "float":
+        return floats
+    return torch.as_tensor(floats, dtype=dtype or torch.float64, device=device)
+
+
+def vandermonde_det(points: Iterable) -> Fraction:
+    """Exact determinant of the square matrix ``vandermonde(points)``.
+
+    Notes
+    -----
+    For finite points, :math:`\\det V = \\prod_{i<j} (p_j - p_i)`. If :data:`INF` sits at
+    position ``r`` of ``N`` points, expanding along its row ``e_{N-1}`` gives
+    :math:`\\det V = (-1)^{(N-1)-r} \\prod_{i<j} (q_j - q_i)` over the finite points ``q`` in
+    order: the sign is ``(-1)`` to the number of points after ``INF`` (``+`` when it is last).
+    """
+    pts = _parse_points(points)
+    finite = [p for p in pts if p is not INF]
+    det = Fraction(1)
+    for j, pj in enumerate(finite):
+        for pi in finite[:j]:
+            det *= pj - pi
+    if len(finite) < len(pts):
+        det *= (-1) ** (len(pts) - 1 - pts.index(INF))
+    return det
+
+
+def _to_fraction(value: Any, name: str) -> Fraction:
+    if isinstance(value, numbers.Rational) and not isinstance(value, bool):
+        return Fraction(value)
+    if isinstance(value, (float, np.floating)) and np.isfinite(value):
+        return Fraction(float(value))
+    if isinstance(value, mpmath.mpf) and mpmath.isfinite(value):
+        man, exp = int(value.man) * (-1 if value < 0 else 1), int(value.exp)  # man is unsigned
+        return Fraction(man * 2**exp) if exp >= 0 else Fraction(man, 2**-exp)
+    raise TypeError(f"{name} must hold finite rationals (int, Fraction, float), got {value!r}")
+
+
+def _rows(matrix: Any, name: str) -> list[list[Any]]:
+    """Rows of a 2-d numpy array, list of lists or mpmath.matrix, as Python lists."""
+    if isinstance(matrix, mpmath.matrix):
+        return [[matrix[i, j] for j in range(matrix.cols)] for i in range(matrix.rows)]
+    arr = np.asarray(matrix, dtype=object) if not isinstance(matrix, np.ndarray) else matrix
+    if arr.ndim != 2:
+        raise ValueError(f"{name} must be a 2-d matrix, got {describe(matrix)}")
+    return [list(r) for r in arr.tolist()]
+
+
+def _square_fractions(matrix: Any, name: str = "matrix") -> list[list[Fraction]]:
+    rows = _rows(matrix, name)
+    n = len(rows)
+    if n == 0 or any(len(r) != n for r in rows):
+        raise ValueError(f"{name} must be a non-empty square matrix, got {describe(matrix)}")
+    return [[_to_fraction(v, name) for v in r] for r in rows]
+
+
+def _eliminate(a: list[list[Fraction]], ncols_left: int) -> tuple[Fraction, bool]:
+    """Gauss-Jordan in place on the augmented rows; return (det of left block, nonsingular)."""
+    n, det = len(a), Fraction(1)
+    for c in range(ncols_left):
+        piv = next((r for r in range(c, n) if a[r][c] != 0), None)
+        if piv is None:
+            return Fraction(0), False
+        if piv != c:
+            a[c], a[piv] = a[piv], a[c]
+            det = -det
+        p = a[c][c]
+        det *= p
+        a[c] = [v / p for v in a[c]]
+        for r in range(n):
+            if r != c and a[r][c] != 0:
+                f = a[r][c]
+                a[r] = [vr - f * vc for vr, vc in zip(a[r], a[c])]
+    return det, True
+
+
+def exact_det(matrix: Any) -> Fraction:
+    """Exact determinant by Fraction Gaussian elimination (floats are taken exactly)."""
+    a = _square_fractions(matrix)
+    return _eliminate(a, len(a))[0]
+
+
+def exact_solve(matrix: Any, rhs: Any) -> np.ndarray:
+    """Solve ``matrix @ X = rhs`` exactly; returns an object array of ``Fraction``.
+
+    ``rhs`` is a vector of shape ``(n,)`` or a matrix ``(n, k)``; the result has its shape.
+    A singular matrix raises ``numpy.linalg.LinAlgError`` (a ``ValueError``).
+    """
+    a = _square_fractions(matrix)
+    n = len(a)
+    b = np.asarray(rhs, dtype=object)
+    if b.ndim not in (1, 2) or b.shape[0] != n:
+        raise ValueError(f"rhs must have shape ({n},) or ({n}, k), got {describe(rhs)}")
+    b2 = b.reshape(n, -1)
+    aug = [row + [_to_fraction(v, "rhs") for v in b2[i]] for i, row in enumerate(a)]
+    _, ok = _eliminate(aug, n)
+    if not ok:
+        raise np.linalg.LinAlgError(f"matrix is singular, got {describe(matrix)}")
+    out = np.empty(b2.shape, dtype=object)
+    out[:, :] = [r[n:] for r in aug]
+    return out.reshape(b.shape)
+
+
+def exact_inverse(matrix: Any) -> np.ndarray:
+    """Exact inverse (object array of ``Fraction``); singular raises ``LinAlgError``."""
+    n = len(_square_fractions(matrix))
+    eye = np.empty((n, n), dtype=object)
+    eye[:, :] = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
+    return exact_solve(matrix, eye)
+
+
+def _to_mp(v: Any, name: str) -> Any:
+    if isinstance(v, (mpmath.mpf, mpmath.mpc)):
+        return +v
+    if isinstance(v, numbers.Rational) and not isinstance(v, bool):
+        return mpmath.mpf(v.numerator) / v.denominator
+    if isinstance(v, (numbers.Real, numbers.Complex)) and not isinstance(v, bool):
+        return mpmath.mpmathify(complex(v) if np.iscomplexobj(v) else float(v))
+    raise TypeError(f"{name} must hold numbers, got {v!r}")
+
+
+def cond(matrix: Any, norm: int | str = 2, dps: int = 50) -> mpmath.mpf:
+    """Condition number ``||A|| ||A^{-1}||`` of a square matrix, in mpmath at ``dps`` digits.
+
+    Parameters
+    ----------
+    matrix : numpy array (float, complex or object/Fraction), list of lists or mpmath.matrix
+    norm : {2, 1, 'inf', 'fro'}
+        2: ratio of extreme singular values (``mpmath.svd_r``/``svd_c``); 1, 'inf', 'fro': the
+        matrix norm of ``A`` times that of the explicit inverse.
+    dps : int
+        Working precision in decimal digits (a local ``mpmath.workdps``).
+
+    Returns
+    -------
+    mpmath.mpf
+        ``mpmath.inf`` for a singular matrix: exactly singular when every entry is rational
+        (int, Fraction, float, mpf; checked by :func:`exact_det`), else numerically singular at
+        ``dps`` digits.
+    """
+    if norm not in (1, 2, "inf", "fro") or isinstance(norm, bool):
+        raise ValueError(f"norm must be one of 1, 2, 'inf', 'fro', got {norm!r}")
+    dps = check_positive_int("dps", dps)
+    rows = _rows(matrix, "matrix")
+    n = len(rows)
+    if n == 0 or any(len(r) != n for r in rows):
+        raise ValueError(f"matrix must be a non-empty square matrix, got {describe(matrix)}")
+    try:
+        if exact_det(rows) == 0:
+            return mpmath.inf
+    except TypeError:
+        pass  # complex or non-finite entries: rely on the numerical test below
+    with mpmath.workdps(dps):
+        a = mpmath.matrix([[_to_mp(v, "matrix") for v in r] for r in rows])
+        if norm == 2:
+            svd = mpmath.svd_c if any(isinstance(v, mpmath.mpc) for v in a) else mpmath.svd_r
+            s = svd(a, compute_uv=False)
+            smax, smin = max(s), min(s)
+            return mpmath.inf if smin == 0 else +(smax / smin)
+        try:
+            inv = mpmath.inverse(a)
+        except ZeroDivisionError:
+            return mpmath.inf
+        p = {1: 1, "inf": "inf", "fro": "f"}[norm]
+        return +(mpmath.mnorm(a, p) * mpmath.mnorm(inv, p))
+
+
+def vandermonde_apply(
+    z: Any, c: Any, L: int, chunk: int | None = None, *, log_nodes: bool = False
+) -> Any:
+    """Vandermonde product ``K[..., l] = sum_n c[..., n] * z[n] ** l`` for ``l = 0..L-1``.
+
+    Parameters
+    ----------
+    z : array or tensor, shape (N,)
+        Nodes (real or complex). With ``log_nodes=True``, ``z`` holds ``log`` of the nodes and
+        the powers are ``exp(l * z)`` (the stable form for state-space kernels ``exp(l dt A)``).
+    c : array or tensor, shape (..., N)
+        Coefficients.
+    L : int
+        Number of powers.
+    chunk : int, optional
+        Compute ``chunk`` powers at a time, so the power matrix takes ``O(N * chunk)`` memory
+        instead of ``O(N * L)``; under torch autograd each chunk is checkpointed (recomputed in
+        the backward pass) so the saved memory is ``O(N * chunk)`` too.
+
+    Returns
+    -------
+    numpy.ndarray or torch.Tensor of shape (..., L)
+        Torch if ``z`` or ``c`` is a tensor (differentiable w.r.t. both).
+
+    Notes
+    -----
+    Equal to ``c @ V.T`` with ``V = vandermonde(z, L)``. In torch, ``z ** l`` for a complex node
+    ``z = 0`` has a NaN gradient; use ``log_nodes`` for decaying state-space nodes.
+    """
+    L = check_positive_int("L", L)
+    chunk = L if chunk is None else check_positive_int("chunk", chunk)
+    if isinstance(z, torch.Tensor) or isinstance(c, torch.Tensor):
+        ref = z if isinstance(z, torch.Tensor) else c
+        z, c = torch.as_tensor(z, device=ref.device), torch.as_tensor(c, device=ref.device)
+        dtype = torch.promote_types(torch.result_type(z, c), torch.get_default_dtype())
+        z, c = z.to(dtype), c.to(dtype)
+    else:
+        z, c = np.asarray(z), np.asarray(c)
+        dtype = np.result_type(z.dtype, c.dtype, np.float64)
+        z, c = z.astype(dtype, copy=False), c.astype(dtype, copy=False)
+    if z.ndim != 1:
+        raise ValueError(f"z must be a 1-d array of nodes, got {describe(z)}")
+    if c.ndim < 1 or c.shape[-1] != z.shape[0]:
+        raise ValueError(f"c must have shape (..., {z.shape[0]}) to match z, got {describe(c)}")
+    if isinstance(z, torch.Tensor):
+        use_ckpt = chunk < L and torch.is_grad_enabled() and (z.requires_grad or c.requires_grad)
+
+        def block(zz: torch.Tensor, cc: torch.Tensor, l0: int, l1: int) -> torch.Tensor:
+            ls = torch.arange(l0, l1, device=zz.device, dtype=zz.real.dtype)
+            p = torch.exp(zz[:, None] * ls) if log_nodes else zz[:, None] ** ls
+            return cc @ p
+
+        parts = []
+        for l0 in range(0, L, chunk):
+            l1 = min(l0 + chunk, L)
+            if use_ckpt:
+                from torch.utils.checkpoint import checkpoint
+
+                parts.append(checkpoint(block, z, c, l0, l1, use_reentrant=False))
+            else:
+                parts.append(block(z, c, l0, l1))
+        return torch.cat(parts, dim=-1)
+    out = np.empty(c.shape[:-1] + (L,), dtype=dtype)
+    for l0 in range(0, L, chunk):
+        ls = np.arange(l0, min(l0 + chunk, L))
+        p = np.exp(z[:, None] * ls) if log_nodes else z[:, None] ** ls
+        out[..., l0 : l0 + len(ls)] = c @ p
+    return out

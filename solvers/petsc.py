@@ -1,0 +1,154 @@
+"""PETSc views of sciconv operators: shell matrices (MATPYTHON) and AIJ matrices.
+
+``as_petsc_mat(op)`` lets a PETSc ``KSP`` run on a :class:`sciconv.ConvOperator`, on any
+:class:`scipy.sparse.linalg.LinearOperator`, or on a scipy sparse matrix.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from sciconv._validation import describe
+
+__all__ = ["OperatorShell", "as_petsc_mat", "petsc_module"]
+
+
+def petsc_module() -> Any:
+    """Import and return ``petsc4py.PETSc`` (initialised), with a clear error if absent."""
+    try:
+        import petsc4py
+
+        petsc4py.init()
+        from petsc4py import PETSc
+    except ImportError as exc:  # pragma: no cover - petsc4py is installed by the bootstrap
+        raise ImportError(
+            "petsc4py is required for solvers.petsc; run `make setup` (scripts/bootstrap.sh) "
+            "to build PETSc and petsc4py"
+        ) from exc
+    return PETSc
+
+
+class OperatorShell:
+    """Context of a MATPYTHON matrix that applies a matrix-free operator.
+
+    Every rank holds the whole (small, structured) operator: ``mult`` gathers the
+    distributed input to all ranks, applies ``matvec`` and keeps the locally owned rows.
+    This is exact on any number of ranks; it is not a scalable distribution (a DMDA path
+    distributes the grid instead).
+
+    Parameters
+    ----------
+    op : object
+        Anything with ``shape``, ``matvec`` and ``rmatvec`` acting on flat numpy vectors.
+    """
+
+    def __init__(self, op: Any) -> None:
+        self.op = op
+        self.calls = {"mult": 0, "multTranspose": 0, "getDiagonal": 0}
+        self._gather: dict[int, tuple[Any, Any]] = {}
+
+    def _full(self, x: Any) -> np.ndarray:
+        PETSc = petsc_module()
+        if x.getComm().getSize() == 1:
+            return x.getArray(readonly=True)
+        key = x.getSize()
+        if key not in self._gather:
+            self._gather[key] = PETSc.Scatter.toAll(x)
+        scatter, xall = self._gather[key]
+        scatter.scatter(x, xall, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+        return xall.getArray(readonly=True)
+
+    def _apply(self, fn: Any, x: Any, y: Any) -> None:
+        out = np.asarray(fn(np.array(self._full(x))))
+        lo, hi = y.getOwnershipRange()
+        y.setArray(out[lo:hi].astype(y.getArray(readonly=True).dtype, copy=False))
+
+    def mult(self, mat: Any, x: Any, y: Any) -> None:
+        self.calls["mult"] += 1
+        self._apply(self.op.matvec, x, y)
+
+    def multTranspose(self, mat: Any, x: Any, y: Any) -> None:  # noqa: N802 - PETSc protocol
+        self.calls["multTranspose"] += 1
+        self._apply(self.op.rmatvec, x, y)
+
+    def getDiagonal(self, mat: Any, d: Any) -> None:  # noqa: N802 - PETSc protocol
+        """Diagonal for Jacobi preconditioning, taken from the exact sparse matrix."""
+        self.calls["getDiagonal"] += 1
+        if not hasattr(self.op, "to_sparse"):
+            raise NotImplementedError("the operator has no to_sparse(); no diagonal available")
+        diag = self.op.to_sparse().diagonal()
+        lo, hi = d.getOwnershipRange()
+        d.setArray(diag[lo:hi])
+
+
+def as_petsc_mat(op: Any, comm: Any = None) -> Any:
+    """Return a PETSc matrix for ``op``.
+
+    Parameters
+    ----------
+    op : ConvOperator, scipy LinearOperator or scipy sparse matrix
+        A sparse matrix becomes an AIJ matrix (each rank sets its own rows); anything with
+        ``shape``/``matvec``/``rmatvec`` becomes a shell matrix (MATPYTHON) whose context is an
+        :class:`OperatorShell`.
+    comm : petsc4py.PETSc.Comm or mpi4py communicator, optional
+        Defaults to ``PETSC_COMM_WORLD``.
+
+    Returns
+    -------
+    petsc4py.PETSc.Mat
+        Assembled and set up, ready for ``KSP.setOperators``.
+
+    Notes
+    -----
+    PETSc here is built with real double scalars; a complex operator is refused with a
+    ``TypeError`` rather than silently dropping its imaginary part.
+    """
+    PETSc = petsc_module()
+    comm = PETSc.COMM_WORLD if comm is None else comm
+    if not isinstance(comm, PETSc.Comm):
+        comm = PETSc.Comm(comm)
+    dtype = np.dtype(getattr(op, "dtype", np.float64))
+    if dtype.kind == "c" and np.dtype(PETSc.ScalarType).kind != "c":
+        raise TypeError(
+            f"op has complex dtype {dtype} but this PETSc build has real scalars "
+            f"({np.dtype(PETSc.ScalarType)})"
+        )
+    if sp.issparse(op):
+        csr = sp.csr_matrix(op)
+        m, n = csr.shape
+        lo, hi = _ownership(m, comm)
+        local = csr[lo:hi]
+        csr_arrays = (
+            local.indptr.astype(PETSc.IntType),
+            local.indices.astype(PETSc.IntType),
+            local.data.astype(PETSc.ScalarType),
+        )
+        mat = PETSc.Mat().createAIJ(
+            ((hi - lo, m), (_ownership(n, comm)[1] - _ownership(n, comm)[0], n)),
+            csr=csr_arrays,
+            comm=comm,
+        )
+        mat.assemble()
+        return mat
+    if not all(hasattr(op, a) for a in ("shape", "matvec", "rmatvec")):
+        raise TypeError(
+            f"op must be a ConvOperator, a scipy LinearOperator or a scipy sparse matrix, "
+            f"got {describe(op)}"
+        )
+    m, n = (int(v) for v in op.shape)
+    mat = PETSc.Mat().createPython(
+        ((PETSc.DECIDE, m), (PETSc.DECIDE, n)), OperatorShell(op), comm=comm
+    )
+    mat.setUp()
+    return mat
+
+
+def _ownership(n: int, comm: Any) -> tuple[int, int]:
+    """PETSc's default split of ``n`` rows: the first ``n % size`` ranks get one more."""
+    size, rank = comm.getSize(), comm.getRank()
+    base, extra = divmod(n, size)
+    lo = rank * base + min(rank, extra)
+    return lo, lo + base + (rank < extra)
