@@ -180,15 +180,13 @@ class ConvOperator:
     def is_circular(self) -> bool:
         """True for a full block-circulant operator (the Sedghi et al. setting).
 
-        Periodic boundary, pads adding up to ``d(k-1)`` per axis (any left/right split: a
-        cyclic shift) and every grid size divisible by the stride, so that the output grid is
-        ``n / stride``.
+        Periodic boundary, every grid size divisible by the stride, and the output grid
+        exactly ``n / stride`` (any left/right split of the pads is a cyclic shift, which is
+        unitary; other totals would drop or repeat rows).
         """
         return self.mode == "circular" and all(
-            lft + rgt == dl * (k - 1) and n % s == 0
-            for (lft, rgt), dl, k, n, s in zip(
-                self.pad_width, self.dilation, self.kernel_size, self.in_shape[1:], self.stride
-            )
+            n % s == 0 and o == n // s
+            for n, s, o in zip(self.in_shape[1:], self.stride, self.out_shape[1:])
         )
 
     @property

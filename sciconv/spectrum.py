@@ -222,19 +222,6 @@ def conv_singular_values(
 
 
 # ---------------------------------------------------------------------------- any boundary
-def _full_circulant(op: ConvOperator) -> bool:
-    """True if ``op`` is a periodic convolution covering the whole coarse grid exactly once.
-
-    Any split of circular pad widths is a cyclic shift (unitary), but the rows must be the
-    ``n / stride`` distinct outputs: non-default total widths drop or repeat rows.
-    """
-    if op.mode != "circular":
-        return False
-    return all(
-        n % s == 0 and o == n // s for n, s, o in zip(op.in_shape[1:], op.stride, op.out_shape[1:])
-    )
-
-
 def _normal(op: ConvOperator) -> Any:
     """Sparse normal matrix of the smaller side, ``A A^H`` (wide) or ``A^H A`` (tall)."""
     a = op.to_sparse()
@@ -258,7 +245,7 @@ def _extremes(
         check_positive_int("maxiter", maxiter)
     dense_limit = check_positive_int("dense_limit", dense_limit, minimum=0)
     m, n = op.shape
-    if _full_circulant(op):
+    if op.is_circular:
         s = conv_singular_values(op.weight, op.in_shape, op.stride, op.dilation, op.groups)
         return float(s.max()), float(s.min())
     if m * n <= dense_limit:
