@@ -5,6 +5,7 @@ spectrum of circular convolutions, FFT convolution, Vandermonde matrices) and th
 families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`solvers`.
 """
 
+from . import winograd
 from .dottest import dottest
 from .fft import FFTConvolver, fft_size, fftconv
 from .operator import DENSE_LIMIT, ConvOperator
@@ -53,4 +54,5 @@ __all__ = [
     "vandermonde",
     "vandermonde_apply",
     "vandermonde_det",
+    "winograd",
 ]

@@ -71,8 +71,8 @@ if ! "$VENV/bin/python" -c "from mpi4py import MPI" >/dev/null 2>&1; then
 fi
 
 # 5. the rest and sciconv itself
-say "installing sciconv (editable) with its test and bench extras"
-"${PIP[@]}" -e ".[test,bench]"
+say "installing sciconv (editable) with its test, bench and examples extras"
+"${PIP[@]}" -e ".[test,bench,examples]"
 
 echo "$want" > "$STAMP"
 say "done: $("$VENV/bin/python" -c 'import torch, petsc4py; print("torch", torch.__version__, "petsc4py", petsc4py.__version__)')"

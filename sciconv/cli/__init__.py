@@ -18,6 +18,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 SUBCOMMANDS: dict[str, str] = {
     "info": ".info",
     "tour": ".tour",
+    "winograd": ".winograd",
 }
 
 

@@ -125,6 +125,27 @@ def _petsc() -> list[str]:
     ]
 
 
+def _winograd() -> list[str]:
+    from sciconv.winograd import balance, kappa_table, transforms, verify, winograd_error
+
+    lines = []
+    for m, name, pts in (
+        (6, "classic", None),
+        (6, "NOVA", "0,3/5,-3/5,1,-1,7/6,-7/6"),
+        (8, "integer", "0,1,-1,2,-2,3,-3,4,-4"),
+        (8, "NOVA", "0,2/5,-2/5,5/6,-5/6,1,-1,7/6,-7/6"),
+    ):
+        t = transforms(m, 3, pts)
+        tab = kappa_table(t)
+        e = winograd_error(balance(t), "float16", 2, 300, seed=0)
+        err = f"{e.mean:.2e}" if e.overflows == 0 else f"overflow in {e.overflows}/300 tiles"
+        lines.append(
+            f"F({m},3) {name:<8} exact: {verify(t)}, kappa_2(V_fin) {tab['kappa_Vfin']:.6g}, "
+            f"E {tab['E']:.4g}, 2D fp16 error {err} (direct {e.direct_mean:.1e})"
+        )
+    return lines
+
+
 def _info() -> list[str]:
     from .info import collect
 
@@ -150,6 +171,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("FFT convolution vs direct summation", _fft),
     ("Vandermonde matrices and their mpmath condition numbers", _vandermonde),
     ("PETSc: KSP on a ConvOperator shell matrix", _petsc),
+    ("Winograd/Toom-Cook: exact transforms, conditioning, fp16 error", _winograd),
     ("Environment (sciconv info)", _info),
 ]
 
