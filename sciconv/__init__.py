@@ -5,7 +5,7 @@ spectrum of circular convolutions, FFT convolution, Vandermonde matrices) and th
 families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`solvers`.
 """
 
-from . import winograd
+from . import ssm, winograd
 from .dottest import dottest
 from .fft import FFTConvolver, fft_size, fftconv
 from .operator import DENSE_LIMIT, ConvOperator
@@ -51,6 +51,7 @@ __all__ = [
     "operator_norm",
     "parse_point",
     "spectral_norm_power",
+    "ssm",
     "vandermonde",
     "vandermonde_apply",
     "vandermonde_det",

@@ -146,6 +146,12 @@ def _winograd() -> list[str]:
     return lines
 
 
+def _ssm() -> list[str]:
+    from .ssm import tour_lines
+
+    return tour_lines()
+
+
 def _info() -> list[str]:
     from .info import collect
 
@@ -172,6 +178,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("Vandermonde matrices and their mpmath condition numbers", _vandermonde),
     ("PETSc: KSP on a ConvOperator shell matrix", _petsc),
     ("Winograd/Toom-Cook: exact transforms, conditioning, fp16 error", _winograd),
+    ("State-space kernels: Krylov, Vandermonde and Cauchy vs dense Krylov", _ssm),
     ("Environment (sciconv info)", _info),
 ]
 

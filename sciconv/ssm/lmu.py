@@ -1,0 +1,131 @@
+"""Legendre Memory Unit (Voelker et al. 2019) with an explicit state; parallel variant by FFT."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import check_choice, check_positive_int, describe
+from .apply import causal_conv
+from .discretize import discretize
+from .hippo import hippo
+from .kernels import ssm_kernel
+
+__all__ = ["LMU", "LMUState"]
+
+
+@dataclass(frozen=True)
+class LMUState:
+    """Hidden state ``h`` (B, hidden), memory ``m`` (B, order), steps taken ``t``."""
+
+    h: torch.Tensor
+    m: torch.Tensor
+    t: int = 0
+
+
+class LMU(nn.Module):
+    """LMU layer ``(batch, L, input_size) -> (batch, L, hidden_size)``.
+
+    Parameters
+    ----------
+    input_size, hidden_size : int
+    order : int
+        Memory size ``N`` (Legendre polynomials up to degree ``N - 1``).
+    theta : float
+        Window length in steps (the memory approximates the last ``theta`` inputs).
+    parallel : bool
+        Drop the recurrent encoders and the hidden-to-hidden weight (Chilkuri & Eliasmith 2021):
+        the memory is then a linear time-invariant system of the input, computed in 'conv' mode
+        by a causal FFT convolution.
+    device, dtype
+
+    Notes
+    -----
+    With :math:`(\\bar A, \\bar B)` the zero-order hold (step 1) of the LMU pair
+    :math:`(A, B)` of :func:`sciconv.ssm.hippo` (``'lmu'``, window :math:`\\theta`):
+
+    .. math:: u_t = e_x^T x_t + e_h^T h_{t-1} + e_m^T m_{t-1},\\quad
+              m_t = \\bar A m_{t-1} + \\bar B u_t,\\quad
+              h_t = \\tanh(W_x x_t + W_h h_{t-1} + W_m m_t).
+
+    In parallel mode :math:`e_h = e_m = 0`, :math:`W_h = 0` and
+    :math:`m_t = \\sum_{j \\le t} \\bar A^j \\bar B u_{t-j}` (kernel by
+    :func:`sciconv.ssm.ssm_kernel` with ``C = I``).
+    """
+
+    def __init__(
+        self,
+        input_size: int,
+        hidden_size: int,
+        order: int = 16,
+        theta: float = 64.0,
+        *,
+        parallel: bool = False,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.input_size = check_positive_int("input_size", input_size)
+        self.hidden_size = check_positive_int("hidden_size", hidden_size)
+        self.order = check_positive_int("order", order)
+        self.parallel = bool(parallel)
+        fk = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        A, B = hippo("lmu", order, theta=theta)
+        Ab, Bb = discretize(A, B, 1.0, "zoh")
+        self.register_buffer("A", torch.as_tensor(A, **fk))
+        self.register_buffer("B", torch.as_tensor(B, **fk))
+        self.register_buffer("Abar", torch.as_tensor(Ab, **fk))
+        self.register_buffer("Bbar", torch.as_tensor(Bb, **fk))
+        self.e_x = nn.Parameter(torch.randn(input_size, **fk) / input_size**0.5)
+        self.W_x = nn.Linear(input_size, hidden_size, **fk)
+        self.W_m = nn.Linear(order, hidden_size, bias=False, **fk)
+        if parallel:
+            self.e_h = self.e_m = self.W_h = None
+        else:
+            self.e_h = nn.Parameter(torch.zeros(hidden_size, **fk))
+            self.e_m = nn.Parameter(torch.zeros(order, **fk))
+            self.W_h = nn.Linear(hidden_size, hidden_size, bias=False, **fk)
+
+    def initial_state(self, batch: int, *, device: Any = None) -> LMUState:
+        """Zero hidden state and memory."""
+        kw = {"dtype": self.A.dtype, "device": device}
+        return LMUState(
+            torch.zeros(batch, self.hidden_size, **kw), torch.zeros(batch, self.order, **kw)
+        )
+
+    def step(self, x_t: torch.Tensor, state: LMUState) -> tuple[torch.Tensor, LMUState]:
+        """One input ``x_t`` (B, input_size) -> ``(h_t, new state)``."""
+        u = x_t @ self.e_x
+        if not self.parallel:
+            u = u + state.h @ self.e_h + state.m @ self.e_m
+        m = state.m @ self.Abar.T + u[:, None] * self.Bbar
+        pre = self.W_x(x_t) + self.W_m(m)
+        if not self.parallel:
+            pre = pre + self.W_h(state.h)
+        h = torch.tanh(pre)
+        return h, LMUState(h, m, state.t + 1)
+
+    def memory_kernel(self, L: int) -> torch.Tensor:
+        """Impulse responses of the memory, (order, L): ``Abar^l Bbar``."""
+        eye = torch.eye(self.order, dtype=self.A.dtype, device=self.A.device)
+        return ssm_kernel(self.A, self.B, eye, 1.0, L, "krylov_doubling", "zoh")
+
+    def forward(self, x: torch.Tensor, mode: str = "step") -> torch.Tensor:
+        """Hidden states (B, L, hidden) for ``x`` (B, L, input); 'conv' needs ``parallel``."""
+        check_choice("mode", mode, ("step", "conv"))
+        if x.ndim != 3 or x.shape[2] != self.input_size:
+            raise ValueError(f"x must have shape (batch, L, {self.input_size}), got {describe(x)}")
+        if mode == "conv":
+            if not self.parallel:
+                raise ValueError("mode='conv' needs parallel=True (a linear memory), got False")
+            u = x @ self.e_x  # (B, L)
+            m = causal_conv(u[:, None, :], self.memory_kernel(x.shape[1]))  # (B, order, L)
+            return torch.tanh(self.W_x(x) + self.W_m(m.transpose(1, 2)))
+        state, hs = self.initial_state(x.shape[0], device=x.device), []
+        for t in range(x.shape[1]):
+            h, state = self.step(x[:, t], state)
+            hs.append(h)
+        return torch.stack(hs, dim=1)

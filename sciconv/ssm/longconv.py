@@ -1,0 +1,101 @@
+"""Long convolutions with squash and smooth regularisers (Fu et al. 2023)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .._validation import check_positive_int, describe
+from .apply import causal_conv
+
+__all__ = ["LongConv", "smooth", "squash"]
+
+
+def squash(k: torch.Tensor, lam: float) -> torch.Tensor:
+    """Soft-threshold ``sign(k) * max(|k| - lam, 0)``, the proximal map of ``lam * |k|_1``."""
+    if not lam >= 0:
+        raise ValueError(f"lam must be a number >= 0, got {lam!r}")
+    return torch.sign(k) * F.relu(k.abs() - lam)
+
+
+def smooth(k: torch.Tensor, width: int) -> torch.Tensor:
+    """Centred moving average of odd ``width`` along the last axis, zero padded (avg pool)."""
+    width = check_positive_int("width", width)
+    if width % 2 == 0:
+        raise ValueError(f"width must be an odd integer >= 1, got {width}")
+    shape = k.shape
+    out = F.avg_pool1d(
+        k.reshape(-1, 1, shape[-1]), width, stride=1, padding=width // 2, count_include_pad=True
+    )
+    return out.reshape(shape)
+
+
+class LongConv(nn.Module):
+    """Depthwise causal convolution with a learned kernel as long as the input.
+
+    Parameters
+    ----------
+    channels : int
+        Channels ``H`` (``in_channels = out_channels``, ``groups = channels``).
+    kernel_size : int
+        Kernel length ``L_k`` (inputs may be shorter or longer; taps beyond the input are unused).
+    squash_lambda : float
+        Soft-threshold applied to the kernel on every call (0 disables).
+    smooth_width : int
+        Odd width of the moving average applied before squashing (1 disables).
+    bias : bool
+        Skip term ``D u``.
+    device, dtype
+
+    Notes
+    -----
+    The effective kernel is :math:`k = S_\\lambda(\\mathrm{avg}_w(W))` with
+    :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x|-\\lambda, 0)`, and
+    :math:`y = k * u + D u` causally, by FFT (Fu et al. 2023, "Simple hardware-efficient long
+    convolutions for sequence modeling").
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        kernel_size: int,
+        *,
+        squash_lambda: float = 0.0,
+        smooth_width: int = 1,
+        bias: bool = True,
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        super().__init__()
+        self.channels = check_positive_int("channels", channels)
+        self.kernel_size = check_positive_int("kernel_size", kernel_size)
+        if not squash_lambda >= 0:
+            raise ValueError(f"squash_lambda must be a number >= 0, got {squash_lambda!r}")
+        smooth(torch.zeros(1), smooth_width)  # validates the width
+        self.squash_lambda, self.smooth_width = float(squash_lambda), int(smooth_width)
+        fk = {"device": device, "dtype": dtype or torch.get_default_dtype()}
+        decay = torch.exp(-torch.arange(kernel_size, **fk) / (kernel_size / 8))
+        self.weight = nn.Parameter(torch.randn(channels, kernel_size, **fk) * decay * 0.1)
+        self.D = nn.Parameter(torch.randn(channels, **fk)) if bias else None
+
+    def kernel(self) -> torch.Tensor:
+        """Effective kernel (H, L_k): smoothed, then squashed."""
+        k = self.weight
+        if self.smooth_width > 1:
+            k = smooth(k, self.smooth_width)
+        return squash(k, self.squash_lambda) if self.squash_lambda > 0 else k
+
+    def forward(self, u: torch.Tensor) -> torch.Tensor:
+        """Causal output (B, H, L) for ``u`` (B, H, L)."""
+        if u.ndim != 3 or u.shape[1] != self.channels:
+            raise ValueError(f"u must have shape (batch, {self.channels}, L), got {describe(u)}")
+        return causal_conv(u, self.kernel(), self.D)
+
+    def extra_repr(self) -> str:
+        return (
+            f"{self.channels}, kernel_size={self.kernel_size}, squash_lambda={self.squash_lambda}"
+            f", smooth_width={self.smooth_width}"
+        )
