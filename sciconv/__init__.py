@@ -5,7 +5,7 @@ spectrum of circular convolutions, FFT convolution, Vandermonde matrices) and th
 families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`solvers`.
 """
 
-from . import ssm, winograd
+from . import hyperbolic, ssm, winograd
 from .dottest import dottest
 from .fft import FFTConvolver, fft_size, fftconv
 from .operator import DENSE_LIMIT, ConvOperator
@@ -48,6 +48,7 @@ __all__ = [
     "exact_solve",
     "fft_size",
     "fftconv",
+    "hyperbolic",
     "operator_norm",
     "parse_point",
     "spectral_norm_power",

@@ -1,0 +1,106 @@
+"""The Poincaré ball as a ``torch.nn.Module`` holding a (possibly learnable) curvature."""
+
+from __future__ import annotations
+
+import torch
+from torch import Tensor, nn
+
+from .ball import (
+    as_curvature,
+    dist,
+    expmap,
+    expmap0,
+    gyration,
+    lambda_x,
+    logmap,
+    logmap0,
+    mobius_add,
+    mobius_scalar_mul,
+    project,
+    transp,
+    weighted_midpoint,
+)
+
+__all__ = ["PoincareBall"]
+
+
+class PoincareBall(nn.Module):
+    """The Poincaré ball of curvature ``-c`` as a module (``c`` optionally learnable).
+
+    Parameters
+    ----------
+    c : float
+        Curvature magnitude, ``> 0``.
+    learnable : bool
+        If true, ``c = softplus(raw)`` with a trainable ``raw`` (stays positive).
+
+    Notes
+    -----
+    The methods call the functions of this module with ``self.c``; the ``check`` flags
+    validate that inputs lie in the ball (a reduction and a host sync per argument).
+    """
+
+    def __init__(
+        self,
+        c: float = 1.0,
+        learnable: bool = False,
+        *,
+        device: torch.device | str | None = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        c0 = as_curvature(c).to(device=device, dtype=dtype or torch.get_default_dtype())
+        self.learnable = bool(learnable)
+        if self.learnable:
+            # inverse softplus so that softplus(raw) == c at the start
+            self.raw_c = nn.Parameter(c0 + torch.log(-torch.expm1(-c0)))
+        else:
+            self.register_buffer("raw_c", c0)
+
+    @property
+    def c(self) -> Tensor:
+        """The curvature magnitude (a 0-dim tensor, > 0)."""
+        return nn.functional.softplus(self.raw_c) if self.learnable else self.raw_c
+
+    def extra_repr(self) -> str:
+        return f"c={float(self.c.detach()):.4g}, learnable={self.learnable}"
+
+    def projx(self, x: Tensor, dim: int = -1) -> Tensor:
+        return project(x, self.c, dim)
+
+    def lambda_x(self, x: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
+        return lambda_x(x, self.c, dim, keepdim)
+
+    def mobius_add(self, x: Tensor, y: Tensor, dim: int = -1, project: bool = True) -> Tensor:
+        return mobius_add(x, y, self.c, dim, project)
+
+    def mobius_scalar_mul(
+        self, r: Tensor | float, x: Tensor, dim: int = -1, project: bool = True
+    ) -> Tensor:
+        return mobius_scalar_mul(r, x, self.c, dim, project)
+
+    def expmap0(self, u: Tensor, dim: int = -1, project: bool = True) -> Tensor:
+        return expmap0(u, self.c, dim, project)
+
+    def logmap0(self, y: Tensor, dim: int = -1) -> Tensor:
+        return logmap0(y, self.c, dim)
+
+    def expmap(self, x: Tensor, u: Tensor, dim: int = -1, project: bool = True) -> Tensor:
+        return expmap(x, u, self.c, dim, project)
+
+    def logmap(self, x: Tensor, y: Tensor, dim: int = -1) -> Tensor:
+        return logmap(x, y, self.c, dim)
+
+    def dist(self, x: Tensor, y: Tensor, dim: int = -1, keepdim: bool = False) -> Tensor:
+        return dist(x, y, self.c, dim, keepdim)
+
+    def gyration(self, u: Tensor, v: Tensor, w: Tensor, dim: int = -1) -> Tensor:
+        return gyration(u, v, w, self.c, dim)
+
+    def transp(self, x: Tensor, y: Tensor, v: Tensor, dim: int = -1) -> Tensor:
+        return transp(x, y, v, self.c, dim)
+
+    def weighted_midpoint(
+        self, x: Tensor, weights: Tensor | None = None, reduce_dim: int = 0, dim: int = -1
+    ) -> Tensor:
+        return weighted_midpoint(x, self.c, weights, reduce_dim, dim)
