@@ -152,3 +152,11 @@ def _ownership(n: int, comm: Any) -> tuple[int, int]:
     base, extra = divmod(n, size)
     lo = rank * base + min(rank, extra)
     return lo, lo + base + (rank < extra)
+
+
+# The KSP/PC python types live in their own modules; PETSc's loader imports them by the
+# dotted paths solvers.petsc.DCDM and solvers.petsc.NetworkPC, so they are re-exported here.
+from .petsc_ksp import DCDM  # noqa: E402
+from .petsc_pc import NetworkPC  # noqa: E402
+
+__all__ += ["DCDM", "NetworkPC"]

@@ -125,6 +125,12 @@ def _petsc() -> list[str]:
     ]
 
 
+def _poisson() -> list[str]:
+    from .poisson import tour_lines
+
+    return tour_lines()
+
+
 def _winograd() -> list[str]:
     from sciconv.winograd import balance, kappa_table, transforms, verify, winograd_error
 
@@ -205,6 +211,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("FFT convolution vs direct summation", _fft),
     ("Vandermonde matrices and their mpmath condition numbers", _vandermonde),
     ("PETSc: KSP on a ConvOperator shell matrix", _petsc),
+    ("Poisson problems, classical baselines, DCDM through PETSc KSP/PC plug-ins", _poisson),
     ("Winograd/Toom-Cook: exact transforms, conditioning, fp16 error", _winograd),
     ("State-space kernels: Krylov, Vandermonde and Cauchy vs dense Krylov", _ssm),
     ("Hyperbolic (Poincaré ball) convolutions", _hyperbolic),

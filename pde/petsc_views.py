@@ -1,0 +1,116 @@
+"""PETSc matrices of Poisson problems: AIJ over the unknowns, and DMDA over the whole grid.
+
+petsc4py is imported lazily (inside the functions), so ``import pde`` never loads PETSc.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import scipy.sparse as sp
+
+if TYPE_CHECKING:  # pragma: no cover
+    from .poisson import PoissonProblem
+
+__all__ = ["aij_matrix", "dmda_matrix", "grid_operator"]
+
+
+def _petsc() -> Any:
+    import petsc4py
+
+    petsc4py.init()
+    from petsc4py import PETSc
+
+    return PETSc
+
+
+def _comm(PETSc: Any, comm: Any) -> Any:
+    comm = PETSc.COMM_WORLD if comm is None else comm
+    return comm if isinstance(comm, PETSc.Comm) else PETSc.Comm(comm)
+
+
+def _attach_null_space(PETSc: Any, mat: Any, vectors: list[Any]) -> None:
+    if vectors:
+        mat.setNullSpace(PETSc.NullSpace().create(vectors=vectors, comm=mat.getComm()))
+
+
+def aij_matrix(csr: sp.csr_matrix, null: np.ndarray, comm: Any = None) -> Any:
+    """AIJ ``Mat`` of a square CSR matrix; ``null`` (orthonormal rows) becomes its MatNullSpace."""
+    PETSc = _petsc()
+    comm = _comm(PETSc, comm)
+    n = csr.shape[0]
+    lo, hi = PETSc.Vec().createMPI(n, comm=comm).getOwnershipRange()
+    local = csr[lo:hi]
+    mat = PETSc.Mat().createAIJ(
+        ((hi - lo, n), (hi - lo, n)),
+        csr=(
+            local.indptr.astype(PETSc.IntType),
+            local.indices.astype(PETSc.IntType),
+            local.data.astype(PETSc.ScalarType),
+        ),
+        comm=comm,
+    )
+    mat.assemble()
+    vecs = []
+    for v in null:
+        pv = mat.createVecLeft()
+        pv.setArray(v[lo:hi])
+        vecs.append(pv)
+    _attach_null_space(PETSc, mat, vecs)
+    return mat
+
+
+def grid_operator(problem: PoissonProblem) -> sp.csr_matrix:
+    """The whole-grid matrix in C order: :attr:`matrix` on fluid cells, identity elsewhere."""
+    fluid = (problem.labels == 0).ravel()
+    big = fluid.size
+    sel = sp.csr_matrix(
+        (np.ones(problem.n), (np.arange(problem.n), np.flatnonzero(fluid))),
+        shape=(problem.n, big),
+    )
+    return (sel.T @ problem.matrix @ sel + sp.diags((~fluid).astype(float))).tocsr()
+
+
+def dmda_matrix(problem: PoissonProblem, comm: Any = None) -> tuple[Any, Any]:
+    """A star-stencil DMDA over the grid and its preallocated AIJ matrix, assembled.
+
+    Notes
+    -----
+    PETSc's natural DMDA ordering runs the first DMDA axis fastest, so the DMDA sizes are the
+    grid shape reversed and the natural order is numpy's C order. Rows are set through the
+    DMDA's application ordering (``AO``), so the matrix is correct on any number of ranks.
+    Non-fluid cells get identity rows (decoupled, right-hand side 0), which adds the
+    eigenvalue 1 to the spectrum of the fluid block.
+    """
+    PETSc = _petsc()
+    comm = _comm(PETSc, comm)
+    da = PETSc.DMDA().create(
+        dim=problem.dim,
+        dof=1,
+        sizes=tuple(reversed(problem.shape)),
+        stencil_type=PETSc.DMDA.StencilType.STAR,
+        stencil_width=1,
+        comm=comm,
+    )
+    da.setUp()
+    mat = da.createMat()
+    full = grid_operator(problem)
+    ao = da.getAO()
+    lo, hi = mat.getOwnershipRange()
+    natural = np.asarray(ao.petsc2app(np.arange(lo, hi, dtype=PETSc.IntType)))
+    for row_petsc, row_nat in zip(range(lo, hi), natural):
+        start, stop = full.indptr[row_nat], full.indptr[row_nat + 1]
+        cols = np.asarray(ao.app2petsc(full.indices[start:stop].astype(PETSc.IntType)))
+        mat.setValues(row_petsc, cols, full.data[start:stop])
+    mat.assemble()
+    vecs = []
+    for v in problem.null_space():
+        nat = da.createNaturalVec()
+        nlo, nhi = nat.getOwnershipRange()
+        nat.setArray(problem.to_grid(v).ravel()[nlo:nhi])
+        g = da.createGlobalVec()
+        da.naturalToGlobal(nat, g)
+        vecs.append(g)
+    _attach_null_space(PETSc, mat, vecs)
+    return da, mat

@@ -1,0 +1,114 @@
+"""What an iteration reports, and the argument adapters shared by the solvers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from sciconv._validation import describe
+
+__all__ = ["SolveInfo", "as_map", "as_matvec", "check_rhs"]
+
+#: Reasons that count as convergence.
+CONVERGED = ("rtol", "atol")
+
+
+@dataclass
+class SolveInfo:
+    """The outcome of a solve (the ``info`` of ``(x, info)``).
+
+    Attributes
+    ----------
+    reason : str
+        ``'rtol'``/``'atol'`` (converged), ``'maxiter'``, ``'indefinite'`` (a direction with
+        :math:`p^TAp \\le 0`), ``'nan'`` (a non-finite value, e.g. from the map),
+        ``'breakdown'`` (a direction in the span of the previous ones, or stagnation), or a
+        PETSc converged reason name in lower case.
+    iterations : int
+        Iterations done.
+    residuals : list of float
+        :math:`\\|r_k\\|_2` for ``k = 0..iterations`` (recursive residuals of the iteration).
+    message : str
+        Human-readable explanation (empty when converged).
+    extra : dict
+        Solver-specific figures (e.g. ``setup_s``, ``solve_s``, PETSc ``ksp_reason``).
+
+    Notes
+    -----
+    ``int(info)`` follows SciPy's convention: 0 converged, the iteration count when the
+    iteration limit was hit, and -1 for a breakdown; ``info == 0`` compares that code.
+    """
+
+    reason: str
+    iterations: int
+    residuals: list[float] = field(default_factory=list)
+    message: str = ""
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def converged(self) -> bool:
+        """True when the stopping test was met (``reason`` is ``'rtol'`` or ``'atol'``)."""
+        return self.reason in CONVERGED
+
+    @property
+    def code(self) -> int:
+        """SciPy's integer ``info``: 0, the iteration count (limit reached) or -1."""
+        if self.converged:
+            return 0
+        return max(self.iterations, 1) if self.reason == "maxiter" else -1
+
+    def __int__(self) -> int:
+        return self.code
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, int | np.integer):
+            return self.code == int(other)
+        return super().__eq__(other) if isinstance(other, SolveInfo) else NotImplemented
+
+
+def as_matvec(A: Any, n: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``x -> A x`` for a dense/sparse matrix, a LinearOperator, a ConvOperator or a callable."""
+    if sp.issparse(A) or isinstance(A, np.ndarray):
+        if A.ndim != 2 or A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be a square matrix, got {describe(A)}")
+        return lambda x: A @ x
+    if hasattr(A, "matvec") and hasattr(A, "shape"):
+        if A.shape[0] != A.shape[1]:
+            raise ValueError(f"A must be square, got shape {tuple(A.shape)}")
+        return lambda x: np.asarray(A.matvec(x)).reshape(-1)
+    if callable(A):
+        return lambda x: np.asarray(A(x)).reshape(-1)
+    raise TypeError(
+        f"A must be a matrix, a LinearOperator, a ConvOperator or a callable, got {describe(A)}"
+    )
+
+
+def as_map(M: Any) -> Callable[[np.ndarray], np.ndarray]:
+    """``r -> M r`` for a preconditioner given as SciPy accepts it (or a plain callable)."""
+    if M is None:
+        return lambda r: r.copy()
+    if sp.issparse(M) or isinstance(M, np.ndarray):
+        return lambda r: M @ r
+    if hasattr(M, "matvec"):
+        return lambda r: np.asarray(M.matvec(r)).reshape(-1)
+    if callable(M):
+        return lambda r: np.asarray(M(r), dtype=float).reshape(-1)
+    raise TypeError(f"M must be None, a matrix, a LinearOperator or a callable, got {describe(M)}")
+
+
+def check_rhs(A: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:
+    """Validate ``b`` and ``x0`` against ``A``'s shape; return float64 copies."""
+    b = np.asarray(b, dtype=float).reshape(-1)
+    n = getattr(A, "shape", (b.size,))[0]
+    if b.size != n:
+        raise ValueError(f"b must have {n} entries to match A of shape {A.shape}, got {b.size}")
+    if not np.all(np.isfinite(b)):
+        raise ValueError("b must be finite, got NaN or infinity")
+    x = np.zeros(n) if x0 is None else np.array(x0, dtype=float).reshape(-1)
+    if x.size != n:
+        raise ValueError(f"x0 must have {n} entries, got {describe(x0)}")
+    return b, x

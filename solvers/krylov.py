@@ -1,0 +1,258 @@
+"""Krylov solvers with SciPy's signature, and the classical baselines by name.
+
+Every solver here is called as ``solver(A, b, x0=None, *, rtol, atol, maxiter, M, callback)``
+and returns ``(x, info)`` with a :class:`~solvers.info.SolveInfo`. :func:`solve` dispatches by
+name: ``cg`` (ours, NumPy), ``petsc-cg``, ``jacobi-cg``, ``icc-cg``, ``gamg-cg`` (PETSc),
+``pyamg-sa`` (PyAMG smoothed-aggregation V-cycle inside our CG) and ``dcdm``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+
+from sciconv._validation import check_choice, check_positive_int
+
+from .dcdm import dcdm
+from .info import SolveInfo, as_map, as_matvec, check_rhs
+
+__all__ = ["BASELINES", "cg", "petsc_solve", "pyamg_cg", "solve"]
+
+
+def cg(
+    A: Any,
+    b: Any,
+    x0: Any = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[np.ndarray], Any] | None = None,
+) -> tuple[np.ndarray, SolveInfo]:
+    r"""Preconditioned conjugate gradients (Hestenes-Stiefel), the reference iteration.
+
+    Notes
+    -----
+    :math:`z_k = Mr_k`, :math:`p_k = z_k + \beta_k p_{k-1}` with
+    :math:`\beta_k = r_k^Tz_k / r_{k-1}^Tz_{k-1}`, :math:`\alpha_k = r_k^Tz_k / p_k^TAp_k`.
+    Stops at :math:`\|r\| \le \max(\mathrm{rtol}\|b\|, \mathrm{atol})` on the true residual;
+    :math:`p^TAp \le 0` or a non-finite value ends with ``'indefinite'`` / ``'nan'``.
+    """
+    matvec, fmap = as_matvec(A), as_map(M)
+    b, x = check_rhs(A, b, x0)
+    maxiter = 10 * b.size if maxiter is None else check_positive_int("maxiter", maxiter, 0)
+    tol = max(rtol * float(np.linalg.norm(b)), atol)
+    r = b - matvec(x)
+    hist = [float(np.linalg.norm(r))]
+    if hist[0] <= tol:
+        return x, SolveInfo("atol" if hist[0] <= atol else "rtol", 0, hist)
+    z = fmap(r)
+    rz = float(r @ z)
+    p = z.copy()
+    for it in range(1, maxiter + 1):
+        Ap = matvec(p)
+        pAp = float(p @ Ap)
+        if not np.isfinite(pAp) or not np.isfinite(rz):
+            return x, SolveInfo("nan", it - 1, hist, f"iteration {it}: non-finite value")
+        if pAp <= 0.0 or rz <= 0.0:
+            msg = f"iteration {it}: p^T A p = {pAp:.3g}, r^T M r = {rz:.3g} (need both > 0)"
+            return x, SolveInfo("indefinite", it - 1, hist, msg)
+        alpha = rz / pAp
+        x += alpha * p
+        r -= alpha * Ap
+        rnorm = float(np.linalg.norm(r))
+        if callback is not None:
+            callback(x)
+        if rnorm <= tol:
+            r = b - matvec(x)
+            rnorm = float(np.linalg.norm(r))
+            if rnorm <= tol:
+                hist.append(rnorm)
+                return x, SolveInfo("atol" if rnorm <= atol else "rtol", it, hist)
+        hist.append(rnorm)
+        z = fmap(r)
+        rz, rz_old = float(r @ z), rz
+        p = z + (rz / rz_old) * p
+    return x, SolveInfo("maxiter", maxiter, hist, f"not converged in {maxiter} iterations")
+
+
+def pyamg_cg(
+    A: Any,
+    b: Any,
+    x0: Any = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[np.ndarray], Any] | None = None,
+) -> tuple[np.ndarray, SolveInfo]:
+    """CG preconditioned by one PyAMG smoothed-aggregation V-cycle (setup time in ``extra``)."""
+    if M is not None:
+        raise ValueError("pyamg-sa builds its own preconditioner; M must be None")
+    import pyamg
+
+    t0 = time.perf_counter()
+    ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="symmetric")
+    setup = time.perf_counter() - t0
+    x, info = cg(
+        A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=ml.aspreconditioner(), callback=callback
+    )
+    info.extra.update(setup_s=setup, levels=len(ml.levels))
+    return x, info
+
+
+def petsc_solve(
+    A: Any,
+    b: Any,
+    x0: Any = None,
+    *,
+    rtol: float = 1e-5,
+    atol: float = 0.0,
+    maxiter: int | None = None,
+    M: Any = None,
+    callback: Callable[[np.ndarray], Any] | None = None,
+    ksp_type: str = "cg",
+    pc_type: str = "none",
+    options: dict[str, Any] | None = None,
+    nullspace: np.ndarray | None = None,
+    norm_type: str | None = "unpreconditioned",
+) -> tuple[np.ndarray, SolveInfo]:
+    """Serial PETSc KSP solve of ``A x = b`` (A: PETSc Mat, sparse matrix or operator).
+
+    The norm is the unpreconditioned one by default, so ``rtol`` means the same as in
+    :func:`cg` (PETSc's CG default is the preconditioned norm; ``norm_type=None`` keeps
+    PETSc's default). ``options`` are set under a private prefix (e.g.
+    ``{"ksp_dcdm_directions": 3}``) before ``setFromOptions``; ``nullspace`` (orthonormal rows)
+    is attached unless the Mat already carries one. ``M`` must be None
+    (use ``pc_type``/``options``).
+    """
+    from .petsc import as_petsc_mat, petsc_module
+
+    if M is not None:
+        raise ValueError("petsc_solve takes the preconditioner as pc_type, not M")
+    PETSc = petsc_module()
+    owned = not isinstance(A, PETSc.Mat)
+    mat = as_petsc_mat(sp.csr_matrix(A) if sp.issparse(A) else A) if owned else A
+    b, xv = _rhs(mat, b, x0)
+    if nullspace is not None and mat.getNullSpace().handle == 0:
+        vecs = []
+        for v in np.atleast_2d(nullspace):
+            pv = mat.createVecLeft()
+            pv.setArray(v)
+            vecs.append(pv)
+        mat.setNullSpace(PETSc.NullSpace().create(vectors=vecs))
+    prefix = f"sciconv{id(mat)}_"
+    opts = PETSc.Options()
+    for key, val in (options or {}).items():
+        opts[prefix + key] = val
+    ksp = PETSc.KSP().create(comm=mat.getComm())
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(mat)
+    ksp.setType(ksp_type)
+    ksp.getPC().setType(pc_type)
+    if norm_type is not None:
+        ksp.setNormType(getattr(PETSc.KSP.NormType, norm_type.upper()))
+    ksp.setTolerances(rtol=rtol, atol=atol, max_it=10 * b.size if maxiter is None else maxiter)
+    ksp.setInitialGuessNonzero(x0 is not None)
+    hist: list[float] = []
+
+    def monitor(k: Any, its: int, rnorm: float) -> None:
+        hist.append(float(rnorm))
+        if callback is not None and its > 0:
+            callback(k.buildSolution().getArray().copy())
+
+    ksp.setMonitor(monitor)
+    ksp.setFromOptions()
+    bv, x = mat.createVecs()
+    bv.setArray(b)
+    x.setArray(xv)
+    t0 = time.perf_counter()
+    ksp.setUp()
+    t1 = time.perf_counter()
+    ksp.solve(bv, x)
+    t2 = time.perf_counter()
+    reason = int(ksp.getConvergedReason())
+    names = {int(v): k for k, v in vars(PETSc.KSP.ConvergedReason).items() if k.isupper()}
+    name = names.get(reason, str(reason))
+    mapped = {
+        "CONVERGED_RTOL": "rtol",
+        "CONVERGED_ATOL": "atol",
+        "DIVERGED_MAX_IT": "maxiter",
+        "DIVERGED_INDEFINITE_MAT": "indefinite",
+        "DIVERGED_INDEFINITE_PC": "indefinite",
+        "DIVERGED_NANORINF": "nan",
+        "DIVERGED_BREAKDOWN": "breakdown",
+    }
+    ctx_msg = getattr(_python_context(ksp), "message", "")
+    info = SolveInfo(
+        mapped.get(name, name.lower()),
+        int(ksp.getIterationNumber()),
+        hist,
+        "" if reason > 0 else (ctx_msg or name),
+    )
+    info.extra.update(setup_s=t1 - t0, solve_s=t2 - t1, ksp_reason=name)
+    out = x.getArray().copy()
+    for obj in (ksp, bv, x, *([mat] if owned else [])):
+        obj.destroy()
+    for key in options or {}:
+        opts.delValue(prefix + key)
+    return out, info
+
+
+def _rhs(mat: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:
+    class _Shape:
+        shape = mat.getSize()
+
+    return check_rhs(_Shape(), b, x0)
+
+
+def _python_context(ksp: Any) -> Any:
+    try:
+        return ksp.getPythonContext() if ksp.getType() == "python" else None
+    except Exception:  # noqa: BLE001 - no python context
+        return None
+
+
+def _petsc_baseline(pc_type: str) -> Callable[..., tuple[np.ndarray, SolveInfo]]:
+    def run(A: Any, b: Any, x0: Any = None, **kw: Any) -> tuple[np.ndarray, SolveInfo]:
+        return petsc_solve(A, b, x0, ksp_type="cg", pc_type=pc_type, **kw)
+
+    run.__name__ = f"petsc_cg_{pc_type}"
+    run.__doc__ = f"PETSc CG with PC {pc_type!r} (SciPy signature; see :func:`petsc_solve`)."
+    return run
+
+
+#: The baselines by name (SciPy signature each).
+BASELINES: dict[str, Callable[..., tuple[np.ndarray, SolveInfo]]] = {
+    "cg": cg,
+    "petsc-cg": _petsc_baseline("none"),
+    "jacobi-cg": _petsc_baseline("jacobi"),
+    "icc-cg": _petsc_baseline("icc"),
+    "gamg-cg": _petsc_baseline("gamg"),
+    "pyamg-sa": pyamg_cg,
+    "dcdm": dcdm,
+}
+#: Short names accepted by :func:`solve` and the CLI.
+ALIASES = {"jacobi": "jacobi-cg", "icc": "icc-cg", "gamg": "gamg-cg", "pyamg": "pyamg-sa"}
+
+
+def solve(
+    A: Any, b: Any, x0: Any = None, *, method: str = "cg", **kwargs: Any
+) -> tuple[np.ndarray, SolveInfo]:
+    """Solve with the baseline ``method`` (a key of :data:`BASELINES` or :data:`ALIASES`).
+
+    Keyword arguments (``rtol``, ``atol``, ``maxiter``, ``M``, ``callback``, and
+    method-specific ones) are forwarded; the wall time lands in ``info.extra['time_s']``.
+    """
+    method = ALIASES.get(method, method)
+    check_choice("method", method, tuple(BASELINES))
+    t0 = time.perf_counter()
+    x, info = BASELINES[method](A, b, x0, **kwargs)
+    info.extra["time_s"] = time.perf_counter() - t0
+    return x, info
