@@ -5,7 +5,7 @@ spectrum of circular convolutions, FFT convolution, Vandermonde matrices) and th
 families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`solvers`.
 """
 
-from . import hyperbolic, ssm, winograd
+from . import generalized, hadamard, hyperbolic, hyperzzw, ssm, winograd
 from .dottest import dottest
 from .fft import FFTConvolver, fft_size, fftconv
 from .operator import DENSE_LIMIT, ConvOperator
@@ -48,7 +48,10 @@ __all__ = [
     "exact_solve",
     "fft_size",
     "fftconv",
+    "generalized",
+    "hadamard",
     "hyperbolic",
+    "hyperzzw",
     "operator_norm",
     "parse_point",
     "spectral_norm_power",

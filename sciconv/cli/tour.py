@@ -186,6 +186,34 @@ def _hyperbolic() -> list[str]:
     ]
 
 
+def _generalized() -> list[str]:
+    import torch
+    import torch.nn.functional as F
+
+    from sciconv.generalized import KernelConv2d
+    from sciconv.hadamard import FiLM
+    from sciconv.hyperzzw import TerminatorBlock
+
+    torch.manual_seed(0)
+    d = torch.float64
+    x = torch.rand(2, 3, 12, 12, dtype=d)
+    layer = KernelConv2d(3, 4, 3, padding=1, kernel="gaussian", gamma=0.1, bias=False, dtype=d)
+    p = F.unfold(x, 3, padding=1)
+    d2 = ((p.unsqueeze(1) - layer.weight.reshape(1, 4, -1, 1)) ** 2).sum(2)
+    with torch.no_grad():
+        err = (layer(x) - torch.exp(-0.1 * d2).reshape(2, 4, 12, 12)).abs().max().item()
+        ident = torch.equal(FiLM(3, 5, dtype=d)(x, torch.randn(2, 5, dtype=d)), x)
+        block = TerminatorBlock(3, 4, dtype=d).eval()
+        x2 = x.clone()
+        x2[1] = torch.randn(3, 12, 12, dtype=d)
+        gap = (block(x)[0] - block(x2)[0]).abs().max().item()
+    return [
+        f"gaussian KernelConv2d (3 convolutions, no unfold) vs unfold: max error {err:.1e}",
+        f"fresh FiLM layer is the identity: {ident}",
+        f"HyperZ·Z·W block, eval: sample 0 changes by {gap:.1e} when sample 1 changes",
+    ]
+
+
 def _info() -> list[str]:
     from .info import collect
 
@@ -215,6 +243,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("Winograd/Toom-Cook: exact transforms, conditioning, fp16 error", _winograd),
     ("State-space kernels: Krylov, Vandermonde and Cauchy vs dense Krylov", _ssm),
     ("Hyperbolic (Poincaré ball) convolutions", _hyperbolic),
+    ("Generalized, Hadamard and HyperZ·Z·W convolutions", _generalized),
     ("Environment (sciconv info)", _info),
 ]
 

@@ -1,0 +1,121 @@
+"""L1 (Manhattan) distance convolution by a chunked unfold under a memory cap."""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch.utils.checkpoint import checkpoint
+
+from .._validation import check_positive_int
+
+__all__ = ["l1_chunks", "l1_distance"]
+
+
+def l1_chunks(
+    batch: int,
+    patch_len: int,
+    out_width: int,
+    out_height: int,
+    out_per_group: int,
+    itemsize: int,
+    max_chunk_bytes: int,
+) -> tuple[int, int]:
+    """Choose ``(channels_per_chunk, rows_per_chunk)`` so a chunk's difference tensor fits the cap.
+
+    The difference tensor of a chunk (formed by the weighted path; the unweighted path's
+    ``cdist`` needs less) has ``batch * channels * patch_len * rows * out_width`` entries. The
+    smallest chunk (one output row of one output channel of the whole batch) is used even when
+    it exceeds the cap.
+    """
+    cap = max(1, max_chunk_bytes // itemsize)
+    row = batch * patch_len * out_width  # entries of one output row of one channel
+    channels = max(1, min(out_per_group, cap // max(row, 1)))
+    rows = max(1, min(out_height, cap // max(row * channels, 1)))
+    return channels, rows
+
+
+def _block(patches: torch.Tensor, w: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
+    """Distances ``(N, ob, L)`` between patches ``(N, K, L)`` and filters ``(ob, K)``."""
+    if a is None:  # torch.cdist never forms the (N, ob, K, L) differences
+        rows = patches.transpose(1, 2)
+        return torch.cdist(rows, w.unsqueeze(0).expand(rows.shape[0], -1, -1), p=1).transpose(1, 2)
+    diff = (patches.unsqueeze(1) - w.unsqueeze(0).unsqueeze(-1)).abs()  # (N, ob, K, L)
+    return (diff * a.unsqueeze(0).unsqueeze(-1)).sum(2)
+
+
+def l1_distance(
+    xp: torch.Tensor,
+    weight: torch.Tensor,
+    stride: tuple[int, int],
+    dilation: tuple[int, int],
+    groups: int,
+    scale: torch.Tensor | None = None,
+    max_chunk_bytes: int = 2**25,
+) -> torch.Tensor:
+    r"""Weighted L1 distances :math:`\sum_t a_t |x_t - w_t|` between every patch and filter.
+
+    Parameters
+    ----------
+    xp : torch.Tensor
+        Padded input ``(N, C, H, W)``.
+    weight : torch.Tensor
+        Filters ``(O, C // groups, kh, kw)``.
+    stride, dilation : tuple of int
+        As in ``torch.nn.functional.conv2d``.
+    groups : int
+        Channel groups.
+    scale : torch.Tensor, optional
+        Non-negative weights of the shape of ``weight`` (default ones).
+    max_chunk_bytes : int
+        Upper bound on the bytes of the per-chunk difference tensor (see :func:`l1_chunks`).
+
+    Returns
+    -------
+    torch.Tensor
+        ``(N, O, H', W')``.
+
+    Notes
+    -----
+    The absolute value does not factor into correlations, so the patches are formed
+    (``torch.nn.functional.unfold``), but only for a band of output rows and a block of output
+    channels at a time: the band of rows ``r0 .. r1-1`` needs padded input rows
+    ``s r0 .. s (r1-1) + d (k_h-1)``. Unweighted distances of a chunk are computed by
+    ``torch.cdist(p=1)``, which holds only the patches and the output; weighted ones form the
+    differences, and under autograd such a chunk is checkpointed, so that the backward pass also
+    holds one chunk at a time (it is recomputed).
+    """
+    check_positive_int("max_chunk_bytes", max_chunk_bytes)
+    n, _, h, w_in = xp.shape
+    out_ch, cg, kh, kw = weight.shape
+    (sh, sw), (dh, dw) = stride, dilation
+    out_h = (h - dh * (kh - 1) - 1) // sh + 1
+    out_w = (w_in - dw * (kw - 1) - 1) // sw + 1
+    og = out_ch // groups
+    k_len = cg * kh * kw
+    ob, rb = l1_chunks(n, k_len, out_w, out_h, og, xp.element_size(), max_chunk_bytes)
+    grad = (
+        torch.is_grad_enabled()
+        and scale is not None
+        and (xp.requires_grad or weight.requires_grad or scale.requires_grad)
+    )
+    wf = weight.reshape(out_ch, k_len)
+    af = None if scale is None else scale.reshape(out_ch, k_len)
+    channel_blocks = []
+    for g in range(groups):
+        xg = xp[:, g * cg : (g + 1) * cg]
+        for o0 in range(g * og, (g + 1) * og, ob):
+            o1 = min(o0 + ob, (g + 1) * og)
+            rows = []
+            for r0 in range(0, out_h, rb):
+                r1 = min(r0 + rb, out_h)
+                band = xg[:, :, r0 * sh : (r1 - 1) * sh + dh * (kh - 1) + 1]
+                a_blk = None if af is None else af[o0:o1]
+
+                def chunk(band=band, w_blk=wf[o0:o1], a_blk=a_blk):
+                    p = F.unfold(band, (kh, kw), dilation=(dh, dw), stride=(sh, sw))
+                    return _block(p, w_blk, a_blk)
+
+                out = checkpoint(chunk, use_reentrant=False) if grad else chunk()
+                rows.append(out.reshape(n, o1 - o0, r1 - r0, out_w))
+            channel_blocks.append(torch.cat(rows, dim=2))
+    return torch.cat(channel_blocks, dim=1)

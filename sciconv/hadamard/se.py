@@ -1,0 +1,58 @@
+"""Squeeze-and-excitation (Hu et al. 2018): channel gates from globally pooled features."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+from .._validation import check_positive_int, describe
+
+__all__ = ["SqueezeExcite"]
+
+
+class SqueezeExcite(nn.Module):
+    r"""Channel re-weighting :math:`y = x \odot \sigma(W_2\, \delta(W_1 \bar x + b_1) + b_2)`.
+
+    Parameters
+    ----------
+    channels : int
+        Channels ``C`` of the input ``(N, C, *spatial)``.
+    reduction : int
+        Hidden width ``max(1, C // reduction)``.
+    device, dtype
+        Factory arguments.
+
+    Notes
+    -----
+    :math:`\bar x_{n,c}` is the spatial mean of channel :math:`c` of sample :math:`n`,
+    :math:`\delta` the ReLU and :math:`\sigma` the logistic sigmoid; the gate is a Hadamard
+    product broadcast over space. No statistic is shared across the batch.
+    """
+
+    def __init__(
+        self,
+        channels: int,
+        reduction: int = 4,
+        *,
+        device: Any = None,
+        dtype: torch.dtype | None = None,
+    ) -> None:
+        super().__init__()
+        self.channels = check_positive_int("channels", channels)
+        hidden = max(1, channels // check_positive_int("reduction", reduction))
+        self.fc1 = nn.Linear(channels, hidden, device=device, dtype=dtype)
+        self.fc2 = nn.Linear(hidden, channels, device=device, dtype=dtype)
+
+    def gate(self, x: torch.Tensor) -> torch.Tensor:
+        """The gates :math:`s_{n,c} \\in (0, 1)`, shape ``(N, C)``."""
+        if not isinstance(x, torch.Tensor) or x.dim() < 3 or x.shape[1] != self.channels:
+            raise ValueError(f"x must have shape (N, {self.channels}, *spatial), got {describe(x)}")
+        squeezed = x.mean(dim=tuple(range(2, x.dim())))
+        return torch.sigmoid(self.fc2(torch.relu(self.fc1(squeezed))))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Re-weight the channels of ``x``."""
+        s = self.gate(x)
+        return x * s.view(*s.shape, *(1,) * (x.dim() - 2))

@@ -1,0 +1,24 @@
+"""The HyperZ·Z·W operator (Zhang 2024): slow coordinate networks make hyper-kernels that
+multiply the activations (fast weights) before a full-context product with them.
+
+Parameters are registered submodule parameters, every code path is device-agnostic, and no
+statistic or kernel is shared between the samples of a batch.
+"""
+
+from .implicit import CoordinateMLP, coordinate_grid
+from .layers import HyperZZW, LocalHyperConv2d, TerminatorBlock, slow_neural_loss, standardize
+from .operator import FORMS, context_weights, hyperzzw, local_hyper_conv
+
+__all__ = [
+    "FORMS",
+    "CoordinateMLP",
+    "HyperZZW",
+    "LocalHyperConv2d",
+    "TerminatorBlock",
+    "context_weights",
+    "coordinate_grid",
+    "hyperzzw",
+    "local_hyper_conv",
+    "slow_neural_loss",
+    "standardize",
+]
