@@ -3,7 +3,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 SCICONV := $(VENV)/bin/sciconv
 
-.PHONY: demo test setup lint bench clean-venv
+.PHONY: demo test test-slow setup lint bench clean-venv
 
 setup:
 	@bash scripts/bootstrap.sh
@@ -13,6 +13,10 @@ demo: setup
 
 test: setup lint
 	$(PY) -m pytest -q -p no:cacheprovider
+
+# the dense-SVD sweeps marked slow (minutes); not part of `make test`
+test-slow: setup
+	$(PY) -m pytest -q -p no:cacheprovider -m slow
 
 lint: setup
 	$(VENV)/bin/ruff check .

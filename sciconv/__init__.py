@@ -5,7 +5,7 @@ spectrum of circular convolutions, FFT convolution, Vandermonde matrices) and th
 families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`solvers`.
 """
 
-from . import generalized, hadamard, hyperbolic, hyperzzw, ssm, winograd
+from . import generalized, hadamard, hyperbolic, hyperzzw, orthogonal, ssm, winograd
 from .dottest import dottest
 from .fft import FFTConvolver, fft_size, fftconv
 from .operator import DENSE_LIMIT, ConvOperator
@@ -53,6 +53,7 @@ __all__ = [
     "hyperbolic",
     "hyperzzw",
     "operator_norm",
+    "orthogonal",
     "parse_point",
     "spectral_norm_power",
     "ssm",

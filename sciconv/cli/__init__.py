@@ -17,6 +17,7 @@ __all__ = ["SUBCOMMANDS", "main"]
 #: name -> module (relative to this package). Families add their entries here.
 SUBCOMMANDS: dict[str, str] = {
     "info": ".info",
+    "ortho": ".ortho",
     "poisson": ".poisson",
     "ssm": ".ssm",
     "tour": ".tour",
