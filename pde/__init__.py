@@ -1,18 +1,28 @@
-"""PDE problems expressed as operators: pressure-Poisson systems on labelled 2D/3D grids."""
+"""PDE problems as operators: pressure-Poisson systems on labelled grids, the FE wave equation."""
 
 from .geometry import AIR, FLUID, GEOMETRIES, SOLID, box, make_geometry, obstacles, plume
 from .poisson import PoissonProblem, dirichlet_box, poisson_problem
+from .wave import AcousticWave2D, RickerSource, WaveRun, ricker
+from .wave_data import load_dataset, make_dataset, random_velocity, save_dataset
 
 __all__ = [
     "AIR",
+    "AcousticWave2D",
     "FLUID",
     "GEOMETRIES",
     "SOLID",
     "PoissonProblem",
+    "RickerSource",
+    "WaveRun",
     "box",
     "dirichlet_box",
+    "load_dataset",
+    "make_dataset",
     "make_geometry",
     "obstacles",
     "plume",
     "poisson_problem",
+    "random_velocity",
+    "ricker",
+    "save_dataset",
 ]
