@@ -1,8 +1,9 @@
 r"""Digits (scikit-learn's bundled 8x8 images): an ordinary CNN against generalized convolutions.
 
 Every model has the same skeleton -- two 3x3 "convolutions" (16 and 32 channels, the second with
-stride 2), GroupNorm + ReLU after each, global average pooling, a linear classifier -- and the
-same budget (epochs, batch size, optimizer). The variants swap the convolutions for
+stride 2), GroupNorm + ReLU after each, average pooling to a 2x2 map (``--pool``), a linear
+classifier -- and the same budget (epochs, batch size, optimizer). The variants swap the
+convolutions for
 
 * ``KernelConv2d`` with each kernel (polynomial, gaussian, l2, l1, cauchy; 'linear' is the CNN)
   in the first layer (as Kervolution replaces the early layers; ``--all-layers`` for both),
@@ -12,11 +13,27 @@ same budget (epochs, batch size, optimizer). The variants swap the convolutions 
 * a gnConv block (``RecursiveGatedConv``, order 3) after a 3x3 stem,
 * two HyperZ·Z·W ``TerminatorBlock`` s (global FFT branch + local 3x3 branch, no residual).
 
+``--l1-smooth EPS`` replaces :math:`|x - w|` by :math:`\sqrt{(x - w)^2 + \epsilon^2} - \epsilon`
+in the 'l1' layer (default 0: the exact L1 distance).
+
+Why a 2x2 pooling head (the same for every model; ``--pool 1`` restores global pooling): after
+two 3x3 layers a unit sees a 5x5 window of the 8x8 digit, and global average pooling keeps how
+much of each local feature an image holds, not where. With that head every model underfits
+(training loss 0.16--0.21, about 97 % training accuracy after 15 epochs, the CNN included) and
+the comparison hangs on small differences of the single kernel layer's local features: over 5
+seeds 'l1' lagged the CNN by 0.7 point (1.2--1.8 in earlier 3- and 5-seed runs). That is not an
+optimisation failure (its training loss equals the CNN's), partly the kinks of :math:`|x - w|`
+(``--l1-smooth`` 0.1 / 0.5 cut the gap to 0.3 / 0.0 point), not a lack of tap weights
+(``weighted=True``: no change). Pooling to quadrants keeps the coarse position of the strokes:
+the training loss falls to about 0.013 (100 %) for every model, the CNN rises from 95.4 to
+98.2 % and every kernel layer, the exact L1 included, ends within 0.25 point of it (5 seeds).
+
 It prints test accuracy (mean and spread over ``--seeds``), parameters and training time, and
 the gap of each model to the CNN. Data: 1797 images, a fixed stratified 75/25 split.
 
 Run: ``PYTHONPATH=. python3 examples/generalized_digits.py`` (three seeds, 15 epochs: about
-55 s of CPU time on one thread); ``--epochs 30 --seeds 0 1 2 3 4`` for a longer run.
+55 s of CPU time on one thread); ``--seeds 0 1 2 3 4`` for the five-seed table, ``--epochs 30``
+for a longer run.
 """
 
 from __future__ import annotations
@@ -38,7 +55,12 @@ from sciconv.hyperzzw import TerminatorBlock
 KERNELS = ("polynomial", "gaussian", "l2", "l1", "cauchy")
 
 
-def conv_net(make_conv: Callable[[int, int, int], nn.Module]) -> nn.Module:
+def head(channels: int, pool: int) -> list[nn.Module]:
+    """The classifier shared by every model: average pooling to ``pool x pool``, a linear map."""
+    return [nn.AdaptiveAvgPool2d(pool), nn.Flatten(), nn.Linear(channels * pool * pool, 10)]
+
+
+def conv_net(make_conv: Callable[[int, int, int], nn.Module], pool: int = 2) -> nn.Module:
     """Two 3x3 layers (16, 32 channels; stride 1, 2) + GroupNorm/ReLU, pooling, linear."""
     return nn.Sequential(
         make_conv(1, 16, 1),
@@ -47,16 +69,16 @@ def conv_net(make_conv: Callable[[int, int, int], nn.Module]) -> nn.Module:
         make_conv(16, 32, 2),
         nn.GroupNorm(4, 32),
         nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(32, 10),
+        *head(32, pool),
     )
 
 
 DISTANCES = ("gaussian", "l2", "l1", "cauchy")
 
 
-def kernel_conv(kernel: str, all_layers: bool) -> Callable[[int, int, int], nn.Module]:
+def kernel_conv(
+    kernel: str, all_layers: bool, l1_smooth: float = 0.0
+) -> Callable[[int, int, int], nn.Module]:
     """Factory: KernelConv2d for the first layer (for every layer if ``all_layers``)."""
 
     def make(cin: int, cout: int, stride: int) -> nn.Module:
@@ -67,6 +89,7 @@ def kernel_conv(kernel: str, all_layers: bool) -> Callable[[int, int, int], nn.M
             cin, cout, 3, stride, 1, kernel=kernel, gamma=4.0 / fan_in,
             sigma=(fan_in / 4.0) ** 0.5, c=1.0, degree=2, learnable_hyper=True,
             link="negate" if kernel in ("l2", "l1") else "identity",
+            smooth=l1_smooth if kernel == "l1" else 0.0,
         )  # fmt: skip
         if kernel in DISTANCES:  # filters are points of the input space: start inside [0, 1]
             with torch.no_grad():
@@ -76,7 +99,7 @@ def kernel_conv(kernel: str, all_layers: bool) -> Callable[[int, int, int], nn.M
     return make
 
 
-def gnconv_net() -> nn.Module:
+def gnconv_net(pool: int = 2) -> nn.Module:
     return nn.Sequential(
         nn.Conv2d(1, 16, 3, padding=1),
         nn.GroupNorm(4, 16),
@@ -86,29 +109,31 @@ def gnconv_net() -> nn.Module:
         nn.Conv2d(16, 32, 3, stride=2, padding=1),
         nn.GroupNorm(4, 32),
         nn.ReLU(),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(32, 10),
+        *head(32, pool),
     )
 
 
-def hyperzzw_net() -> nn.Module:
+def hyperzzw_net(pool: int = 2) -> nn.Module:
     return nn.Sequential(
         TerminatorBlock(1, 16, local_sizes=(3,), hidden=16),
         nn.AvgPool2d(2),
         TerminatorBlock(16, 32, local_sizes=(3,), hidden=16),
-        nn.AdaptiveAvgPool2d(1),
-        nn.Flatten(),
-        nn.Linear(32, 10),
+        *head(32, pool),
     )
 
 
-def models(all_layers: bool) -> dict[str, Callable[[], nn.Module]]:
+def models(
+    all_layers: bool, pool: int = 2, l1_smooth: float = 0.0
+) -> dict[str, Callable[[], nn.Module]]:
+    """The compared models, all with the same head (:func:`head`)."""
     return {
-        "cnn (nn.Conv2d)": lambda: conv_net(lambda i, o, s: nn.Conv2d(i, o, 3, s, 1)),
-        **{f"kernel: {k}": (lambda k=k: conv_net(kernel_conv(k, all_layers))) for k in KERNELS},
-        "gnConv (order 3)": gnconv_net,
-        "HyperZ·Z·W": hyperzzw_net,
+        "cnn (nn.Conv2d)": lambda: conv_net(lambda i, o, s: nn.Conv2d(i, o, 3, s, 1), pool),
+        **{
+            f"kernel: {k}": (lambda k=k: conv_net(kernel_conv(k, all_layers, l1_smooth), pool))
+            for k in KERNELS
+        },
+        "gnConv (order 3)": lambda: gnconv_net(pool),
+        "HyperZ·Z·W": lambda: hyperzzw_net(pool),
     }
 
 
@@ -145,8 +170,20 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="KernelConv2d in both layers (default: the first, as Kervolution)",
     )
+    parser.add_argument(
+        "--pool",
+        type=int,
+        default=2,
+        help="average-pool to a POOL x POOL map before the classifier, every model (1: global)",
+    )
+    parser.add_argument(
+        "--l1-smooth",
+        type=float,
+        default=0.0,
+        help="smoothing width of the 'l1' layer: sqrt(d^2 + eps^2) - eps (0: exact L1)",
+    )
     args = parser.parse_args(argv)
-    zoo = models(args.all_layers)
+    zoo = models(args.all_layers, args.pool, args.l1_smooth)
     torch.set_num_threads(args.threads)
 
     digits = load_digits()
@@ -156,7 +193,8 @@ def main(argv: list[str] | None = None) -> None:
     data = (xtr, ytr, xte, yte)
     print(
         f"digits: {len(xtr)} train / {len(xte)} test images of 8x8, {args.epochs} epochs, "
-        f"Adam + one-cycle lr {args.lr}, batch 64, seeds {args.seeds}"
+        f"Adam + one-cycle lr {args.lr}, batch 64, seeds {args.seeds}, "
+        f"{args.pool}x{args.pool} pooling head, l1 smooth {args.l1_smooth}"
     )
     print(
         f"{'model':<20} {'accuracy %':>16} {'vs CNN':>8} {'params':>8} {'wall s':>8} {'cpu s':>8}"

@@ -12,6 +12,7 @@ from torch import nn
 
 from .._validation import as_int_tuple, check_choice, check_positive_int, describe
 from .functions import KERNELS, LINKS, apply_link, kernel_response
+from .l1 import check_smooth
 
 __all__ = ["PADDING_MODES", "KernelConv1d", "KernelConv2d"]
 
@@ -43,6 +44,7 @@ class _KernelConvNd(nn.Module):
         learnable_hyper: bool = False,
         weighted: bool = False,
         max_chunk_bytes: int = 2**25,
+        smooth: float = 0.0,
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
@@ -78,6 +80,7 @@ class _KernelConvNd(nn.Module):
         if not isinstance(c, (int, float)) or isinstance(c, bool):
             raise TypeError(f"c must be a number, got {describe(c)}")
         self.max_chunk_bytes = check_positive_int("max_chunk_bytes", max_chunk_bytes)
+        self.smooth = check_smooth(smooth)
         fk = {"device": device, "dtype": dtype}
         shape = (out_channels, in_channels // groups, *self.kernel_size)
         self.weight = nn.Parameter(torch.empty(shape, **fk))
@@ -159,6 +162,7 @@ class _KernelConvNd(nn.Module):
             gamma=self.log_gamma.exp(),
             sigma=self.log_sigma.exp(),
             max_chunk_bytes=self.max_chunk_bytes,
+            smooth=self.smooth,
         )
         if self.bias is not None:
             y = y + self.bias.view(1, -1, 1, 1)
@@ -176,7 +180,7 @@ class _KernelConvNd(nn.Module):
             f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
             f"stride={self.stride}, padding={self.padding}, dilation={self.dilation}, "
             f"groups={self.groups}, bias={self.bias is not None}, kernel={self.kernel!r}, "
-            f"link={link!r}"
+            f"link={link!r}" + (f", smooth={self.smooth}" if self.smooth else "")
         )
 
 
@@ -205,6 +209,10 @@ class KernelConv2d(_KernelConvNd):
         L2 / L1 of Ghiasi-Shirazi); otherwise :math:`a = 1`.
     max_chunk_bytes : int
         Memory cap for the chunked unfold of the 'l1' kernel.
+    smooth : float
+        Smoothing width :math:`\varepsilon \ge 0` of the 'l1' kernel: each :math:`|x_t - w_t|`
+        becomes :math:`\sqrt{(x_t - w_t)^2 + \varepsilon^2} - \varepsilon` (default 0, the
+        exact L1 distance; ignored by the other kernels).
     device, dtype
         Factory arguments.
 

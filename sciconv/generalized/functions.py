@@ -123,6 +123,7 @@ def kernel_response(
     gamma: torch.Tensor | float = 1.0,
     sigma: torch.Tensor | float = 1.0,
     max_chunk_bytes: int = 2**25,
+    smooth: float = 0.0,
 ) -> torch.Tensor:
     r"""Kernel value :math:`\kappa(x_{\text{patch}}, w_o)` for every patch and filter (no bias).
 
@@ -138,6 +139,8 @@ def kernel_response(
         Polynomial offset, Gaussian width :math:`\gamma > 0`, Cauchy scale :math:`\sigma > 0`.
     max_chunk_bytes : int
         Memory cap of the chunked unfold used by 'l1'.
+    smooth : float
+        Smoothing width :math:`\varepsilon \ge 0` of 'l1' (ignored by the other kernels).
 
     Returns
     -------
@@ -152,7 +155,8 @@ def kernel_response(
     * linear :math:`\ell`; polynomial :math:`(\ell + c)^p`;
     * gaussian :math:`\exp(-\gamma d^2)`; l2 :math:`d^2`; cauchy :math:`1/(1 + d^2/\sigma^2)`;
     * l1 :math:`\sum_t a_t |x_t - w_t|` (no expansion exists: chunked unfold,
-      :func:`sciconv.generalized.l1.l1_distance`).
+      :func:`sciconv.generalized.l1.l1_distance`); with ``smooth`` :math:`= \varepsilon > 0`,
+      :math:`\sum_t a_t (\sqrt{(x_t - w_t)^2 + \varepsilon^2} - \varepsilon)`.
     """
     check_choice("kernel", kernel, KERNELS)
     if kernel == "linear":
@@ -162,7 +166,7 @@ def kernel_response(
     if kernel == "l1":
         from .l1 import l1_distance
 
-        return l1_distance(xp, weight, stride, dilation, groups, scale, max_chunk_bytes)
+        return l1_distance(xp, weight, stride, dilation, groups, scale, max_chunk_bytes, smooth)
     d2 = squared_distance(xp, weight, stride, dilation, groups, scale)
     if kernel == "gaussian":
         return torch.exp(-gamma * d2)

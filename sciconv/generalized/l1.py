@@ -6,9 +6,20 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from .._validation import check_positive_int
+from .._validation import check_positive_int, describe
 
-__all__ = ["l1_chunks", "l1_distance"]
+__all__ = ["check_smooth", "l1_chunks", "l1_distance"]
+
+
+def check_smooth(smooth: float) -> float:
+    r"""Validate the smoothing width of the L1 kernel: a finite number :math:`\ge 0`."""
+    if (
+        not isinstance(smooth, (int, float))
+        or isinstance(smooth, bool)
+        or not 0.0 <= smooth < float("inf")
+    ):
+        raise ValueError(f"smooth must be a finite number >= 0, got {describe(smooth)}")
+    return float(smooth)
 
 
 def l1_chunks(
@@ -34,13 +45,19 @@ def l1_chunks(
     return channels, rows
 
 
-def _block(patches: torch.Tensor, w: torch.Tensor, a: torch.Tensor | None) -> torch.Tensor:
+def _block(
+    patches: torch.Tensor, w: torch.Tensor, a: torch.Tensor | None, smooth: float = 0.0
+) -> torch.Tensor:
     """Distances ``(N, ob, L)`` between patches ``(N, K, L)`` and filters ``(ob, K)``."""
-    if a is None:  # torch.cdist never forms the (N, ob, K, L) differences
+    if a is None and smooth == 0.0:  # torch.cdist never forms the (N, ob, K, L) differences
         rows = patches.transpose(1, 2)
         return torch.cdist(rows, w.unsqueeze(0).expand(rows.shape[0], -1, -1), p=1).transpose(1, 2)
-    diff = (patches.unsqueeze(1) - w.unsqueeze(0).unsqueeze(-1)).abs()  # (N, ob, K, L)
-    return (diff * a.unsqueeze(0).unsqueeze(-1)).sum(2)
+    diff = patches.unsqueeze(1) - w.unsqueeze(0).unsqueeze(-1)  # (N, ob, K, L)
+    if smooth > 0.0:  # sqrt(d^2 + eps^2) - eps, written to stay accurate for |d| << eps
+        dist = diff * diff / (torch.sqrt(diff * diff + smooth * smooth) + smooth)
+    else:
+        dist = diff.abs()
+    return dist.sum(2) if a is None else (dist * a.unsqueeze(0).unsqueeze(-1)).sum(2)
 
 
 def l1_distance(
@@ -51,6 +68,7 @@ def l1_distance(
     groups: int,
     scale: torch.Tensor | None = None,
     max_chunk_bytes: int = 2**25,
+    smooth: float = 0.0,
 ) -> torch.Tensor:
     r"""Weighted L1 distances :math:`\sum_t a_t |x_t - w_t|` between every patch and filter.
 
@@ -68,6 +86,9 @@ def l1_distance(
         Non-negative weights of the shape of ``weight`` (default ones).
     max_chunk_bytes : int
         Upper bound on the bytes of the per-chunk difference tensor (see :func:`l1_chunks`).
+    smooth : float
+        :math:`\varepsilon \ge 0`; if positive, each :math:`|d|` is replaced by the smoothed
+        absolute value :math:`\sqrt{d^2 + \varepsilon^2} - \varepsilon` (default 0: exact L1).
 
     Returns
     -------
@@ -83,8 +104,17 @@ def l1_distance(
     ``torch.cdist(p=1)``, which holds only the patches and the output; weighted ones form the
     differences, and under autograd such a chunk is checkpointed, so that the backward pass also
     holds one chunk at a time (it is recomputed).
+
+    The smoothed absolute value :math:`\sqrt{d^2 + \varepsilon^2} - \varepsilon` (a
+    pseudo-Huber function) is evaluated as :math:`d^2 / (\sqrt{d^2 + \varepsilon^2} +
+    \varepsilon)`, which does not cancel. It lies within :math:`\varepsilon` of
+    :math:`|d|`, is quadratic (:math:`\approx d^2 / 2\varepsilon`) for
+    :math:`|d| \ll \varepsilon` and has the bounded, Lipschitz gradient
+    :math:`d / \sqrt{d^2 + \varepsilon^2}` instead of :math:`\operatorname{sign}(d)`;
+    it always forms the differences (no ``cdist``).
     """
     check_positive_int("max_chunk_bytes", max_chunk_bytes)
+    smooth = check_smooth(smooth)
     n, _, h, w_in = xp.shape
     out_ch, cg, kh, kw = weight.shape
     (sh, sw), (dh, dw) = stride, dilation
@@ -95,7 +125,7 @@ def l1_distance(
     ob, rb = l1_chunks(n, k_len, out_w, out_h, og, xp.element_size(), max_chunk_bytes)
     grad = (
         torch.is_grad_enabled()
-        and scale is not None
+        and (scale is not None or smooth > 0.0)
         and (xp.requires_grad or weight.requires_grad or scale.requires_grad)
     )
     wf = weight.reshape(out_ch, k_len)
@@ -113,7 +143,7 @@ def l1_distance(
 
                 def chunk(band=band, w_blk=wf[o0:o1], a_blk=a_blk):
                     p = F.unfold(band, (kh, kw), dilation=(dh, dw), stride=(sh, sw))
-                    return _block(p, w_blk, a_blk)
+                    return _block(p, w_blk, a_blk, smooth)
 
                 out = checkpoint(chunk, use_reentrant=False) if grad else chunk()
                 rows.append(out.reshape(n, o1 - o0, r1 - r0, out_w))

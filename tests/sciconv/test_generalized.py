@@ -76,6 +76,9 @@ def reference(layer: KernelConv2d | KernelConv1d, x: np.ndarray) -> np.ndarray:
                         v = np.sum(patch * w[o])
                     elif k == "polynomial":
                         v = (np.sum(patch * w[o]) + c_) ** layer.degree
+                    elif k == "l1" and layer.smooth > 0:  # pseudo-Huber, direct formula
+                        eps = layer.smooth
+                        v = np.sum(a[o] * (np.sqrt(diff**2 + eps**2) - eps))
                     elif k == "l1":
                         v = np.sum(a[o] * np.abs(diff))
                     else:
@@ -170,11 +173,15 @@ def test_kernelconv1d_matches_unfold_reference(kernel, device):
     dil=st.integers(1, 2),
     pad=st.integers(0, 2),
     cap=st.sampled_from([64, 2**20]),
+    smooth=st.sampled_from([0.0, 0.25]),
 )
 def test_kernelconv2d_random_shapes(
-    kernel, n, groups, cin, cout, kh, kw, h, w, stride, dil, pad, cap
+    kernel, n, groups, cin, cout, kh, kw, h, w, stride, dil, pad, cap, smooth
 ):
-    """Random shapes (hypothesis): KernelConv2d equals the brute-force reference to 1e-10."""
+    """Random shapes (hypothesis): KernelConv2d equals the brute-force reference to 1e-10.
+
+    ``smooth`` only acts on 'l1' (the smoothed L1); the other kernels must ignore it.
+    """
     h, w = h + dil * (kh - 1), w + dil * (kw - 1)
     layer = KernelConv2d(
         cin * groups,
@@ -187,6 +194,7 @@ def test_kernelconv2d_random_shapes(
         kernel=kernel,
         gamma=0.1,
         max_chunk_bytes=cap,
+        smooth=smooth,
         dtype=torch.float64,
     )
     x = 0.5 * torch.randn(n, cin * groups, h, w, dtype=torch.float64)
@@ -219,10 +227,12 @@ def test_linear_kernel_is_conv1d(device):
 
 
 @pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "plain"])
-@pytest.mark.parametrize("kernel", KERNELS)
+@pytest.mark.parametrize("kernel", [*KERNELS, "l1-smooth"])
 def test_gradcheck(kernel, weighted):
     """Float64 gradcheck w.r.t. input, weight, bias, distance weights and hyper-parameters."""
     torch.manual_seed(3)
+    smooth = 0.2 if kernel == "l1-smooth" else 0.0
+    kernel = kernel.removesuffix("-smooth")
     layer = KernelConv2d(
         2,
         2,
@@ -235,6 +245,7 @@ def test_gradcheck(kernel, weighted):
         learnable_hyper=True,
         gamma=0.5,
         max_chunk_bytes=128,
+        smooth=smooth,
         dtype=torch.float64,
     )
     x = torch.randn(1, 2, 3, 3, dtype=torch.float64, requires_grad=True)
@@ -285,6 +296,57 @@ def test_l1_chunks_respect_cap_and_do_not_change_result():
     torch.testing.assert_close(outs[1], outs[2], rtol=0, atol=1e-13)
 
 
+@pytest.mark.parametrize("weighted", [True, False], ids=["weighted", "plain"])
+@pytest.mark.parametrize("cfg", CONFIGS, ids=[f"cfg{i}" for i in range(len(CONFIGS))])
+def test_smooth_l1_matches_reference(cfg, weighted, device):
+    """kernel='l1', smooth=0.3: sum a (sqrt(d^2 + eps^2) - eps) to 1e-10 of the float64 loop."""
+    torch.manual_seed(7)
+    layer = KernelConv2d(
+        4,
+        6,
+        (3, 2),
+        kernel="l1",
+        smooth=0.3,
+        weighted=weighted,
+        max_chunk_bytes=512,
+        dtype=torch.float64,
+        device=device,
+        **cfg,
+    )
+    if layer.log_scale is not None:
+        with torch.no_grad():
+            layer.log_scale.normal_(0.0, 0.3)
+    x = 0.5 * torch.randn(2, 4, 7, 6, dtype=torch.float64, device=device)
+    _close(layer(x), reference(layer, x.cpu().numpy()))
+
+
+@pytest.mark.parametrize("eps", [1e-6, 0.1, 2.0])
+def test_smooth_l1_bounds(eps):
+    """0 <= L1 - smoothed L1 <= K eps (K taps, Huber bound); eps -> 0 recovers L1 (1e-12 + K eps).
+
+    Also: the smoothed value of a patch equal to its filter is exactly 0, any memory cap gives
+    the same output (1e-13), and smooth=0 keeps the exact L1 layer.
+    """
+    torch.manual_seed(8)
+    x = torch.rand(2, 2, 7, 6, dtype=torch.float64)
+    exact = KernelConv2d(2, 5, 3, kernel="l1", bias=False, dtype=torch.float64)
+    outs = []
+    for cap in (64, 2**30):
+        sm = KernelConv2d(
+            2, 5, 3, kernel="l1", bias=False, smooth=eps, max_chunk_bytes=cap, dtype=torch.float64
+        )
+        sm.load_state_dict(exact.state_dict())
+        outs.append(sm(x))
+    torch.testing.assert_close(outs[0], outs[1], rtol=0, atol=1e-13)
+    gap = exact(x) - outs[1]
+    k_taps = 2 * 9
+    assert gap.min() >= -1e-12 and gap.max() <= k_taps * eps + 1e-12
+    assert gap.max() > 0.0
+    with torch.no_grad():
+        sm.weight.copy_(x[:1, :, :3, :3].expand(5, -1, -1, -1))
+    assert sm(x)[0, :, 0, 0].abs().max() == 0.0
+
+
 def test_parameters_registered_and_device_dtype(device):
     """Weight, bias, distance weights (and learnable hyper-parameters) are parameters."""
     layer = KernelConv2d(
@@ -318,6 +380,9 @@ def test_parameters_registered_and_device_dtype(device):
         ({"degree": 0}, "degree"),
         ({"kernel_size": (3, 3, 3)}, "kernel_size"),
         ({"max_chunk_bytes": 0}, "max_chunk_bytes"),
+        ({"kernel": "l1", "smooth": -0.1}, "smooth"),
+        ({"kernel": "l1", "smooth": float("inf")}, "smooth"),
+        ({"kernel": "l1", "smooth": "0.1"}, "smooth"),
     ],
 )
 def test_bad_arguments(kwargs, match):
