@@ -13,11 +13,18 @@ from sciconv._validation import check_choice, check_positive_int, describe
 
 __all__ = ["MAPS", "make_map"]
 
-#: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``).
-MAPS = ("identity", "jacobi", "pyamg", "exact")
+#: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``).
+MAPS = ("identity", "jacobi", "pyamg", "exact", "network")
 
 
-def make_map(spec: str, A: Any, *, omega: float = 2.0 / 3.0) -> Callable[[np.ndarray], np.ndarray]:
+def make_map(
+    spec: str,
+    A: Any,
+    *,
+    omega: float = 2.0 / 3.0,
+    labels: Any = None,
+    exterior: int | None = None,
+) -> Callable[[np.ndarray], np.ndarray]:
     r"""Build the map ``spec`` for the sparse SPD (or SPSD) matrix ``A``.
 
     Parameters
@@ -25,10 +32,16 @@ def make_map(spec: str, A: Any, *, omega: float = 2.0 / 3.0) -> Callable[[np.nda
     spec : str
         ``'identity'``; ``'jacobi:K'`` (K damped-Jacobi sweeps from zero, default 4);
         ``'pyamg:K'`` (K smoothed-aggregation V-cycles from zero, default 1); ``'exact'``
-        (a sparse LU solve, for tests).
+        (a sparse LU solve, for tests); ``'network:MODEL'`` (the pretrained network
+        ``MODEL`` of :mod:`solvers.network.registry`, e.g. ``network:poisson2d``, between
+        symmetric Gauss-Seidel sweeps: :class:`solvers.network.precond.NetworkMap`).
     A : scipy sparse matrix
     omega : float
         Jacobi damping.
+    labels : array_like of int, optional
+        Cell labels of the grid (needed by ``network:``; FLUID cells are A's rows).
+    exterior : int, optional
+        Label code outside the grid (``network:``).
 
     Notes
     -----
@@ -44,6 +57,15 @@ def make_map(spec: str, A: Any, *, omega: float = 2.0 / 3.0) -> Callable[[np.nda
         raise TypeError(f"spec must be a string like 'jacobi:4', got {describe(spec)}")
     name, _, count = spec.partition(":")
     check_choice("spec", name, MAPS)
+    if name == "network":
+        from .network.precond import NetworkMap
+        from .network.registry import load_pretrained
+
+        if labels is None:
+            raise ValueError(
+                f"spec {spec!r} needs labels= (the grid whose FLUID cells are A's rows)"
+            )
+        return NetworkMap(load_pretrained(count or "poisson2d"), labels, exterior=exterior, A=A)
     sweeps = check_positive_int("sweeps", int(count)) if count else None
     if name == "identity":
         return lambda r: np.array(r, dtype=float)

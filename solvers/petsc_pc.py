@@ -1,8 +1,9 @@
 """``NetworkPC``: any preconditioning map (a network, a multigrid cycle) as a PETSc PC python type.
 
 ``-pc_type python -pc_python_type solvers.petsc.NetworkPC`` with ``-pc_network_map NAME``
-(a classical map of :mod:`solvers.maps`, e.g. ``jacobi:4`` or ``pyamg``), or
-``pc.getPythonContext().set_map(f)`` for a learned one.
+(a classical map of :mod:`solvers.maps`, e.g. ``jacobi:4`` or ``pyamg``), ``-pc_network MODEL``
+(a pretrained network, e.g. ``poisson2d``, after ``set_grid(labels, exterior)``), or
+``pc.getPythonContext().set_map(f)`` for any learned one.
 """
 
 from __future__ import annotations
@@ -76,6 +77,11 @@ class NetworkPC:
         self.normalize = bool(normalize)
         self.fmap: Callable[[np.ndarray], np.ndarray] | None = map
         self.calls: Counter[str] = Counter()
+        self.grid: tuple[Any, int | None] | None = None
+
+    def set_grid(self, labels: Any, exterior: int | None = None) -> None:
+        """The grid labels (and exterior label) a ``-pc_network MODEL`` network needs."""
+        self.grid = (np.asarray(labels), exterior)
 
     def set_map(self, fmap: Callable[[np.ndarray], np.ndarray]) -> None:
         """Use ``fmap`` from now on (e.g. a trained network wrapped to numpy)."""
@@ -89,6 +95,8 @@ class NetworkPC:
         self.calls["setFromOptions"] += 1
         opts = petsc_module().Options(pc.getOptionsPrefix())
         spec = opts.getString("pc_network_map", self.spec or "")
+        model = opts.getString("pc_network", "")
+        spec = f"network:{model}" if model else spec
         if spec and spec != self.spec:
             self.spec = spec
             self.fmap = self.user_map
@@ -110,7 +118,13 @@ class NetworkPC:
                 "(identity, jacobi:K, pyamg:K, exact)"
             )
         _, P = pc.getOperators()
-        self.fmap = make_map(self.spec, petsc_to_scipy(P))
+        labels, exterior = self.grid if self.grid is not None else (None, None)
+        if self.spec.startswith("network") and labels is None:
+            raise ValueError(
+                f"-pc_network {self.spec.partition(':')[2] or 'poisson2d'} needs the grid: call "
+                "pc.getPythonContext().set_grid(labels, exterior) before KSPSetUp"
+            )
+        self.fmap = make_map(self.spec, petsc_to_scipy(P), labels=labels, exterior=exterior)
 
     def reset(self, pc: Any) -> None:
         self.calls["reset"] += 1

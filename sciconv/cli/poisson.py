@@ -99,7 +99,11 @@ def compare(
         setup = 0.0
         if name == "dcdm":
             t0 = time.perf_counter()
-            kw.update(M=make_map(dcdm_map, A), directions=directions, nullspace=null)
+            from pde import AIR, SOLID
+
+            ext = AIR if problem.exterior == "air" else SOLID
+            fmap = make_map(dcdm_map, A, labels=problem.labels, exterior=ext)
+            kw.update(M=fmap, directions=directions, nullspace=null)
             setup = time.perf_counter() - t0
         elif name in PETSC_METHODS:
             kw["nullspace"] = null

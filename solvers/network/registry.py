@@ -1,0 +1,106 @@
+"""Pretrained networks shipped inside the package: checksummed, loaded without pickle code."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from .model import MultigridNet, count_parameters
+
+__all__ = ["WEIGHTS_DIR", "WeightsError", "available", "load_pretrained", "save_pretrained"]
+
+#: Folder of the shipped ``NAME.pt`` (state dict) + ``NAME.json`` (metadata) pairs.
+WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+
+
+class WeightsError(ValueError):
+    """A weight file is missing, corrupted, does not match its checksum or its model."""
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _paths(name: str, folder: str | Path | None) -> tuple[Path, Path]:
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise WeightsError(f"name must be a plain file stem like 'poisson2d', got {name!r}")
+    root = WEIGHTS_DIR if folder is None else Path(folder)
+    return root / f"{name}.pt", root / f"{name}.json"
+
+
+def available(folder: str | Path | None = None) -> list[str]:
+    """Names of the pretrained models in ``folder`` (default: the package's)."""
+    root = WEIGHTS_DIR if folder is None else Path(folder)
+    return sorted(p.stem for p in root.glob("*.json") if p.with_suffix(".pt").exists())
+
+
+def save_pretrained(
+    model: MultigridNet, name: str, metadata: dict[str, Any], folder: str | Path | None = None
+) -> dict[str, Any]:
+    """Write ``NAME.pt`` (the state dict) and ``NAME.json`` (config, sha256, ``metadata``)."""
+    pt, js = _paths(name, folder)
+    pt.parent.mkdir(parents=True, exist_ok=True)
+    torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, pt)
+    meta = {"name": name, "config": model.config(), "parameters": count_parameters(model),
+            "sha256": _sha256(pt), "bytes": pt.stat().st_size, **metadata}  # fmt: skip
+    js.write_text(json.dumps(meta, indent=2, sort_keys=True) + "\n")
+    return meta
+
+
+def load_pretrained(
+    name: str, *, folder: str | Path | None = None, device: Any = None, dtype: Any = None
+) -> MultigridNet:
+    """Load the pretrained model ``name`` after checking its file against the stored sha256.
+
+    Raises
+    ------
+    WeightsError
+        When a file is missing, the checksum differs (a corrupted or replaced file), the file
+        is not a plain tensor state dict (it is read with ``torch.load(weights_only=True)``,
+        which refuses to run pickled code), or its tensors do not fit the recorded config.
+
+    Notes
+    -----
+    The checksum is verified *before* anything is unpickled, and the restricted unpickler
+    only rebuilds tensors and plain containers: a file carrying arbitrary code is rejected.
+    """
+    pt, js = _paths(name, folder)
+    if not js.exists() or not pt.exists():
+        raise WeightsError(
+            f"no pretrained model {name!r} in {pt.parent} (available: {available(folder)})"
+        )
+    try:
+        meta = json.loads(js.read_text())
+        config, expected = dict(meta["config"]), str(meta["sha256"])
+    except (ValueError, KeyError, TypeError) as exc:
+        raise WeightsError(f"{js} is not valid metadata (config, sha256): {exc}") from exc
+    actual = _sha256(pt)
+    if actual != expected:
+        raise WeightsError(
+            f"checksum mismatch for {pt}: sha256 {actual} but {js.name} records {expected}; "
+            "the file is corrupted or was replaced (regenerate it with the recorded command: "
+            f"{meta.get('command', '?')})"
+        )
+    try:
+        state = torch.load(pt, map_location="cpu", weights_only=True)
+    except Exception as exc:  # the restricted unpickler raises UnpicklingError/RuntimeError
+        raise WeightsError(f"{pt} is not a plain tensor state dict: {exc}") from exc
+    if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
+        raise WeightsError(f"{pt} does not hold a dict of tensors")
+    model = MultigridNet(**config, device=device, dtype=dtype)
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as exc:
+        raise WeightsError(f"{pt} does not fit the model config {config}: {exc}") from exc
+    model.eval()
+    return model

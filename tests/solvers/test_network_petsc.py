@@ -1,0 +1,55 @@
+"""``-pc_network MODEL``: the pretrained network as a PETSc PC inside the DCDM KSP."""
+
+import numpy as np
+import pytest
+
+from pde import AIR, poisson_problem
+from solvers.dcdm import dcdm
+from solvers.maps import make_map
+from solvers.network import available
+
+petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
+from solvers.petsc import petsc_module  # noqa: E402
+
+PETSc = petsc_module()
+pytestmark = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")
+OPTS = {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM", "pc_type": "python",
+        "pc_python_type": "solvers.petsc.NetworkPC", "pc_network": "poisson2d",
+        "ksp_dcdm_directions": 10}  # fmt: skip
+
+
+def make_ksp(mat, prefix):
+    opts = PETSc.Options()
+    for key, val in OPTS.items():
+        opts[prefix + key] = val
+    ksp = PETSc.KSP().create()
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(mat)
+    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=500)
+    ksp.setFromOptions()
+    return ksp
+
+
+def test_pc_network_option_matches_numpy_dcdm():
+    """Same held-out problem: KSP iterations = numpy dcdm's (±1: float32 network, PETSc's own
+    vector arithmetic), converged, true residual <= 1e-6."""
+    p = poisson_problem("obstacles", 32, 2, seed=10_005)
+    b = p.rhs_divergence(0)
+    mat = p.petsc_aij()
+    ksp = make_ksp(mat, "netpc1_")
+    ksp.getPC().getPythonContext().set_grid(p.labels, AIR)
+    bv, x = mat.createVecs()
+    bv.setArray(b)
+    ksp.solve(bv, x)
+    f = make_map("network:poisson2d", p.matrix, labels=p.labels, exterior=AIR)
+    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10)
+    assert ksp.getConvergedReason() > 0 and info.converged
+    assert abs(ksp.getIterationNumber() - info.iterations) <= 1
+    assert np.linalg.norm(b - p.matrix @ x.getArray()) <= 1e-6 * np.linalg.norm(b)
+
+
+def test_pc_network_without_grid_errors():
+    p = poisson_problem("obstacles", 16, 2, seed=10_006)
+    ksp = make_ksp(p.petsc_aij(), "netpc2_")
+    with pytest.raises(PETSc.Error):
+        ksp.setUp()
