@@ -94,7 +94,7 @@ def reference(layer: KernelConv2d | KernelConv1d, x: np.ndarray) -> np.ndarray:
     return out[:, :, 0, :] if one_d else out
 
 
-def _close(got: torch.Tensor, ref: np.ndarray, tol: float = 1e-10) -> None:
+def assert_close_to_reference(got: torch.Tensor, ref: np.ndarray, tol: float = 1e-10) -> None:
     got_np = got.detach().cpu().double().numpy()
     assert got_np.shape == ref.shape
     err = np.max(np.abs(got_np - ref))
@@ -140,7 +140,7 @@ def test_kernelconv2d_matches_unfold_reference(kernel, cfg, device):
         with torch.no_grad():
             layer.log_scale.normal_(0.0, 0.3)
     x = 0.5 * torch.randn(2, 4, 7, 6, dtype=torch.float64, device=device)
-    _close(layer(x), reference(layer, x.cpu().numpy()))
+    assert_close_to_reference(layer(x), reference(layer, x.cpu().numpy()))
 
 
 @pytest.mark.parametrize("kernel", KERNELS)
@@ -155,7 +155,7 @@ def test_kernelconv1d_matches_unfold_reference(kernel, device):
         layer = KernelConv1d(
             4, 2, 3, kernel=kernel, gamma=0.3, degree=2, dtype=torch.float64, device=device, **kw
         )
-        _close(layer(x), reference(layer, x.cpu().numpy()))
+        assert_close_to_reference(layer(x), reference(layer, x.cpu().numpy()))
 
 
 @settings(max_examples=25, deadline=None)
@@ -198,7 +198,7 @@ def test_kernelconv2d_random_shapes(
         dtype=torch.float64,
     )
     x = 0.5 * torch.randn(n, cin * groups, h, w, dtype=torch.float64)
-    _close(layer(x), reference(layer, x.numpy()))
+    assert_close_to_reference(layer(x), reference(layer, x.numpy()))
 
 
 @pytest.mark.parametrize("cfg", CONFIGS, ids=[f"cfg{i}" for i in range(len(CONFIGS))])
@@ -317,7 +317,7 @@ def test_smooth_l1_matches_reference(cfg, weighted, device):
         with torch.no_grad():
             layer.log_scale.normal_(0.0, 0.3)
     x = 0.5 * torch.randn(2, 4, 7, 6, dtype=torch.float64, device=device)
-    _close(layer(x), reference(layer, x.cpu().numpy()))
+    assert_close_to_reference(layer(x), reference(layer, x.cpu().numpy()))
 
 
 @pytest.mark.parametrize("eps", [1e-6, 0.1, 2.0])
