@@ -129,11 +129,11 @@ def compare(
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """The rows as aligned text lines."""
     lines = [
-        f"{'solver':<22} {'its':>6} {'time [s]':>10} {'setup [s]':>10} {'true relres':>12}  reason"
+        f"{'solver':<30} {'its':>6} {'time [s]':>10} {'setup [s]':>10} {'true relres':>12}  reason"
     ]
     for r in rows:
         lines.append(
-            f"{r['solver']:<22} {r['iterations']:>6d} {r['time_s']:>10.4f} {r['setup_s']:>10.4f} "
+            f"{r['solver']:<30} {r['iterations']:>6d} {r['time_s']:>10.4f} {r['setup_s']:>10.4f} "
             f"{r['true_relres']:>12.3e}  {r['reason']}"
         )
     return lines

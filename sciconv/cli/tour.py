@@ -131,6 +131,27 @@ def _poisson() -> list[str]:
     return tour_lines()
 
 
+def _dcdm_network() -> list[str]:
+    from pde import poisson_problem
+
+    from .poisson import compare, table
+
+    lines = []
+    for geometry, seed in (("obstacles", 10001), ("plume", 10002)):
+        prob = poisson_problem(geometry, 64, 2, seed=seed)  # held-out generator seeds
+        rows = compare(
+            prob,
+            ["cg", "icc", "gamg", "pyamg", "dcdm"],
+            prob.rhs_random(seed),
+            rtol=1e-6,
+            dcdm_map="network:poisson2d",
+            directions=10,
+        )
+        lines.append(f"{geometry} 64², held-out seed {seed}, rtol 1e-6:")
+        lines += ["  " + line for line in table(rows)]
+    return lines
+
+
 def _orthogonal() -> list[str]:
     import torch
 
@@ -326,6 +347,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("Vandermonde matrices and their mpmath condition numbers", _vandermonde),
     ("PETSc: KSP on a ConvOperator shell matrix", _petsc),
     ("Poisson problems, classical baselines, DCDM through PETSc KSP/PC plug-ins", _poisson),
+    ("DCDM with the shipped CNN preconditioner (poisson2d) on held-out geometries", _dcdm_network),
     ("Orthogonal convolutions: existence oracle, certificate, exact layer", _orthogonal),
     ("Winograd/Toom-Cook: exact transforms, conditioning, fp16 error", _winograd),
     ("State-space kernels: Krylov, Vandermonde and Cauchy vs dense Krylov", _ssm),
