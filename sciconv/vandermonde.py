@@ -313,13 +313,15 @@ def cond(matrix: Any, norm: int | str = 2, dps: int = 50) -> mpmath.mpf:
 def vandermonde_apply(
     z: Any, c: Any, L: int, chunk: int | None = None, *, log_nodes: bool = False
 ) -> Any:
-    """Vandermonde product ``K[..., l] = sum_n c[..., n] * z[n] ** l`` for ``l = 0..L-1``.
+    """Vandermonde product ``K[..., l] = sum_n c[..., n] * z[..., n] ** l`` for ``l = 0..L-1``.
 
     Parameters
     ----------
-    z : array or tensor, shape (N,)
-        Nodes (real or complex). With ``log_nodes=True``, ``z`` holds ``log`` of the nodes and
-        the powers are ``exp(l * z)`` (the stable form for state-space kernels ``exp(l dt A)``).
+    z : array or tensor, shape (N,) or (..., N)
+        Nodes (real or complex); a batch of node sets (e.g. one per channel) broadcasts
+        against ``c``'s leading axes. With ``log_nodes=True``, ``z`` holds ``log`` of the nodes
+        and the powers are ``exp(l * z)`` (the stable form for state-space kernels
+        ``exp(l dt A)``).
     c : array or tensor, shape (..., N)
         Coefficients.
     L : int
@@ -350,17 +352,23 @@ def vandermonde_apply(
         z, c = np.asarray(z), np.asarray(c)
         dtype = np.result_type(z.dtype, c.dtype, np.float64)
         z, c = z.astype(dtype, copy=False), c.astype(dtype, copy=False)
-    if z.ndim != 1:
-        raise ValueError(f"z must be a 1-d array of nodes, got {describe(z)}")
-    if c.ndim < 1 or c.shape[-1] != z.shape[0]:
-        raise ValueError(f"c must have shape (..., {z.shape[0]}) to match z, got {describe(c)}")
+    if z.ndim < 1:
+        raise ValueError(f"z must be an array of nodes of shape (..., N), got {describe(z)}")
+    if c.ndim < 1 or c.shape[-1] != z.shape[-1]:
+        raise ValueError(f"c must have shape (..., {z.shape[-1]}) to match z, got {describe(c)}")
+    try:
+        lead = np.broadcast_shapes(tuple(z.shape[:-1]), tuple(c.shape[:-1]))
+    except ValueError:
+        raise ValueError(
+            f"the leading axes of z {tuple(z.shape)} and c {tuple(c.shape)} must broadcast"
+        ) from None
     if isinstance(z, torch.Tensor):
         use_ckpt = chunk < L and torch.is_grad_enabled() and (z.requires_grad or c.requires_grad)
 
         def block(zz: torch.Tensor, cc: torch.Tensor, l0: int, l1: int) -> torch.Tensor:
             ls = torch.arange(l0, l1, device=zz.device, dtype=zz.real.dtype)
-            p = torch.exp(zz[:, None] * ls) if log_nodes else zz[:, None] ** ls
-            return cc @ p
+            p = torch.exp(zz[..., :, None] * ls) if log_nodes else zz[..., :, None] ** ls
+            return cc @ p if zz.ndim == 1 else (cc[..., None, :] @ p)[..., 0, :]
 
         parts = []
         for l0 in range(0, L, chunk):
@@ -372,9 +380,9 @@ def vandermonde_apply(
             else:
                 parts.append(block(z, c, l0, l1))
         return torch.cat(parts, dim=-1)
-    out = np.empty(c.shape[:-1] + (L,), dtype=dtype)
+    out = np.empty(lead + (L,), dtype=dtype)
     for l0 in range(0, L, chunk):
         ls = np.arange(l0, min(l0 + chunk, L))
-        p = np.exp(z[:, None] * ls) if log_nodes else z[:, None] ** ls
-        out[..., l0 : l0 + len(ls)] = c @ p
+        p = np.exp(z[..., :, None] * ls) if log_nodes else z[..., :, None] ** ls
+        out[..., l0 : l0 + len(ls)] = c @ p if z.ndim == 1 else (c[..., None, :] @ p)[..., 0, :]
     return out

@@ -279,17 +279,7 @@ def ssm_kernel(
     log = discretization == "zoh"
     nodes = torch.broadcast_to(A * d if log else Ab, torch.broadcast_shapes(Ab.shape, Bb.shape))
     coef = C * Bb
-    if nodes.ndim == 1:
-        K = vandermonde_apply(nodes, coef, L, chunk=chunk, log_nodes=log)
-    else:  # one node set per channel h: the Vandermonde primitive takes one node vector
-        coef = torch.broadcast_to(coef, torch.broadcast_shapes(coef.shape, nodes.shape))
-        K = torch.stack(
-            [
-                vandermonde_apply(nodes[h], coef[..., h, :], L, chunk=chunk, log_nodes=log)
-                for h in range(nodes.shape[0])
-            ],
-            dim=-2,
-        )
+    K = vandermonde_apply(nodes, coef, L, chunk=chunk, log_nodes=log)  # per-channel nodes too
     return K if is_t else K.detach().numpy()
 
 

@@ -195,7 +195,8 @@ def test_cond_singular_is_inf():
         (lambda: vandermonde([1, 2], dtype=torch.float32), ValueError, "dtype"),
         (lambda: vandermonde([1, 2], kind="mp", dps=0), ValueError, "dps"),
         (lambda: vandermonde_det([1, 1]), ValueError, "distinct"),
-        (lambda: vandermonde_apply(np.ones((2, 2)), np.ones(2), 3), ValueError, "z"),
+        (lambda: vandermonde_apply(np.float64(2.0), np.ones(2), 3), ValueError, "z"),
+        (lambda: vandermonde_apply(np.ones((3, 2)), np.ones((2, 2)), 3), ValueError, "broadcast"),
         (lambda: vandermonde_apply(np.ones(2), np.ones(3), 3), ValueError, "c"),
         (lambda: vandermonde_apply(np.ones(2), np.ones(2), 0), ValueError, "L"),
         (lambda: vandermonde_apply(np.ones(2), np.ones(2), 3, chunk=0), ValueError, "chunk"),
@@ -249,3 +250,25 @@ def test_apply_torch(chunk, device):
     zr = torch.tensor([0.0, 0.5, -1.5], dtype=torch.float64, device=device, requires_grad=True)
     cr = torch.randn(3, dtype=torch.float64, generator=g).to(device).requires_grad_(True)
     assert torch.autograd.gradcheck(lambda a, b: vandermonde_apply(a, b, 6, chunk), (zr, cr))
+
+
+@pytest.mark.parametrize("log_nodes", [False, True])
+@pytest.mark.parametrize("chunk", [None, 3])
+def test_vandermonde_apply_batched_nodes_equal_row_by_row(log_nodes, chunk):
+    """One node set per channel (z of shape (H, N)) equals H separate 1-d calls (1e-13)."""
+    rng = np.random.default_rng(5)
+    z = 0.9 * np.exp(1j * rng.uniform(0, np.pi, (4, 6))) - 0.05
+    if log_nodes:
+        z = np.log(z)
+    c = rng.standard_normal((2, 4, 6)) + 1j * rng.standard_normal((2, 4, 6))
+    got = vandermonde_apply(z, c, 11, chunk=chunk, log_nodes=log_nodes)
+    ref = np.stack(
+        [vandermonde_apply(z[h], c[:, h], 11, log_nodes=log_nodes) for h in range(4)], axis=1
+    )
+    np.testing.assert_allclose(got, ref, rtol=1e-13, atol=1e-13)
+    got_t = vandermonde_apply(
+        torch.as_tensor(z), torch.as_tensor(c), 11, chunk=chunk, log_nodes=log_nodes
+    )
+    np.testing.assert_allclose(got_t.numpy(), ref, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="broadcast"):
+        vandermonde_apply(z, c[:, :3], 11)
