@@ -19,6 +19,7 @@ from sciconv._validation import check_choice, check_positive_int
 
 from .dcdm import dcdm
 from .info import SolveInfo, as_map, as_matvec, check_rhs
+from .maps import pyamg_hierarchy
 
 __all__ = ["BASELINES", "cg", "petsc_solve", "pyamg_cg", "solve"]
 
@@ -95,10 +96,8 @@ def pyamg_cg(
     """CG preconditioned by one PyAMG smoothed-aggregation V-cycle (setup time in ``extra``)."""
     if M is not None:
         raise ValueError("pyamg-sa builds its own preconditioner; M must be None")
-    import pyamg
-
     t0 = time.perf_counter()
-    ml = pyamg.smoothed_aggregation_solver(sp.csr_matrix(A), symmetry="symmetric")
+    ml = pyamg_hierarchy(A)
     setup = time.perf_counter() - t0
     x, info = cg(
         A, b, x0, rtol=rtol, atol=atol, maxiter=maxiter, M=ml.aspreconditioner(), callback=callback

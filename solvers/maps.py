@@ -11,7 +11,7 @@ import scipy.sparse.linalg as spla
 
 from sciconv._validation import check_choice, check_positive_int, describe
 
-__all__ = ["MAPS", "make_map"]
+__all__ = ["MAPS", "make_map", "pyamg_hierarchy"]
 
 #: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``).
 MAPS = ("identity", "jacobi", "pyamg", "exact", "network")
@@ -82,10 +82,24 @@ def make_map(
 
         return jacobi
     if name == "pyamg":
-        import pyamg
-
-        ml = pyamg.smoothed_aggregation_solver(A, symmetry="symmetric")
+        ml = pyamg_hierarchy(A)
         k = sweeps or 1
         return lambda r: ml.solve(r, x0=np.zeros_like(r), maxiter=k, tol=1e-300, cycle="V")
     lu = spla.splu(A.tocsc())
     return lambda r: lu.solve(np.asarray(r, dtype=float))
+
+
+def pyamg_hierarchy(A: Any) -> Any:
+    """PyAMG smoothed-aggregation hierarchy used by every PyAMG path of :mod:`solvers`.
+
+    The coarse pseudo-inverse gets a relative cutoff (1e-10) well above round-off: on a
+    singular (pure Neumann) matrix the coarse null eigenvalue sits at about
+    ``eps * ||A_c||``, right at scipy's default cutoff, and inverting it now and then (the
+    set-up's spectral-radius estimate starts from a random vector) made the V-cycle
+    unsymmetric.
+    """
+    import pyamg
+
+    return pyamg.smoothed_aggregation_solver(
+        sp.csr_matrix(A), symmetry="symmetric", coarse_solver=("pinv", {"rtol": 1e-10})
+    )
