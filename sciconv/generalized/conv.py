@@ -11,6 +11,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .._validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..padding import resolve_padding
 from .functions import KERNELS, LINKS, apply_link, kernel_response
 from .l1 import check_smooth
 
@@ -118,13 +119,7 @@ class _KernelConvNd(nn.Module):
     def _pads(self) -> list[int]:
         """Left/right pads in ``F.pad`` order for the 2-D view (last axis first)."""
         ks = self.kernel_size
-        if self.padding == "valid":
-            per_axis = [(0, 0)] * len(ks)
-        elif self.padding == "same":
-            tot = [d * (k - 1) for d, k in zip(self.dilation, ks)]
-            per_axis = [(t // 2, t - t // 2) for t in tot]
-        else:
-            per_axis = [(p, p) for p in self.padding]
+        _, per_axis = resolve_padding(self.padding, None, ks, ks, self.dilation)  # shared rule
         out: list[int] = []
         for left, right in reversed(per_axis):
             out += [left, right]

@@ -18,6 +18,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .._validation import as_int_tuple, check_positive_int, describe
+from ..operator import ConvOperator
 from ..spectrum import conv_singular_values
 from .existence import exists
 
@@ -32,7 +33,6 @@ __all__ = [
 ]
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
-_CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
 def compose_kernels(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
@@ -174,9 +174,6 @@ class _OrthogonalConvNd(nn.Module):
         return self.kernel()
 
     # ------------------------------------------------------------------ application
-    def _wrap_index(self, n: int, length: int, k: int, device: torch.device) -> torch.Tensor:
-        return (torch.arange(length, device=device) - (k - 1) // 2) % n
-
     def _check_input(self, x: torch.Tensor, channels: int) -> None:
         d = self._dim
         if not isinstance(x, torch.Tensor) or x.ndim != d + 2 or x.shape[1] != channels:
@@ -185,36 +182,28 @@ class _OrthogonalConvNd(nn.Module):
                 f"got {describe(x)}"
             )
 
+    def _operator(self, w: torch.Tensor, n: Sequence[int]) -> ConvOperator:
+        """The periodic convolution with kernel ``w`` on the grid ``n`` (the shared primitive)."""
+        return ConvOperator(w, (self._c, *n), stride=self.stride, padding="circular")
+
     def _forward_conv(
         self, x: torch.Tensor, w: torch.Tensor, bias: torch.Tensor | None
     ) -> torch.Tensor:
         self._check_input(x, self._c)
-        n = x.shape[2:]
+        n = tuple(x.shape[2:])
         for size, s in zip(n, self.stride):
             if size % s:
                 raise ValueError(
-                    f"the spatial sizes {tuple(n)} must be divisible by the stride "
+                    f"the spatial sizes {n} must be divisible by the stride "
                     f"{self.stride} (a periodic strided convolution is orthogonal only then)"
                 )
-        pads = [((k - 1) // 2, k - 1 - (k - 1) // 2) for k in self.kernel_size]
-        if all(r <= size for (_, r), size in zip(pads, n)):  # torch's circular pad (fast)
-            x = F.pad(x, [p for lr in reversed(pads) for p in lr], mode="circular")
-        else:  # pads wider than the grid wrap again
-            for axis, (size, k) in enumerate(zip(n, self.kernel_size)):
-                idx = self._wrap_index(size, size + k - 1, k, x.device)
-                x = x.index_select(2 + axis, idx)
-        return _CONV[self._dim](x, w, bias, self.stride)
+        y = self._operator(w, n).apply(x)
+        return y if bias is None else y + bias.reshape(1, -1, *([1] * self._dim))
 
     def _adjoint_conv(self, y: torch.Tensor, w: torch.Tensor) -> torch.Tensor:
         self._check_input(y, self._m)
-        z = _CONV_T[self._dim](y, w, None, self.stride)
-        for axis, (size, k, s) in enumerate(zip(y.shape[2:], self.kernel_size, self.stride)):
-            n = size * s
-            idx = self._wrap_index(n, z.shape[2 + axis], k, z.device)
-            shape = list(z.shape)
-            shape[2 + axis] = n
-            z = z.new_zeros(shape).index_add(2 + axis, idx, z)
-        return z
+        n = tuple(size * s for size, s in zip(y.shape[2:], self.stride))
+        return self._operator(w, n).apply_adjoint(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         w = self.kernel().to(x.dtype)
