@@ -265,11 +265,13 @@ def _to_mp(v: Any, name: str) -> Any:
 
 
 def cond(matrix: Any, norm: int | str = 2, dps: int = 50) -> mpmath.mpf:
-    """Condition number ``||A|| ||A^{-1}||`` of a square matrix, in mpmath at ``dps`` digits.
+    """Condition number ``||A|| ||A^{-1}||`` of a matrix, in mpmath at ``dps`` digits.
 
     Parameters
     ----------
     matrix : numpy array (float, complex or object/Fraction), list of lists or mpmath.matrix
+        Square; for ``norm=2`` also rectangular (then ``sigma_max / sigma_min`` over the
+        ``min(rows, cols)`` singular values, the 2-norm condition number of the pseudo-inverse).
     norm : {2, 1, 'inf', 'fro'}
         2: ratio of extreme singular values (``mpmath.svd_r``/``svd_c``); 1, 'inf', 'fro': the
         matrix norm of ``A`` times that of the explicit inverse.
@@ -288,10 +290,16 @@ def cond(matrix: Any, norm: int | str = 2, dps: int = 50) -> mpmath.mpf:
     dps = check_positive_int("dps", dps)
     rows = _rows(matrix, "matrix")
     n = len(rows)
-    if n == 0 or any(len(r) != n for r in rows):
-        raise ValueError(f"matrix must be a non-empty square matrix, got {describe(matrix)}")
+    square = n > 0 and all(len(r) == n for r in rows)
+    if n == 0 or not rows[0] or any(len(r) != len(rows[0]) for r in rows):
+        raise ValueError(f"matrix must be a non-empty 2-d matrix, got {describe(matrix)}")
+    if not square and norm != 2:
+        raise ValueError(
+            f"matrix must be square for norm={norm!r} (only norm=2 takes a rectangular "
+            f"matrix), got {describe(matrix)}"
+        )
     try:
-        if exact_det(rows) == 0:
+        if square and exact_det(rows) == 0:
             return mpmath.inf
     except TypeError:
         pass  # complex or non-finite entries: rely on the numerical test below

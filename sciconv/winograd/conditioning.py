@@ -25,19 +25,15 @@ def _mp(X: np.ndarray) -> mpmath.matrix:
 
 
 def kappa(X: Any, dps: int = 50) -> mpmath.mpf:
-    """``kappa_2 = sigma_max / sigma_min`` of a full-rank (possibly rectangular) exact matrix.
+    """``kappa_2 = sigma_max / sigma_min`` of a (possibly rectangular) exact matrix.
 
-    Square matrices go to :func:`sciconv.cond`; rectangular ones use ``mpmath.svd_r`` at
-    ``dps`` digits (``sigma_min`` is the smallest of the ``min(rows, cols)`` singular values).
+    :func:`sciconv.cond` with ``norm=2`` (``sigma_min`` is the smallest of the
+    ``min(rows, cols)`` singular values).
     """
     X = np.asarray(X, dtype=object)
     if X.ndim != 2:
         raise ValueError(f"X must be a 2-d matrix, got {describe(X)}")
-    if X.shape[0] == X.shape[1]:
-        return cond(X, 2, dps)
-    with mpmath.workdps(dps):
-        s = mpmath.svd_r(_mp(X), compute_uv=False)
-        return mpmath.inf if min(s) == 0 else +(max(s) / min(s))
+    return cond(X, 2, dps)
 
 
 def kappa_vfin(points: Any, dps: int = 50) -> mpmath.mpf:

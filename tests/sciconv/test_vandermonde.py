@@ -178,7 +178,8 @@ def test_cond_singular_is_inf():
 @pytest.mark.parametrize(
     "call, exc, name",
     [
-        (lambda: cond(np.ones((2, 3))), ValueError, "matrix"),
+        (lambda: cond(np.ones((2, 3)), norm=1), ValueError, "matrix"),
+        (lambda: cond([[1, 2], [3]]), ValueError, "matrix"),
         (lambda: cond(np.ones(3)), ValueError, "matrix"),
         (lambda: cond(np.eye(2), norm=3), ValueError, "norm"),
         (lambda: cond(np.eye(2), dps=0), ValueError, "dps"),
@@ -272,3 +273,12 @@ def test_vandermonde_apply_batched_nodes_equal_row_by_row(log_nodes, chunk):
     np.testing.assert_allclose(got_t.numpy(), ref, rtol=1e-13, atol=1e-13)
     with pytest.raises(ValueError, match="broadcast"):
         vandermonde_apply(z, c[:, :3], 11)
+
+
+def test_cond_rectangular_two_norm():
+    """norm=2 takes a rectangular matrix: equal to numpy.linalg.cond (1e-12); rank-deficient
+    gives inf."""
+    A = np.random.default_rng(3).standard_normal((5, 3))
+    assert abs(float(cond(A, 2)) / np.linalg.cond(A) - 1) < 1e-12
+    assert abs(float(cond(A.T, 2)) / np.linalg.cond(A.T) - 1) < 1e-12
+    assert cond([[1, 2, 3], [2, 4, 6]], 2) == mpmath.inf
