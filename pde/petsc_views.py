@@ -1,5 +1,8 @@
 """PETSc matrices of Poisson problems: AIJ over the unknowns, and DMDA over the whole grid.
 
+The DMDA matrix is assembled rank by rank in :mod:`pde.dmda`; this module keeps the views
+of a serial :class:`~pde.poisson.PoissonProblem`.
+
 petsc4py is imported lazily (inside the functions), so ``import pde`` never loads PETSc.
 """
 
@@ -73,44 +76,25 @@ def grid_operator(problem: PoissonProblem) -> sp.csr_matrix:
 
 
 def dmda_matrix(problem: PoissonProblem, comm: Any = None) -> tuple[Any, Any]:
-    """A star-stencil DMDA over the grid and its preallocated AIJ matrix, assembled.
+    """A star-stencil DMDA over the grid and its AIJ matrix, each rank assembling its rows.
 
     Notes
     -----
-    PETSc's natural DMDA ordering runs the first DMDA axis fastest, so the DMDA sizes are the
-    grid shape reversed and the natural order is numpy's C order. Rows are set through the
-    DMDA's application ordering (``AO``), so the matrix is correct on any number of ranks.
+    A thin view of :func:`pde.dmda.dmda_poisson` (which see) with the problem's labels,
+    exterior, coefficients and spacing: the DMDA sizes are the grid shape reversed, so the
+    natural ordering is NumPy's C order (``da.getAO()`` maps it to the global ordering).
     Non-fluid cells get identity rows (decoupled, right-hand side 0), which adds the
-    eigenvalue 1 to the spectrum of the fluid block.
+    eigenvalue 1 to the spectrum of the fluid block; the null space (pure-Neumann fluid
+    components) is attached to the matrix.
     """
-    PETSc = _petsc()
-    comm = _comm(PETSc, comm)
-    da = PETSc.DMDA().create(
-        dim=problem.dim,
-        dof=1,
-        sizes=tuple(reversed(problem.shape)),
-        stencil_type=PETSc.DMDA.StencilType.STAR,
-        stencil_width=1,
+    from .dmda import dmda_poisson
+
+    coeff = None if problem.constant_coeff and problem.coeff.flat[0] == 1.0 else problem.coeff
+    system = dmda_poisson(
+        problem.labels,
+        exterior=problem.exterior,
+        coeff=coeff,
+        spacing=problem.spacing,
         comm=comm,
     )
-    da.setUp()
-    mat = da.createMat()
-    full = grid_operator(problem)
-    ao = da.getAO()
-    lo, hi = mat.getOwnershipRange()
-    natural = np.asarray(ao.petsc2app(np.arange(lo, hi, dtype=PETSc.IntType)))
-    for row_petsc, row_nat in zip(range(lo, hi), natural):
-        start, stop = full.indptr[row_nat], full.indptr[row_nat + 1]
-        cols = np.asarray(ao.app2petsc(full.indices[start:stop].astype(PETSc.IntType)))
-        mat.setValues(row_petsc, cols, full.data[start:stop])
-    mat.assemble()
-    vecs = []
-    for v in problem.null_space():
-        nat = da.createNaturalVec()
-        nlo, nhi = nat.getOwnershipRange()
-        nat.setArray(problem.to_grid(v).ravel()[nlo:nhi])
-        g = da.createGlobalVec()
-        da.naturalToGlobal(nat, g)
-        vecs.append(g)
-    _attach_null_space(PETSc, mat, vecs)
-    return da, mat
+    return system.da, system.mat

@@ -222,8 +222,11 @@ class PoissonProblem:
     def petsc_dmda(self, comm: Any = None) -> tuple[Any, Any]:
         """A DMDA over the whole grid and its AIJ matrix (non-fluid cells: identity rows).
 
-        Returns ``(da, mat)``; grid vectors in natural (C) order map to the DMDA's global
-        vectors through ``da.getAO()``. See :func:`pde.petsc_views.dmda_matrix`.
+        Returns ``(da, mat)``, each rank having assembled only its own rows (with the null
+        space attached when the problem is singular); grid vectors in natural (C) order map
+        to the DMDA's global vectors through ``da.getAO()``. For the right-hand sides as
+        global vectors and the natural/global conversions use :func:`pde.dmda_poisson`,
+        which this calls (see :func:`pde.petsc_views.dmda_matrix`).
         """
         from .petsc_views import dmda_matrix
 

@@ -154,7 +154,8 @@ class DCDM:
         slots, dAp = len(P), [0.0] * len(P)
         max_it = ksp.getTolerances()[3]
         for it in range(1, max_it + 1):
-            s.setArray(r.getArray(readonly=True) / rnorm)
+            r.copy(s)
+            s.scale(1.0 / rnorm)
             pc.apply(s, q)
             if nsp is not None:
                 nsp.remove(q)

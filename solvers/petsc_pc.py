@@ -3,7 +3,8 @@
 ``-pc_type python -pc_python_type solvers.petsc.NetworkPC`` with ``-pc_network_map NAME``
 (a classical map of :mod:`solvers.maps`, e.g. ``jacobi:4`` or ``pyamg``), ``-pc_network MODEL``
 (a pretrained network, e.g. ``poisson2d``, after ``set_grid(labels, exterior)``), or
-``pc.getPythonContext().set_map(f)`` for any learned one.
+``pc.getPythonContext().set_map(f)`` for any learned one. On several ranks
+``-pc_network_strategy gather|halo`` chooses how the map meets the distributed vector.
 """
 
 from __future__ import annotations
@@ -15,9 +16,15 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .maps import make_map
+from sciconv._validation import check_choice
 
-__all__ = ["NetworkPC", "petsc_to_scipy"]
+from .maps import MAPS, make_map
+
+__all__ = ["STRATEGIES", "NetworkPC", "petsc_to_scipy"]
+
+#: Values of ``-pc_network_strategy``.
+STRATEGIES = ("gather", "halo")
+FLUID = 0  # the label code of solvers.network.precond (not imported: it loads torch)
 
 
 def petsc_module() -> Any:
@@ -40,29 +47,51 @@ def petsc_to_scipy(mat: Any) -> sp.csr_matrix:
 
 
 class NetworkPC:
-    r"""PC python context applying :math:`y = f(x/\|x\|)` (or :math:`f(x)`), serial.
+    r"""PC python context applying :math:`y = f(x/\|x\|)` (or :math:`f(x)`), on any rank count.
 
     Parameters
     ----------
     map : callable, optional
-        numpy vector to numpy vector, approximating :math:`A^{-1}`.
+        numpy vector to numpy vector, approximating :math:`A^{-1}` on the unknowns.
     spec : str, optional
         Name of a classical map built from the operator in ``setUp``
         (option ``-pc_network_map``); used when ``map`` is None.
     normalize : bool
         Feed the map unit vectors, as a network is trained (option ``-pc_network_normalize``).
+    strategy : {'gather', 'halo'}
+        How the map meets a distributed vector (option ``-pc_network_strategy``).
+    halo : int
+        Halo width of the ``halo`` strategy, in cells (option ``-pc_network_halo``).
+    threads : int
+        Torch threads per rank, 0 for ``cores on the node // ranks on the node`` (option
+        ``-pc_network_threads``; set only when given or on more than one rank).
 
     Notes
     -----
-    With ``normalize`` the output norm no longer tracks :math:`\|r\|`, so a KSP monitoring
-    the *preconditioned* residual norm :math:`\|f(r/\|r\|)\|` sees a quantity that does not go
-    to zero and never stops. Use it with the unpreconditioned norm:
+    **Unknowns.** With ``set_grid(labels, exterior, da=None)`` and an operator over every
+    cell of the grid (a DMDA system: non-fluid rows identity), the map acts on the fluid
+    entries in natural (C) order and the others pass through (the inverse of their identity
+    rows); with an operator over the fluid cells only, on all entries. The DMDA is ``da``, or
+    the operator's DM (``da.createMat()`` attaches it).
+
+    **Strategies.** ``gather`` (default): :class:`~solvers.petsc_gather.GatherMap` gathers
+    the vector to rank 0 in natural order, applies the serial map there (built once, from
+    the matrix gathered at ``setUp``), scatters back: the serial result on any number of
+    ranks. ``halo`` (a DMDA system and ``-pc_network MODEL`` only):
+    :class:`~solvers.network.distributed.HaloNetwork` runs the network on each rank's box
+    grown by ``-pc_network_halo`` cells and the smoothing sweeps as processor-local
+    Gauss-Seidel (block Jacobi between ranks); an approximation of the serial map, exact
+    when the halo spans the grid.
+
+    **Norms.** With ``normalize`` the output norm no longer tracks :math:`\|r\|`, so a KSP
+    monitoring the *preconditioned* residual norm :math:`\|f(r/\|r\|)\|` sees a quantity
+    that does not go to zero and never stops. Use it with the unpreconditioned norm:
     ``-ksp_norm_type unpreconditioned`` (the :class:`~solvers.petsc.DCDM` KSP does this by
     default). Flexible CG (``-ksp_type fcg -ksp_fcg_mmax 2 -ksp_fcg_truncation_type
     standard``) is invariant to the scale of the preconditioned vector, so it runs DCDM with
     :math:`k = 2` up to residual recomputation.
 
-    ``setUp`` builds a named map (once per operator change) and ``reset`` drops it;
+    ``setUp`` builds the map (once per operator change) and ``reset`` drops it;
     :attr:`calls` counts the protocol calls.
     """
 
@@ -71,21 +100,38 @@ class NetworkPC:
         map: Callable[[np.ndarray], np.ndarray] | None = None,  # noqa: A002 - the natural name
         spec: str | None = None,
         normalize: bool = True,
+        strategy: str = "gather",
+        halo: int = 32,
+        threads: int = 0,
     ) -> None:
         self.user_map = map
         self.spec = spec
         self.normalize = bool(normalize)
-        self.fmap: Callable[[np.ndarray], np.ndarray] | None = map
+        self.strategy = check_choice("strategy", strategy, STRATEGIES)
+        self.halo = self._check_int("halo", halo)
+        self.threads = self._check_int("threads", threads)
+        self.threads_given = threads > 0
         self.calls: Counter[str] = Counter()
         self.grid: tuple[Any, int | None] | None = None
+        self.da: Any = None
+        self.impl: Any = None
+        self.xin: Any = None
 
-    def set_grid(self, labels: Any, exterior: int | None = None) -> None:
-        """The grid labels (and exterior label) a ``-pc_network MODEL`` network needs."""
+    @staticmethod
+    def _check_int(name: str, value: int) -> int:
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 0:
+            raise ValueError(f"-pc_network_{name} must be an integer >= 0, got {value!r}")
+        return int(value)
+
+    def set_grid(self, labels: Any, exterior: int | None = None, da: Any = None) -> None:
+        """The grid labels (and exterior label, and the DMDA) a network map needs."""
         self.grid = (np.asarray(labels), exterior)
+        self.da = da
 
     def set_map(self, fmap: Callable[[np.ndarray], np.ndarray]) -> None:
         """Use ``fmap`` from now on (e.g. a trained network wrapped to numpy)."""
-        self.user_map = self.fmap = fmap
+        self.user_map = fmap
+        self.impl = None
 
     # ------------------------------------------------------------------ protocol
     def create(self, pc: Any) -> None:
@@ -97,49 +143,116 @@ class NetworkPC:
         spec = opts.getString("pc_network_map", self.spec or "")
         model = opts.getString("pc_network", "")
         spec = f"network:{model}" if model else spec
-        if spec and spec != self.spec:
-            self.spec = spec
-            self.fmap = self.user_map
+        if spec:
+            check_choice("-pc_network_map", spec.partition(":")[0], MAPS)
+        strategy = opts.getString("pc_network_strategy", self.strategy)
+        strategy = check_choice("-pc_network_strategy", strategy, STRATEGIES)
+        halo = self._check_int("halo", opts.getInt("pc_network_halo", self.halo))
+        threads = self._check_int("threads", opts.getInt("pc_network_threads", self.threads))
+        if (spec, strategy, halo) != (self.spec, self.strategy, self.halo):
+            self._drop()
+        self.spec, self.strategy, self.halo = spec or None, strategy, halo
+        self.threads_given = self.threads_given or opts.hasName("pc_network_threads")
+        self.threads = threads
         self.normalize = opts.getBool("pc_network_normalize", self.normalize)
 
     def setUp(self, pc: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setUp"] += 1
-        if pc.getComm().getSize() > 1:
-            raise NotImplementedError(
-                "NetworkPC applies its map to whole vectors and runs on one rank; use PETSc's "
-                "own PCs (e.g. -pc_type gamg) with the DCDM KSP on several ranks"
-            )
-        if self.user_map is not None:
-            self.fmap = self.user_map
-            return
-        if not self.spec:
+        self._drop()
+        _, P = pc.getOperators()
+        comm = P.getComm()
+        if self.user_map is None and not self.spec:
             raise ValueError(
                 "NetworkPC has no map: call set_map(f) or give -pc_network_map NAME "
-                "(identity, jacobi:K, pyamg:K, exact)"
+                "(identity, jacobi:K, pyamg:K, exact) or -pc_network MODEL"
             )
-        _, P = pc.getOperators()
         labels, exterior = self.grid if self.grid is not None else (None, None)
-        if self.spec.startswith("network") and labels is None:
+        network = self.user_map is None and self.spec.startswith("network")
+        if network and labels is None:
             raise ValueError(
                 f"-pc_network {self.spec.partition(':')[2] or 'poisson2d'} needs the grid: call "
                 "pc.getPythonContext().set_grid(labels, exterior) before KSPSetUp"
             )
-        self.fmap = make_map(self.spec, petsc_to_scipy(P), labels=labels, exterior=exterior)
+        da = self._dmda(P)
+        whole_grid = labels is not None and P.getSize()[0] == labels.size
+        if labels is not None and not whole_grid and P.getSize()[0] != (labels == FLUID).sum():
+            raise ValueError(
+                f"the operator has {P.getSize()[0]} rows but the labels have {labels.size} "
+                f"cells and {(labels == FLUID).sum()} fluid cells"
+            )
+        if network and (comm.getSize() > 1 or self.threads_given):
+            import torch
+
+            from .petsc_grid import local_threads
+
+            torch.set_num_threads(local_threads(comm, self.threads))
+        if self.strategy == "halo":
+            self.impl = self._halo(P, da, labels, exterior, whole_grid, network)
+        else:
+            self.impl = self._gather(P, da, labels, exterior, whole_grid)
+        self.xin = P.createVecLeft()
+
+    def _dmda(self, P: Any) -> Any:
+        if self.da is not None:
+            return self.da
+        dm = P.getDM()
+        return dm if dm.handle and dm.getType() == "da" else None
+
+    def _gather(self, P: Any, da: Any, labels: Any, exterior: Any, whole_grid: bool) -> Any:
+        from .petsc_gather import GatherMap
+
+        user, spec = self.user_map, self.spec
+
+        def build(A: sp.csr_matrix | None) -> Callable[[np.ndarray], np.ndarray]:
+            return user if user is not None else make_map(spec, A, labels=labels, exterior=exterior)
+
+        select = (labels == FLUID).ravel() if whole_grid else None
+        return GatherMap(P, build, da=da if whole_grid or labels is None else None,
+                         select=select, need_matrix=user is None)  # fmt: skip
+
+    def _halo(
+        self, P: Any, da: Any, labels: Any, exterior: Any, whole_grid: bool, network: bool
+    ) -> Any:
+        if not network:
+            raise ValueError(
+                "-pc_network_strategy halo applies a pretrained network (-pc_network MODEL), "
+                f"got {'a user map' if self.user_map is not None else repr(self.spec)}"
+            )
+        if da is None or not whole_grid:
+            raise ValueError(
+                "-pc_network_strategy halo needs a DMDA system over the whole grid (rows = "
+                "cells): set_grid(labels, exterior, da=da) with the operator of da.createMat()"
+            )
+        from .network.distributed import HaloNetwork
+        from .network.registry import load_pretrained
+
+        model = load_pretrained(self.spec.partition(":")[2] or "poisson2d")
+        return HaloNetwork(model, P, da, labels, exterior=exterior, halo=self.halo)
+
+    def _drop(self) -> None:
+        for obj in (self.impl, self.xin):
+            if obj is not None:
+                obj.destroy()
+        self.impl = self.xin = None
 
     def reset(self, pc: Any) -> None:
         self.calls["reset"] += 1
-        self.fmap = self.user_map
+        self._drop()
 
     def apply(self, pc: Any, x: Any, y: Any) -> None:
         self.calls["apply"] += 1
-        if self.fmap is None:
+        if self.impl is None:
             self.setUp(pc)
-        xa = np.array(x.getArray(readonly=True))
+        x.copy(self.xin)
         if self.normalize:
-            nrm = float(np.linalg.norm(xa))
-            xa = xa / nrm if nrm > 0 else xa
-        y.setArray(np.asarray(self.fmap(xa), dtype=float).reshape(-1))
+            nrm = self.xin.norm()
+            if nrm > 0:
+                self.xin.scale(1.0 / nrm)
+        self.impl.apply(self.xin, y)
 
     def view(self, pc: Any, viewer: Any) -> None:
         what = self.spec if self.user_map is None else getattr(self.user_map, "__name__", "map")
-        viewer.printfASCII(f"  NetworkPC: map {what}, normalize={self.normalize}\n")
+        halo = f" (halo {self.halo})" if self.strategy == "halo" else ""
+        viewer.printfASCII(
+            f"  NetworkPC: map {what}, normalize={self.normalize}, strategy {self.strategy}{halo}\n"
+        )

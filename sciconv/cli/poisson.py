@@ -9,6 +9,9 @@ from typing import Any
 
 HELP = "solve a 2D/3D pressure-Poisson problem with CG, ICC, GAMG, PyAMG and DCDM and compare"
 
+#: The solvers of the serial path when ``--solvers`` is not given.
+SERIAL_DEFAULT = "cg,icc,gamg,pyamg,dcdm"
+
 PETSC_METHODS = ("petsc-cg", "jacobi-cg", "icc-cg", "gamg-cg")
 
 
@@ -30,8 +33,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument(
         "--solvers",
-        default="cg,icc,gamg,pyamg,dcdm",
-        help="comma-separated: cg, petsc-cg, jacobi, icc, gamg, pyamg, dcdm",
+        default=None,
+        help=f"comma-separated: cg, petsc-cg, jacobi, icc, gamg, pyamg, dcdm (default "
+        f"{SERIAL_DEFAULT}; with --dmda/under mpiexec: cg, jacobi, icc, gamg, all PETSc)",
+    )
+    parser.add_argument(
+        "--dmda",
+        action="store_true",
+        help="assemble on a distributed PETSc DMDA, each rank its own rows, and solve with "
+        "PETSc (automatic under mpiexec with more than one rank; only rank 0 prints)",
     )
     parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance")
     parser.add_argument("--maxiter", type=int, default=None, help="iteration limit")
@@ -164,9 +174,13 @@ def plot(rows: list[dict[str, Any]], path: str, title: str) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from .poisson_mpi import launched_ranks, run_dmda
+
+    if getattr(args, "dmda", False) or launched_ranks() > 1:
+        return run_dmda(args)
     from pde import poisson_problem
 
-    names = [s.strip() for s in args.solvers.split(",") if s.strip()]
+    names = [s.strip() for s in (args.solvers or SERIAL_DEFAULT).split(",") if s.strip()]
     t0 = time.perf_counter()
     prob = poisson_problem(args.geometry, args.n, args.dim, seed=args.seed, exterior=args.exterior)
     build = time.perf_counter() - t0

@@ -1,0 +1,173 @@
+"""The network preconditioner domain-decomposed over a DMDA: each rank on its box plus a halo."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from sciconv._validation import check_positive_int, describe
+
+from ..petsc_grid import dmda_layout, global_index, owned_box, window, window_bounds
+from .precond import FLUID, NetworkMap
+
+__all__ = ["HaloNetwork"]
+
+
+def _petsc() -> Any:
+    from ..petsc import petsc_module
+
+    return petsc_module()
+
+
+class HaloNetwork:
+    r"""SGS, line-searched network step, SGS on a DMDA system, the network applied rank by rank.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network (:class:`~solvers.network.model.MultigridNet`), held by every rank.
+    mat : PETSc.Mat
+        The whole-grid AIJ matrix of ``da`` (non-fluid cells identity rows).
+    da : PETSc.DMDA
+        Sizes ``reversed(labels.shape)``; its ownership ranges decide the boxes.
+    labels : numpy int array
+        The whole grid's labels (every rank holds them); :data:`FLUID` cells are unknowns.
+    exterior : int, optional
+        Label of what lies outside the grid (one border layer, as in the serial map).
+    halo : int
+        Cells :math:`H` added to each side of the owned box.
+    sweeps : int
+        Symmetric sweeps of each smoothing stage (as :class:`NetworkMap`).
+    device, dtype
+        Where and in which precision the network runs.
+
+    Notes
+    -----
+    The map is :class:`NetworkMap`'s,
+
+    .. math:: x_1 = S r,\quad s = r - Ax_1,\quad e = N_H(s),\quad
+              x_2 = x_1 + \frac{e^Ts}{e^TAe}\,e,\quad x_3 = x_2 + S(r - Ax_2),
+
+    with two parallel substitutes. :math:`S` is PETSc's ``MatSOR`` with local symmetric
+    sweeps from zero: Gauss-Seidel inside each rank's rows and block Jacobi between ranks (on
+    one rank, the serial symmetric sweep); it stays symmetric positive definite, so the map
+    keeps its A-norm guarantee. :math:`N_H` is the network applied by each rank to the
+    window :math:`W = (\mathrm{box} \pm H) \cap \bar\Omega` (:math:`\bar\Omega` the grid
+    with its one exterior layer; values gathered by a PETSc scatter from the owners, zero in
+    the exterior), keeping the outputs of its own cells, scaled by
+    :math:`\mathrm{rms}_W(s)/\mathrm{rms}_\Omega(s)`: the network normalises its input by the
+    root mean square over the fluid cells it sees, and the factor restores a common scale
+    across ranks (exact if the network were homogeneous of degree one). The dot products
+    are global (``VecDot``), so the line search is exact.
+
+    The :class:`~solvers.network.model.MultigridNet` coarsens down to a few cells (unless
+    its levels are capped): its receptive field is the whole grid, larger than any halo
+    short of the grid, and its input normalisation is a global mean. :math:`N_H` is thus an
+    approximation, whose coarse levels see only the window (and the exterior label past
+    it); it equals the serial network when every window is all of :math:`\bar\Omega`
+    (:math:`H \ge` the grid size), the only case in which it is exact. Its effect on DCDM
+    iterations is measured by ``examples/mpi_dcdm.py``.
+    """
+
+    def __init__(
+        self,
+        model: torch.nn.Module,
+        mat: Any,
+        da: Any,
+        labels: Any,
+        *,
+        exterior: int | None = None,
+        halo: int = 32,
+        sweeps: int = 1,
+        device: Any = None,
+        dtype: torch.dtype = torch.float32,
+    ) -> None:
+        PETSc = _petsc()
+        self.halo = check_positive_int("halo", halo, 0)
+        self.sweeps = check_positive_int("sweeps", sweeps, 0)
+        shape, blocks = dmda_layout(da)
+        labels = np.asarray(labels)
+        if labels.shape != shape:
+            raise ValueError(f"labels must have the DMDA's shape {shape}, got {describe(labels)}")
+        if mat.getSize()[0] != labels.size:
+            raise ValueError(f"mat has {mat.getSize()[0]} rows, the grid {labels.size} cells")
+        self.mat, self.da = mat, da
+        self.box = owned_box(da)
+        bounds = window_bounds(self.box, self.halo, shape, border=0 if exterior is None else 1)
+        fill = FLUID + 1 if exterior is None else int(exterior)  # unused when border is 0
+        self.labels_w = window(labels, bounds, fill)
+        self.fluid_w = self.labels_w == FLUID
+        self.own = tuple(slice(s.start - lo, s.stop - lo) for s, (lo, _) in zip(self.box, bounds))
+        inside = tuple(slice(max(lo, 0), min(hi, n)) for (lo, hi), n in zip(bounds, shape))
+        self.inside = tuple(slice(s.start - lo, s.stop - lo) for s, (lo, _) in zip(inside, bounds))
+        self.inside_shape = tuple(s.stop - s.start for s in inside)
+        coords = np.meshgrid(*(np.arange(s.start, s.stop) for s in inside), indexing="ij")
+        idx = global_index(blocks, tuple(c.ravel() for c in coords)).astype(PETSc.IntType)
+        src = PETSc.IS().createGeneral(idx, comm=PETSc.COMM_SELF)
+        self.wvec = PETSc.Vec().createSeq(idx.size, comm=PETSc.COMM_SELF)
+        self.gvec = mat.createVecLeft()
+        self.scatter = PETSc.Scatter().create(self.gvec, src, self.wvec, None)
+        src.destroy()
+        self.n_fluid = int((labels == FLUID).sum())
+        self.own_fluid = bool(self.fluid_w[self.own].any())
+        self.net = NetworkMap(model, self.labels_w, mode="network", device=device, dtype=dtype)
+        self.mask = mat.createVecLeft()
+        self.mask.getArray()[:] = (labels[self.box] == FLUID).ravel()
+        names = ("t", "e", "Ae", "w")
+        self.work = dict(zip(names, (mat.createVecLeft() for _ in names)))
+        sor = PETSc.Mat.SORType
+        self.sortype = sor.LOCAL_SYMMETRIC_SWEEP | sor.ZERO_INITIAL_GUESS
+        self.calls = 0
+
+    def network(self, s: Any, e: Any) -> None:
+        r"""``e = N_H(s)`` (collective): the windowed network on each rank, own cells kept."""
+        PETSc = _petsc()
+        rms_global = s.norm() / np.sqrt(max(self.n_fluid, 1))
+        self.scatter.scatter(s, self.wvec, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
+        out = e.getArray()
+        out[:] = 0.0
+        if not self.own_fluid or not rms_global > 0.0:
+            return
+        g = np.zeros(self.labels_w.shape)
+        g[self.inside] = self.wvec.getArray(readonly=True).reshape(self.inside_shape)
+        r = g[self.fluid_w]
+        rms_window = float(np.sqrt(r @ r / r.size))
+        if rms_window == 0.0:
+            return
+        q = np.zeros(self.labels_w.shape)
+        q[self.fluid_w] = self.net.network(r)
+        out[:] = (q[self.own] * (rms_window / rms_global)).ravel()
+
+    def smooth(self, b: Any, x: Any) -> None:
+        """``x = S b``: ``sweeps`` local symmetric Gauss-Seidel sweeps from zero (collective)."""
+        if self.sweeps:
+            self.mat.SOR(b, x, omega=1.0, sortype=self.sortype, its=self.sweeps)
+        else:
+            x.set(0.0)
+
+    def apply(self, r: Any, y: Any) -> None:
+        """``y = f(r)`` (collective); see the class Notes."""
+        self.calls += 1
+        A, w = self.mat, self.work
+        t, e, Ae, corr = w["t"], w["e"], w["Ae"], w["w"]
+        self.smooth(r, y)
+        A.mult(y, t)
+        t.aypx(-1.0, r)
+        t.pointwiseMult(t, self.mask)
+        self.network(t, e)
+        A.mult(e, Ae)
+        eAe, es = e.dot(Ae), e.dot(t)
+        if np.isfinite(eAe) and eAe > 0.0:
+            y.axpy(es / eAe, e)
+        if self.sweeps:
+            A.mult(y, t)
+            t.aypx(-1.0, r)
+            self.smooth(t, corr)
+            y.axpy(1.0, corr)
+
+    def destroy(self) -> None:
+        """Free the PETSc objects."""
+        for obj in (self.scatter, self.wvec, self.gvec, self.mask, *self.work.values()):
+            obj.destroy()

@@ -1,0 +1,223 @@
+"""NetworkPC across ranks: DMDA ordering, halo windows, options, and a 2-rank DCDM job."""
+
+import itertools
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from pde import AIR, dmda_poisson, poisson_problem
+from solvers.dcdm import dcdm
+from solvers.maps import make_map
+from solvers.network import available
+from solvers.petsc_grid import global_index, window, window_bounds
+
+petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
+from solvers.petsc import NetworkPC, petsc_module  # noqa: E402
+
+PETSc = petsc_module()
+_ids = itertools.count()
+needs_weights = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")
+
+
+def reference_window(array, box, halo, fill):
+    """Cell by cell: the box grown by ``halo``, clipped to the grid plus one exterior layer
+    except that a window reaching the grid's edge takes that layer (see window_bounds)."""
+    ranges = []
+    for s, n in zip(box, array.shape):
+        lo, hi = s.start - halo, s.stop + halo
+        ranges.append(range(lo if lo > 0 else -1, hi if hi < n else n + 1))
+    out = np.empty(tuple(len(r) for r in ranges), dtype=array.dtype)
+    for pos in itertools.product(*(range(len(r)) for r in ranges)):
+        cell = tuple(r[p] for r, p in zip(ranges, pos))
+        inside = all(0 <= c < n for c, n in zip(cell, array.shape))
+        out[pos] = array[cell] if inside else fill
+    return out
+
+
+@pytest.mark.parametrize("shape", [(9, 7), (5, 6, 4)])
+@pytest.mark.parametrize("halo", [0, 1, 3, 20])
+def test_window_matches_cell_by_cell_reference(shape, halo):
+    """Extended-box values and labels = the grid read cell by cell with exterior fill."""
+    rng = np.random.default_rng(len(shape) + halo)
+    values = rng.standard_normal(shape)
+    labels = rng.integers(0, 3, shape).astype(np.int8)
+    for _ in range(4):
+        start = [int(rng.integers(0, n)) for n in shape]
+        box = tuple(slice(s, int(rng.integers(s + 1, n + 1))) for s, n in zip(start, shape))
+        bounds = window_bounds(box, halo, shape)
+        np.testing.assert_array_equal(
+            window(values, bounds, 0.0), reference_window(values, box, halo, 0.0)
+        )
+        np.testing.assert_array_equal(
+            window(labels, bounds, AIR), reference_window(labels, box, halo, AIR)
+        )
+
+
+def test_wide_halo_window_is_the_bordered_grid():
+    """A halo as wide as the grid gives the whole grid with its one exterior layer."""
+    labels = np.random.default_rng(0).integers(0, 3, (6, 5)).astype(np.int8)
+    bounds = window_bounds((slice(2, 4), slice(0, 1)), 6, labels.shape)
+    np.testing.assert_array_equal(
+        window(labels, bounds, AIR), np.pad(labels, 1, constant_values=AIR)
+    )
+
+
+def test_global_index_matches_rank_by_rank_enumeration():
+    """Ranks in C order of the process grid, each box's cells in C order after the previous."""
+    blocks = (np.array([2, 3]), np.array([1, 3, 2]), np.array([4]))
+    shape = tuple(int(b.sum()) for b in blocks)
+    edges = [np.concatenate([[0], np.cumsum(b)]) for b in blocks]
+    expected = np.empty(shape, dtype=np.int64)
+    k = 0
+    for p in itertools.product(*(range(len(b)) for b in blocks)):
+        box = tuple(slice(e[i], e[i + 1]) for e, i in zip(edges, p))
+        m = expected[box].size
+        expected[box] = np.arange(k, k + m).reshape(expected[box].shape)
+        k += m
+    got = global_index(blocks, np.indices(shape))
+    np.testing.assert_array_equal(got, expected)
+    with pytest.raises(ValueError, match="coords"):
+        global_index(blocks, (np.array([5]), np.array([0]), np.array([0])))
+
+
+def test_local_threads():
+    """Given: as is; 0: the node's cores over its ranks (one rank here); negative: refused."""
+    import os
+
+    from solvers.petsc_grid import local_threads
+
+    assert local_threads(PETSc.COMM_WORLD, 3) == 3
+    assert local_threads(PETSc.COMM_WORLD) == max(1, os.cpu_count() or 1)
+    with pytest.raises(ValueError, match="threads"):
+        local_threads(PETSc.COMM_WORLD, -1)
+
+
+def make_pc(options):
+    prefix = f"mpinet{next(_ids)}_"
+    opts = PETSc.Options()
+    for key, val in options.items():
+        opts[prefix + key] = val
+    pc = PETSc.PC().create()
+    pc.setOptionsPrefix(prefix)
+    pc.setType("python")
+    ctx = NetworkPC()
+    pc.setPythonContext(ctx)
+    return pc, ctx
+
+
+@pytest.mark.parametrize(
+    "key, value",
+    [
+        ("pc_network_strategy", "scatter"),
+        ("pc_network_halo", -1),
+        ("pc_network_threads", -2),
+        ("pc_network_map", "multigrid"),
+    ],  # fmt: skip
+)
+def test_bad_option_values_name_the_option(key, value):
+    pc, ctx = make_pc({key: value})
+    with pytest.raises(ValueError, match=f"-{key}") as err:
+        ctx.setFromOptions(pc)
+    assert str(value) in str(err.value)
+
+
+def test_halo_needs_a_network_on_a_dmda_system():
+    """-pc_network_strategy halo with a classical map, or without a DMDA, is refused."""
+    prob = poisson_problem("obstacles", 12, 2, seed=10_001)
+    system = dmda_poisson(prob.labels, exterior=prob.exterior)
+    pc, ctx = make_pc({"pc_network_strategy": "halo", "pc_network_map": "jacobi"})
+    pc.setOperators(system.mat)
+    ctx.setFromOptions(pc)
+    with pytest.raises(ValueError, match="pretrained network"):
+        ctx.setUp(pc)
+    pc, ctx = make_pc({"pc_network_strategy": "halo", "pc_network": "poisson2d"})
+    pc.setOperators(prob.petsc_aij())
+    ctx.setFromOptions(pc)
+    ctx.set_grid(prob.labels, AIR)
+    with pytest.raises(ValueError, match="DMDA"):
+        ctx.setUp(pc)
+
+
+def dmda_dcdm(system, labels, options):
+    prefix = f"mpinet{next(_ids)}_"
+    opts = PETSc.Options()
+    base = {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM",
+            "ksp_dcdm_directions": 10, "pc_type": "python",
+            "pc_python_type": "solvers.petsc.NetworkPC", "pc_network": "poisson2d",
+            **options}  # fmt: skip
+    for key, val in base.items():
+        opts[prefix + key] = val
+    ksp = PETSc.KSP().create()
+    ksp.setOptionsPrefix(prefix)
+    ksp.setOperators(system.mat)
+    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=200)
+    ksp.setFromOptions()
+    ksp.getPC().getPythonContext().set_grid(labels, AIR, da=system.da)
+    return ksp
+
+
+@needs_weights
+def test_one_rank_dmda_gather_and_halo_equal_serial_dcdm():
+    """One rank, whole-grid DMDA system: gather = numpy dcdm with the serial map (same count,
+    x to 1e-10); halo 0 (the window is the whole bordered grid on one rank, SOR = pyamg's
+    Gauss-Seidel) applies the same map: PC outputs agree to 1e-10."""
+    prob = poisson_problem("obstacles", 24, 2, seed=10_007)
+    system = dmda_poisson(prob.labels, exterior=prob.exterior)
+    b = prob.rhs_divergence(0)
+    f = make_map("network:poisson2d", prob.matrix, labels=prob.labels, exterior=AIR)
+    xr, info = dcdm(prob.matrix, b, rtol=1e-6, M=f, directions=10)
+    bv = system.from_natural(prob.to_grid(b))
+    ys = []
+    for options in ({}, {"pc_network_strategy": "halo", "pc_network_halo": 0}):
+        ksp = dmda_dcdm(system, prob.labels, options)
+        x = system.da.createGlobalVec()
+        ksp.solve(bv, x)
+        assert ksp.getConvergedReason() > 0 and ksp.getIterationNumber() == info.iterations
+        xs = prob.from_grid(x.getArray().reshape(prob.shape))
+        assert np.linalg.norm(xs - xr) <= 1e-10 * np.linalg.norm(xr)
+        y = system.da.createGlobalVec()
+        ksp.getPC().apply(bv, y)
+        ys.append(y.getArray().copy())
+    assert np.linalg.norm(ys[1] - ys[0]) <= 1e-10 * np.linalg.norm(ys[0])
+
+
+@pytest.mark.mpi
+@needs_weights
+@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed")
+def test_mpiexec_two_ranks_network_pc():
+    """`mpiexec -n 2`: ordering and halo windows exact; gather = serial numpy dcdm (same its,
+    x to 1e-8), also for a classical map on a fluid-only AIJ; halo wider than the grid:
+    network stage = serial network (1e-12), DCDM its = gather's ±1 (the sweeps are block
+    Jacobi between ranks); halo 4 converges."""
+    script = Path(__file__).with_name("mpi_network_script.py")
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run(
+        ["mpiexec", "-n", "2", sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=root,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    rows = {}
+    for line in proc.stdout.splitlines():
+        if line.endswith("size=2"):
+            key, *fields = line.split()
+            rows[key] = dict(f.split("=") for f in fields)
+    assert set(rows) == {"index", "window", "gather", "aij", "halonet", "halo"}, proc.stdout
+    assert rows["index"]["ok"] == "1"
+    assert float(rows["window"]["maxerr"]) == 0.0
+    g = rows["gather"]
+    assert int(g["reason"]) > 0 and g["its"] == g["ref_its"]
+    assert float(g["relerr"]) < 1e-8
+    a = rows["aij"]
+    assert a["its"] == a["ref_its"] and float(a["relerr"]) < 1e-10
+    assert float(rows["halonet"]["relerr"]) < 1e-12
+    h = rows["halo"]
+    assert int(h["reason64"]) > 0 and int(h["reason4"]) > 0
+    assert abs(int(h["its64"]) - int(h["gather_its"])) <= 1
