@@ -48,9 +48,20 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dcdm-map",
         default="pyamg",
-        help="classical map for dcdm until a network is given: identity, jacobi:K, pyamg:K",
+        help="DCDM's map: identity, jacobi:K, pyamg:K, exact, or network:NAME (a shipped network, "
+        "e.g. network:poisson2d)",
     )
     parser.add_argument("--dcdm-directions", type=int, default=2, help="DCDM's k")
+    parser.add_argument(
+        "--dcdm-strategy",
+        choices=("gather", "halo"),
+        default="gather",
+        help="under MPI: apply the map on rank 0 (gather) or per rank on a halo-grown box (halo, "
+        "networks only)",
+    )
+    parser.add_argument(
+        "--dcdm-halo", type=int, default=32, help="halo width in cells of --dcdm-strategy halo"
+    )
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS/OpenMP threads for the NumPy solvers"
     )

@@ -2,8 +2,9 @@
 
 ``mpiexec -n N sciconv poisson ...`` (N > 1) takes this path automatically, ``--dmda`` takes it
 on one rank. Every rank regenerates the seeded geometry, assembles its own rows
-(:func:`pde.dmda_poisson`) and runs PETSc CG with the chosen preconditioner; only rank 0
-prints. The NumPy solvers (``pyamg``, ``dcdm``) are serial and refused here.
+(:func:`pde.dmda_poisson`) and runs PETSc CG with the chosen preconditioner, or the DCDM KSP
+with ``NetworkPC`` (``dcdm``: the ``--dcdm-map`` map, gathered to rank 0 or applied per rank with
+a halo, ``--dcdm-strategy``); only rank 0 prints. PyAMG is serial and refused here.
 """
 
 from __future__ import annotations
@@ -20,11 +21,17 @@ MPI_METHODS: dict[str, dict[str, str]] = {
     "jacobi": {"pc_type": "jacobi"},
     "icc": {"pc_type": "bjacobi", "sub_pc_type": "icc"},
     "gamg": {"pc_type": "gamg"},
+    "dcdm": {
+        "ksp_type": "python",
+        "ksp_python_type": "solvers.petsc.DCDM",
+        "pc_type": "python",
+        "pc_python_type": "solvers.petsc.NetworkPC",
+    },
 }
 #: Accepted spellings of the serial CLI.
 MPI_ALIASES = {"petsc-cg": "cg", "jacobi-cg": "jacobi", "icc-cg": "icc", "gamg-cg": "gamg"}
 #: Solvers of the serial CLI that run in NumPy on one process.
-SERIAL_ONLY = ("pyamg", "pyamg-sa", "dcdm")
+SERIAL_ONLY = ("pyamg", "pyamg-sa")
 #: The solvers run when ``--solvers`` is not given.
 DEFAULT = "cg,jacobi,icc,gamg"
 
@@ -66,8 +73,13 @@ def solve_dmda(
     rtol: float = 1e-6,
     atol: float = 0.0,
     maxiter: int | None = None,
+    extra: dict[str, Any] | None = None,
+    grid: tuple[Any, int] | None = None,
 ) -> tuple[Any, dict[str, Any]]:
     r"""PETSc CG with ``MPI_METHODS[method]`` on ``system.mat x = b`` (collective).
+
+    ``extra`` adds PETSc options under the solve's prefix; ``grid`` = (labels, exterior code)
+    is handed to the ``NetworkPC`` of ``dcdm`` (``set_grid``), which a network map needs.
 
     The norm is the unpreconditioned :math:`\|b - Ax\|_2`, as in the serial baselines.
     ``icc`` is block Jacobi with one ICC(0) block per rank (PETSc's ICC itself is serial),
@@ -84,7 +96,8 @@ def solve_dmda(
     mat, comm = system.mat, system.mat.getComm()
     prefix = f"sciconvmpi{id(b)}_"
     opts = PETSc.Options()
-    for key, val in MPI_METHODS[method].items():
+    options = {**MPI_METHODS[method], **(extra or {})}
+    for key, val in options.items():
         opts[prefix + key] = val
     ksp = PETSc.KSP().create(comm=comm)
     ksp.setOptionsPrefix(prefix)
@@ -95,6 +108,8 @@ def solve_dmda(
     hist: list[float] = []
     ksp.setMonitor(lambda _k, _its, rnorm: hist.append(float(rnorm)))
     ksp.setFromOptions()
+    if method == "dcdm" and grid is not None:
+        ksp.getPC().getPythonContext().set_grid(grid[0], grid[1], da=system.da)
     x = mat.createVecRight()
     mpi = comm.tompi4py()
     mpi.Barrier()
@@ -124,7 +139,7 @@ def solve_dmda(
     row["time_s"] = row["setup_s"] + row["solve_s"]
     for obj in (ksp, r):
         obj.destroy()
-    for key in MPI_METHODS[method]:
+    for key in options:
         opts.delValue(prefix + key)
     return x, row
 
@@ -137,11 +152,12 @@ def _max() -> Any:
 
 def table(rows: list[dict[str, Any]]) -> list[str]:
     """The rows as aligned text lines."""
-    head = f"{'solver':<8} {'ranks':>5} {'its':>6} {'setup [s]':>10} {'solve [s]':>10}"
+    w = max([8] + [len(r["solver"]) for r in rows])
+    head = f"{'solver':<{w}} {'ranks':>5} {'its':>6} {'setup [s]':>10} {'solve [s]':>10}"
     lines = [f"{head} {'true relres':>12}  reason"]
     for r in rows:
         lines.append(
-            f"{r['solver']:<8} {r['ranks']:>5d} {r['iterations']:>6d} {r['setup_s']:>10.4f} "
+            f"{r['solver']:<{w}} {r['ranks']:>5d} {r['iterations']:>6d} {r['setup_s']:>10.4f} "
             f"{r['solve_s']:>10.4f} {r['true_relres']:>12.3e}  {r['reason']}"
         )
     return lines
@@ -149,7 +165,7 @@ def table(rows: list[dict[str, Any]]) -> list[str]:
 
 def run_dmda(args: argparse.Namespace) -> int:
     """``sciconv poisson`` on a distributed DMDA (see the module docstring)."""
-    from pde import FLUID, dmda_poisson, make_geometry
+    from pde import AIR, FLUID, SOLID, dmda_poisson, make_geometry
     from solvers.petsc import petsc_module
 
     PETSc = petsc_module()
@@ -171,9 +187,22 @@ def run_dmda(args: argparse.Namespace) -> int:
         if args.rhs == "divergence"
         else system.rhs_random(args.seed)
     )
+    spec = args.dcdm_map
+    dcdm_opts = {
+        "ksp_dcdm_directions": args.dcdm_directions,
+        "pc_network_map": spec,
+        "pc_network_strategy": args.dcdm_strategy,
+        "pc_network_halo": args.dcdm_halo,
+    }
+    grid = (labels, {"air": AIR, "solid": SOLID}[exterior])
     rows = []
     for name in names:
-        x, row = solve_dmda(system, b, name, rtol=args.rtol, maxiter=args.maxiter)
+        extra = dcdm_opts if name == "dcdm" else None
+        x, row = solve_dmda(
+            system, b, name, rtol=args.rtol, maxiter=args.maxiter, extra=extra, grid=grid
+        )
+        if name == "dcdm":
+            row["solver"] = f"dcdm[{spec},{args.dcdm_strategy}]"
         x.destroy()
         rows.append(row)
     nfluid = int((labels == FLUID).sum())

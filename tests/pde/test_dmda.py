@@ -209,6 +209,28 @@ def test_cli_poisson_dmda_path(capsys):
     assert [r["solver"] for r in data["results"]] == ["cg", "jacobi", "icc", "gamg"]
     for r in data["results"]:
         assert r["converged"] and r["true_relres"] <= 1e-6 and r["ranks"] == 1
-    args = parser.parse_args(["--dmda", "--n", "8", "--solvers", "gamg-cg,dcdm"])
+    args = parser.parse_args(["--dmda", "--n", "8", "--solvers", "gamg-cg,pyamg"])
     assert cli.run(args) == 2
-    assert "['dcdm'] are serial" in capsys.readouterr().out
+    assert "['pyamg'] are serial" in capsys.readouterr().out
+
+
+@needs_petsc
+def test_cli_poisson_dmda_dcdm_matches_the_serial_cli(capsys):
+    """DCDM KSP + NetworkPC on the DMDA path (whole-grid vectors, identity rows off the fluid)
+    takes the serial CLI's iteration count (NumPy dcdm on the fluid block) to +-1, both to rtol."""
+    import argparse
+    import json
+
+    from sciconv.cli import poisson as cli
+
+    parser = argparse.ArgumentParser()
+    cli.add_arguments(parser)
+    common = ["--n", "24", "--solvers", "dcdm", "--dcdm-map", "jacobi:2", "--json"]
+    common += ["--dcdm-directions", "4"]
+    assert cli.run(parser.parse_args(["--dmda", *common])) == 0
+    dist = json.loads(capsys.readouterr().out)["results"][0]
+    assert cli.run(parser.parse_args(common)) == 0
+    serial = json.loads(capsys.readouterr().out)["results"][0]
+    assert dist["solver"].startswith("dcdm[jacobi:2") and dist["converged"]
+    assert dist["true_relres"] <= 1e-6 and serial["true_relres"] <= 1e-6
+    assert abs(dist["iterations"] - serial["iterations"]) <= 1, (dist, serial)
