@@ -24,6 +24,7 @@ lint: setup
 
 bench: setup
 	@for f in benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+	$(PY) benchmarks/poisson.py --quick
 
 clean-venv:
 	rm -rf $(VENV)

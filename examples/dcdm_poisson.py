@@ -6,15 +6,18 @@ prints iterations to rtol 1e-6 and wall time of
 * ``cg``, ``icc-cg``, ``gamg-cg`` (PETSc) and ``pyamg-sa`` (PyAMG V-cycle in CG);
 * DCDM (10 retained directions) with the map pieces separately, to show what each buys:
   ``net`` (the bare network), ``sgs`` (two symmetric Gauss-Seidel sweeps, no network),
-  ``net+sgs`` (the shipped map: SGS, line-searched network step, SGS) and ``untrained+sgs``
-  (the same map with an untrained network of the same architecture: what training buys);
+  ``net+sgs`` (SGS, line-searched network step, SGS: ``network:MODEL``), ``coarse`` (SGS,
+  two-level block correction, SGS: no network), ``net+coarse`` (SGS, network, coarse
+  correction, SGS: ``network+coarse:MODEL``, the recommended map) and
+  ``untrained+coarse`` (that map with an untrained network: what training buys);
 
 and saves iterations against grid size (and the convergence curves of the largest case) to
 ``--plot``.
 
-``python examples/dcdm_poisson.py [--sizes 32 64] [--maps net sgs net+sgs untrained+sgs]
-[--model poisson2d] [--plot PATH]`` (the defaults run in about a minute; the report used
-``--sizes 64 128 256``).
+``python examples/dcdm_poisson.py [--sizes 32 64] [--maps sgs net+sgs coarse net+coarse]
+[--model poisson2d-coarse] [--plot PATH]`` (the defaults run in about a minute; the report
+used ``--sizes 64 128 256 512 1024 --maps sgs coarse net+coarse`` and
+``--sizes 64 128 256 --maps net net+sgs untrained+coarse``).
 """
 
 from __future__ import annotations
@@ -34,16 +37,24 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from pde import poisson_problem  # noqa: E402
 from sciconv.cli.poisson import compare  # noqa: E402
 from solvers.dcdm import dcdm  # noqa: E402
-from solvers.network import AIR, SOLID, MultigridNet, NetworkMap, load_pretrained  # noqa: E402
+from solvers.maps import COARSE_BLOCK  # noqa: E402
+from solvers.network import (  # noqa: E402
+    AIR,
+    SOLID,
+    MultigridNet,
+    NetworkMap,
+    available,
+    load_pretrained,
+)
 
 HELD_OUT_SEED = 10_000
 BASELINES = ["cg", "icc", "gamg", "pyamg"]
 
 
-def dcdm_row(prob, b, model, mode: str, maxiter: int) -> dict:
+def dcdm_row(prob, b, model, mode: str, coarse: int | None, maxiter: int) -> dict:
     ext = AIR if prob.exterior == "air" else SOLID
     t0 = time.perf_counter()
-    f = NetworkMap(model, prob.labels, exterior=ext, A=prob.matrix, mode=mode)
+    f = NetworkMap(model, prob.labels, exterior=ext, A=prob.matrix, mode=mode, coarse=coarse)
     null = prob.null_space() if prob.is_singular else None
     x, info = dcdm(prob.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=null,
                    maxiter=maxiter)  # fmt: skip
@@ -58,27 +69,47 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dim", type=int, default=2, choices=(2, 3))
     ap.add_argument("--sizes", type=int, nargs="+", default=None, help="default 32 64 (3D: 16)")
     ap.add_argument("--geometries", nargs="+", default=["obstacles", "plume"])
-    ap.add_argument("--model", default=None, help="default poisson{dim}d")
+    ap.add_argument("--model", default=None,
+                    help="network of the net+coarse maps (default poisson{dim}d-coarse if "
+                         "shipped, else poisson{dim}d)")  # fmt: skip
+    ap.add_argument(
+        "--plain-model",
+        default=None,
+        help="network of the net / net+sgs maps (default poisson{dim}d)",
+    )
+    ap.add_argument("--block", type=int, default=COARSE_BLOCK, help="coarse block side")
     ap.add_argument("--weights-dir", default=None, help="default: the package's weights")
     ap.add_argument("--maxiter", type=int, default=1000)
     ap.add_argument("--net-maxiter", type=int, default=100, help="cap for the bare network")
-    ap.add_argument("--maps", nargs="+", default=["net", "sgs", "net+sgs", "untrained+sgs"])
+    ap.add_argument(
+        "--maps",
+        nargs="+",
+        default=["sgs", "net+sgs", "coarse", "net+coarse"],
+        choices=["net", "sgs", "net+sgs", "coarse", "net+coarse", "untrained+coarse"],
+    )
     ap.add_argument("--plot", default="out/dcdm_poisson.png")
     args = ap.parse_args(argv)
     args.sizes = args.sizes or ([32, 64] if args.dim == 2 else [16])
-    args.model = args.model or f"poisson{args.dim}d"
+    plain = args.plain_model or f"poisson{args.dim}d"
+    args.model = args.model or (f"{plain}-coarse" if f"{plain}-coarse" in
+                                available(args.weights_dir) else plain)  # fmt: skip
     torch.set_num_threads(1)
     model = load_pretrained(args.model, folder=args.weights_dir)
+    plain_model = load_pretrained(plain, folder=args.weights_dir)
     torch.manual_seed(0)
     untrained = MultigridNet(**model.config())
-    maps = {"net": (model, "network"), "sgs": (model, "smoother"),
-            "net+sgs": (model, "network+smoother"),
-            "untrained+sgs": (untrained, "network+smoother")}  # fmt: skip
+    blk = args.block
+    maps = {"net": (plain_model, "network", None), "sgs": (None, "smoother", None),
+            "net+sgs": (plain_model, "network+smoother", None),
+            "coarse": (None, "smoother", blk), "net+coarse": (model, "network+smoother", blk),
+            "untrained+coarse": (untrained, "network+smoother", blk)}  # fmt: skip
     maps = {k: maps[k] for k in args.maps}
     cols = ["cg", "icc-cg", "gamg-cg", "pyamg-sa", *(f"dcdm[{k}]" for k in maps)]
+    print(f"models: {args.model} (net+coarse), {plain} (net, net+sgs); coarse block {blk}")
     print(f"held-out geometries (seed {HELD_OUT_SEED}+), rtol 1e-6; iterations "
           f"(negative: not converged at the cap), wall time in s")  # fmt: skip
-    print(f"{'case':<18}" + "".join(f"{c:>16}" for c in cols))
+    width = max(16, *(len(c) + 2 for c in cols))
+    print(f"{'case':<18}" + "".join(f"{c:>{width}}" for c in cols))
     curves: dict[str, dict[str, list]] = {}
     last = {}
     with threadpool_limits(limits=1):
@@ -90,16 +121,16 @@ def main(argv: list[str] | None = None) -> None:
                     r["solver"]: r
                     for r in compare(p, BASELINES, b, rtol=1e-6, maxiter=args.maxiter, threads=None)
                 }
-                for k, (m, mode) in maps.items():
+                for k, (m, mode, coarse) in maps.items():
                     cap = args.net_maxiter if mode == "network" else args.maxiter
-                    rows[f"dcdm[{k}]"] = dcdm_row(p, b, m, mode, cap)
+                    rows[f"dcdm[{k}]"] = dcdm_row(p, b, m, mode, coarse, cap)
                 cells = []
                 for c in cols:
                     r = rows[c]
                     its = r["iterations"] if r["converged"] else -abs(r["iterations"])
                     cells.append(f"{its:>7d} {r['time_s']:>7.2f}s")
                     curves.setdefault(geo, {}).setdefault(c, []).append(its if its > 0 else np.nan)
-                print(f"{geo + f' {n}^{args.dim}':<18}" + "".join(f"{s:>16}" for s in cells))
+                print(f"{geo + f' {n}^{args.dim}':<18}" + "".join(f"{s:>{width}}" for s in cells))
                 last = rows
     fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
     for geo, cs in curves.items():

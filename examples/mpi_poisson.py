@@ -20,7 +20,7 @@ import numpy as np  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
 from pde import FLUID, PoissonProblem, dmda_poisson, make_geometry  # noqa: E402
-from sciconv.cli.poisson_mpi import MPI_METHODS, solve_dmda  # noqa: E402
+from sciconv.cli.poisson_mpi import CLASSICAL, solve_dmda  # noqa: E402
 from solvers.petsc import petsc_module  # noqa: E402
 
 
@@ -59,7 +59,7 @@ def main() -> None:
         prob = PoissonProblem(labels, exterior=args.exterior)
         xref = serial_solution(prob, b_nat.ravel()[fluid])
     rows = []
-    for method in MPI_METHODS:
+    for method in CLASSICAL:
         x, row = solve_dmda(system, b, method, rtol=args.rtol)
         x_nat = system.gather_natural(x) if check else None
         if rank0 and check:

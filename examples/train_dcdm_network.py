@@ -39,13 +39,15 @@ def exterior_code(prob) -> int:
     return AIR if prob.exterior == "air" else SOLID
 
 
-def held_out_iterations(model, dim: int, sizes: list[int], count: int = 2) -> float:
-    """Mean DCDM iterations (network+smoother map, 10 directions) on held-out obstacles."""
+def held_out_iterations(
+    model, dim: int, sizes: list[int], block: int | None = None, count: int = 2
+) -> float:
+    """Mean DCDM iterations (network+smoother(+coarse) map, 10 directions), held-out obstacles."""
     its = []
     for n in sizes:
         for s in range(count):
             p = problem("obstacles", n, dim, HELD_OUT_SEED + s)
-            f = NetworkMap(model, p.labels, exterior=exterior_code(p), A=p.matrix)
+            f = NetworkMap(model, p.labels, exterior=exterior_code(p), A=p.matrix, coarse=block)
             _, info = dcdm(p.matrix, p.rhs_divergence(s), rtol=1e-6, M=f, directions=10,
                            maxiter=1000)  # fmt: skip
             its.append(info.iterations if info.converged else 1000)
@@ -59,6 +61,11 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--geometries", type=int, default=8, help="training geometries per size")
     ap.add_argument("--ritz-steps", type=int, default=150)
     ap.add_argument("--presmooth", type=int, default=0, help="train on SGS-smoothed residuals")
+    ap.add_argument("--coarse-block", type=int, default=0,
+                    help="train as the partner of a coarse correction with this block side "
+                         "(the map network+coarse)")  # fmt: skip
+    ap.add_argument("--max-levels", type=int, default=None,
+                    help="cap the network's grid levels (kept in its config)")  # fmt: skip
     ap.add_argument("--init", default=None, help="start from this pretrained model (fine-tune)")
     ap.add_argument("--init-dir", default=None, help="folder of --init (default: the package's)")
     ap.add_argument("--residual-pool", type=int, default=0,
@@ -99,18 +106,21 @@ def main(argv: list[str] | None = None) -> None:
                     seed=g,
                     ritz_steps=args.ritz_steps,
                     presmooth=args.presmooth,
+                    coarse_block=args.coarse_block,
                 )
             )
     data_s = time.perf_counter() - t0
     print(f"data: {len(sets)} matrices, {sum(s.vectors.shape[1] for s in sets)} Ritz vectors, "
           f"{data_s:.1f} s")  # fmt: skip
     torch.manual_seed(args.seed)
-    model = MultigridNet(args.dim, args.width, args.depth)
+    model = MultigridNet(args.dim, args.width, args.depth, max_levels=args.max_levels)
     if args.init:
         model = load_pretrained(args.init, folder=args.init_dir)
+        model.max_levels = args.max_levels
+    block = args.coarse_block or None
     if args.residual_pool:
         for ts, p in zip(sets, probs):
-            f = NetworkMap(model, p.labels, exterior=exterior_code(p), A=p.matrix)
+            f = NetworkMap(model, p.labels, exterior=exterior_code(p), A=p.matrix, coarse=block)
             pool = []
             for r in iteration_residuals(p.matrix, p.rhs_divergence(0), f, args.residual_pool):
                 x = np.zeros_like(r)
@@ -125,7 +135,7 @@ def main(argv: list[str] | None = None) -> None:
     hist = train(model, sets, steps=args.steps, batch_size=args.batch_size, lr=args.lr,
                  seed=args.seed, device=args.device, checkpoint=args.checkpoint,
                  checkpoint_every=50, time_limit=args.time_limit,
-                 validate=lambda m: held_out_iterations(m, args.dim, val_sizes),
+                 validate=lambda m: held_out_iterations(m, args.dim, val_sizes, block),
                  validate_every=args.validate_every)  # fmt: skip
     model.cpu()
     loss = np.array(hist["loss"])
@@ -139,6 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         "data": {"sizes": args.sizes, "geometries_per_size": args.geometries,
                  "geometry": "obstacles (seed g + 100 n), plume for g % 4 == 3",
                  "ritz_steps": args.ritz_steps, "presmooth": args.presmooth,
+                 "coarse_block": args.coarse_block,
                  "init": args.init, "residual_pool": args.residual_pool,
                  "pool_fraction": args.pool_fraction,
                  "low_weight": 9.0, "low_fraction": 0.55},

@@ -13,8 +13,12 @@ from sciconv._validation import check_choice, check_positive_int, describe
 
 __all__ = ["MAPS", "make_map", "pyamg_hierarchy"]
 
-#: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``).
-MAPS = ("identity", "jacobi", "pyamg", "exact", "network")
+#: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``;
+#: ``coarse:BLOCK``; ``network+coarse:MODEL:BLOCK``).
+MAPS = ("identity", "jacobi", "pyamg", "exact", "network", "coarse", "network+coarse")
+
+#: Default block side of the coarse correction (``coarse`` and ``network+coarse`` maps).
+COARSE_BLOCK = 4
 
 
 def make_map(
@@ -34,14 +38,20 @@ def make_map(
         ``'pyamg:K'`` (K smoothed-aggregation V-cycles from zero, default 1); ``'exact'``
         (a sparse LU solve, for tests); ``'network:MODEL'`` (the pretrained network
         ``MODEL`` of :mod:`solvers.network.registry`, e.g. ``network:poisson2d``, between
-        symmetric Gauss-Seidel sweeps: :class:`solvers.network.precond.NetworkMap`).
+        symmetric Gauss-Seidel sweeps: :class:`solvers.network.precond.NetworkMap`);
+        ``'coarse:B'`` (a symmetric Gauss-Seidel sweep, a two-level correction on the
+        fluid pieces of B×B(×B) grid blocks, default B = 4, and a sweep: no network, see
+        :class:`solvers.coarse.CoarseCorrection`); ``'network+coarse:MODEL:B'`` (sweep,
+        network step, coarse correction, sweep; MODEL defaults to ``poisson{dim}d-coarse``,
+        the network trained as the coarse correction's partner, when shipped).
     A : scipy sparse matrix
     omega : float
         Jacobi damping.
     labels : array_like of int, optional
-        Cell labels of the grid (needed by ``network:``; FLUID cells are A's rows).
+        Cell labels of the grid (needed by ``network``, ``coarse`` and ``network+coarse``;
+        FLUID cells are A's rows).
     exterior : int, optional
-        Label code outside the grid (``network:``).
+        Label code outside the grid (``network``, ``network+coarse``).
 
     Notes
     -----
@@ -57,15 +67,8 @@ def make_map(
         raise TypeError(f"spec must be a string like 'jacobi:4', got {describe(spec)}")
     name, _, count = spec.partition(":")
     check_choice("spec", name, MAPS)
-    if name == "network":
-        from .network.precond import NetworkMap
-        from .network.registry import load_pretrained
-
-        if labels is None:
-            raise ValueError(
-                f"spec {spec!r} needs labels= (the grid whose FLUID cells are A's rows)"
-            )
-        return NetworkMap(load_pretrained(count or "poisson2d"), labels, exterior=exterior, A=A)
+    if name in ("network", "coarse", "network+coarse"):
+        return _grid_map(spec, name, count, A, labels, exterior)
     sweeps = check_positive_int("sweeps", int(count)) if count else None
     if name == "identity":
         return lambda r: np.array(r, dtype=float)
@@ -87,6 +90,38 @@ def make_map(
         return lambda r: ml.solve(r, x0=np.zeros_like(r), maxiter=k, tol=1e-300, cycle="V")
     lu = spla.splu(A.tocsc())
     return lambda r: lu.solve(np.asarray(r, dtype=float))
+
+
+def _grid_map(
+    spec: str, name: str, rest: str, A: Any, labels: Any, exterior: int | None
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The maps that need the grid: ``network:M``, ``coarse:B``, ``network+coarse:M:B``."""
+    from .network.precond import NetworkMap
+    from .network.registry import available, load_pretrained
+
+    if labels is None:
+        raise ValueError(f"spec {spec!r} needs labels= (the grid whose FLUID cells are A's rows)")
+    ndim = np.ndim(labels)
+    if name == "coarse":
+        block = _block(spec, rest)
+        return NetworkMap(None, labels, A=A, mode="smoother", coarse=block)
+    model, _, block_text = rest.partition(":")
+    if name == "network":
+        return NetworkMap(load_pretrained(model or "poisson2d"), labels, exterior=exterior, A=A)
+    if not model:
+        model = f"poisson{ndim}d-coarse"
+        model = model if model in available() else f"poisson{ndim}d"
+    block = _block(spec, block_text)
+    return NetworkMap(load_pretrained(model), labels, exterior=exterior, A=A, coarse=block)
+
+
+def _block(spec: str, text: str) -> int:
+    """The block side written in ``spec`` (default :data:`COARSE_BLOCK`)."""
+    if not text:
+        return COARSE_BLOCK
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(f"spec {spec!r}: the block side must be an integer >= 1, got {text!r}")
+    return int(text)
 
 
 def pyamg_hierarchy(A: Any) -> Any:

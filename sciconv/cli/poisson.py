@@ -48,8 +48,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dcdm-map",
         default="pyamg",
-        help="DCDM's map: identity, jacobi:K, pyamg:K, exact, or network:NAME (a shipped network, "
-        "e.g. network:poisson2d)",
+        help="DCDM's map: identity, jacobi:K, pyamg:K, exact, coarse[:B] (two-level cycle), "
+        "network:NAME or network+coarse[:NAME[:B]] (a shipped network, e.g. poisson2d-coarse)",
     )
     parser.add_argument("--dcdm-directions", type=int, default=2, help="DCDM's k")
     parser.add_argument(

@@ -28,6 +28,8 @@ MPI_METHODS: dict[str, dict[str, str]] = {
         "pc_python_type": "solvers.petsc.NetworkPC",
     },
 }
+#: The classical (preconditioned CG) entries of :data:`MPI_METHODS`.
+CLASSICAL = ("cg", "jacobi", "icc", "gamg")
 #: Accepted spellings of the serial CLI.
 MPI_ALIASES = {"petsc-cg": "cg", "jacobi-cg": "jacobi", "icc-cg": "icc", "gamg-cg": "gamg"}
 #: Solvers of the serial CLI that run in NumPy on one process.

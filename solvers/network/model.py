@@ -46,6 +46,10 @@ class MultigridNet(nn.Module):
         Residual units per smoothing block.
     min_size : int
         Coarsen while every side of the next level is at least this.
+    max_levels : int, optional
+        Cap on the number of levels (None: as many as ``min_size`` allows). A capped network
+        sees the same neighbourhood at every grid size: the partner of a coarse correction,
+        which supplies the global coupling (see :class:`~solvers.network.precond.NetworkMap`).
     device, dtype
         As for ``torch.nn`` layers.
 
@@ -75,6 +79,7 @@ class MultigridNet(nn.Module):
         width: int = 16,
         depth: int = 2,
         min_size: int = 4,
+        max_levels: int | None = None,
         *,
         device: Any = None,
         dtype: Any = None,
@@ -86,6 +91,8 @@ class MultigridNet(nn.Module):
         self.width = check_positive_int("width", width)
         self.depth = check_positive_int("depth", depth)
         self.min_size = check_positive_int("min_size", min_size, 2)
+        self.max_levels = (None if max_levels is None
+                           else check_positive_int("max_levels", max_levels))  # fmt: skip
         conv = _conv(dim)
         kw = dict(bias=False, device=device, dtype=dtype)
         self.encode = conv(4, width, 3, padding=1, **kw)
@@ -97,24 +104,31 @@ class MultigridNet(nn.Module):
 
     def config(self) -> dict[str, int]:
         """Constructor arguments (stored next to pretrained weights)."""
-        return {"dim": self.dim, "width": self.width, "depth": self.depth,
-                "min_size": self.min_size}  # fmt: skip
+        cfg = {"dim": self.dim, "width": self.width, "depth": self.depth,
+               "min_size": self.min_size}  # fmt: skip
+        if self.max_levels is not None:
+            cfg["max_levels"] = self.max_levels
+        return cfg
 
-    def _vcycle(self, y: torch.Tensor, masks: torch.Tensor) -> torch.Tensor:
+    def _vcycle(self, y: torch.Tensor, masks: torch.Tensor, levels: int | None) -> torch.Tensor:
         z = self.pre(y, masks)
         size = z.shape[2:]
-        if min(size) // 2 >= self.min_size:
+        if min(size) // 2 >= self.min_size and (levels is None or levels > 1):
             pool = F.avg_pool2d if self.dim == 2 else F.avg_pool3d
             pad = [p for s in reversed(size) for p in (0, s % 2)]
             zc = self.down(F.pad(z, pad))
             mc = pool(F.pad(masks, pad), 2)
-            zc = self._vcycle(zc, mc)
+            zc = self._vcycle(zc, mc, None if levels is None else levels - 1)
             up = F.interpolate(zc, scale_factor=2, mode="nearest")
             z = z + self.up(up[(..., *(slice(0, s) for s in size))])
         return self.post(z, masks)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Map ``(B, 4, *grid)`` (residual, fluid, solid, air) to ``(B, 1, *grid)``."""
+    def forward(self, x: torch.Tensor, levels: int | None = None) -> torch.Tensor:
+        """Map ``(B, 4, *grid)`` (residual, fluid, solid, air) to ``(B, 1, *grid)``.
+
+        ``levels`` caps the number of grid levels (default ``max_levels``; ``None``: coarsen
+        down to ``min_size``).
+        """
         if x.dim() != self.dim + 2 or x.shape[1] != 4:
             raise ValueError(f"expected input (B, 4, *grid) with {self.dim} grid axes, got "
                              f"{tuple(x.shape)}")  # fmt: skip
@@ -124,7 +138,8 @@ class MultigridNet(nn.Module):
         rms = ((r**2).sum(axes, keepdim=True) / fluid.sum(axes, keepdim=True).clamp_min(1)).sqrt()
         r = r / rms.clamp_min(torch.finfo(r.dtype).tiny)
         y = self.encode(torch.cat([r, masks], 1))
-        return self.head(self._vcycle(y, masks)) * fluid
+        levels = self.max_levels if levels is None else check_positive_int("levels", levels)
+        return self.head(self._vcycle(y, masks, levels)) * fluid
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -36,12 +36,13 @@ def network_input(r_grid: torch.Tensor, labels: np.ndarray) -> torch.Tensor:
 
 
 class NetworkMap:
-    r"""``f(r)``: the network (optionally between symmetric Gauss-Seidel sweeps), numpy in/out.
+    r"""``f(r)``: the network between symmetric Gauss-Seidel sweeps, optionally with a coarse grid.
 
     Parameters
     ----------
-    model : torch.nn.Module
-        A :class:`~solvers.network.model.MultigridNet` (or any ``(B,4,*g) -> (B,1,*g)`` net).
+    model : torch.nn.Module or None
+        A :class:`~solvers.network.model.MultigridNet` (or any ``(B,4,*g) -> (B,1,*g)`` net);
+        None only with ``mode='smoother'``.
     labels : array_like of int
         Cell labels of the grid (:data:`FLUID` cells are the unknowns, in C order).
     exterior : int, optional
@@ -52,40 +53,51 @@ class NetworkMap:
         What the map applies (the pieces are kept selectable to measure what each buys).
     sweeps : int
         Symmetric Gauss-Seidel sweeps before and after the network.
+    coarse : int or CoarseCorrection, optional
+        Add a two-level coarse correction (:class:`~solvers.coarse.CoarseCorrection`, built
+        with this block side when an int) after the network step.
     device, dtype
         Where and in which precision the network runs.
 
     Notes
     -----
-    With :math:`S` one symmetric Gauss-Seidel sweep from zero and :math:`N` the network, the
-    default map is
+    With :math:`S` one symmetric Gauss-Seidel sweep from zero, :math:`N` the network and
+    :math:`\Pi = PA_c^{-1}P^TA` the coarse projection, the default map is
 
-    .. math:: x_1 = S r, \quad s = r - Ax_1, \quad e = N(s), \quad
-              x_2 = x_1 + \frac{e^Ts}{e^TAe}\, e, \quad x_3 = x_2 + S(r - Ax_2),
+    .. math:: x_1 = S r, \quad s = r - Ax_1, \quad e = (I - \Pi)N(s), \quad
+              x_2 = x_1 + \frac{e^Ts}{e^TAe}\, e, \\
+              x_3 = x_2 + PA_c^{-1}P^T(r - Ax_2), \quad x_4 = x_3 + S(r - Ax_3),
 
-    and returns :math:`x_3`. Each stage can only decrease the A-norm error
-    :math:`\|A^{-1}r - x\|_A`: Gauss-Seidel is an A-norm contraction and the network step is
-    an exact line search, so a useless (even adversarial) network output leaves the map at
-    least as good as one symmetric sweep, and the network's output scale does not matter.
-    The smoother removes the high-frequency error the network leaves; the network (a learned
-    multilevel cycle) removes the smooth error the smoother cannot. Cost: three products with
-    :math:`A`, two sweeps and one network evaluation.
+    and returns :math:`x_4` (without ``coarse``: :math:`\Pi = 0` and no :math:`x_3` step).
+    Each stage can only decrease the A-norm error :math:`\|A^{-1}r - x\|_A`: Gauss-Seidel
+    is an A-norm contraction, the network step is an exact line search and the coarse step
+    an A-orthogonal projection, so a useless (even adversarial) network output leaves the
+    map at least as good as the classical two-level cycle :math:`S, \Pi, S`, and the
+    network's output scale does not matter. Because :math:`e \perp_A \mathrm{range}(P)`,
+    the line search and the coarse step together pick the best combination of :math:`e` and
+    the coarse space. The smoother removes the high-frequency error, the coarse space the
+    global smooth error (grid-size independent), and the network what lies between: error
+    that varies inside the coarse blocks. Cost: one network evaluation, two sweeps, four
+    products with :math:`A` and one or two coarse solves.
     """
 
     def __init__(
         self,
-        model: torch.nn.Module,
+        model: torch.nn.Module | None,
         labels: Any,
         *,
         exterior: int | None = None,
         A: Any = None,
         mode: str = "network+smoother",
         sweeps: int = 1,
+        coarse: Any = None,
         device: Any = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
         self.mode = check_choice("mode", mode, ("network+smoother", "network", "smoother"))
         self.sweeps = check_positive_int("sweeps", sweeps, 0)
+        if model is None and self.mode != "smoother":
+            raise ValueError(f"model is None but mode={self.mode!r} needs a network")
         self.labels = pad_labels(labels, exterior)
         inner = tuple(slice(1, -1) for _ in range(self.labels.ndim))
         core = self.labels if exterior is None else self.labels[inner]
@@ -101,6 +113,15 @@ class NetworkMap:
             raise ValueError(f"mode={self.mode!r} needs the matrix A")
         if self.A is not None and self.A.shape != (self.n, self.n):
             raise ValueError(f"A has shape {self.A.shape}, the labels have {self.n} fluid cells")
+        self.coarse = None
+        if coarse is not None:
+            from ..coarse import CoarseCorrection
+
+            if self.A is None:
+                raise ValueError("coarse= needs the matrix A")
+            if not isinstance(coarse, CoarseCorrection):
+                coarse = CoarseCorrection(self.A, self.fluid, block=coarse)
+            self.coarse = coarse
         self.calls = 0
 
     def network(self, r: np.ndarray) -> np.ndarray:
@@ -119,7 +140,18 @@ class NetworkMap:
         """``sweeps`` symmetric Gauss-Seidel sweeps on ``A x = r``, updating ``x`` in place."""
         from pyamg.relaxation.relaxation import gauss_seidel
 
-        gauss_seidel(self.A, x, r, iterations=self.sweeps, sweep="symmetric")
+        if self.sweeps:
+            gauss_seidel(self.A, x, r, iterations=self.sweeps, sweep="symmetric")
+
+    def network_step(self, x: np.ndarray, r: np.ndarray) -> None:
+        """The line-searched (coarse-orthogonalised) network step on ``A x = r``, in place."""
+        s = r - self.A @ x
+        e = self.network(s)
+        if self.coarse is not None:
+            e -= self.coarse(self.A @ e)
+        eAe = float(e @ (self.A @ e))
+        if np.isfinite(eAe) and eAe > 0.0:
+            x += float(e @ s) / eAe * e
 
     def __call__(self, r: np.ndarray) -> np.ndarray:
         self.calls += 1
@@ -129,14 +161,10 @@ class NetworkMap:
         if self.mode == "network":
             return self.network(r)
         x = np.zeros(self.n)
-        if self.sweeps:
-            self.smooth(x, r)
+        self.smooth(x, r)
         if self.mode == "network+smoother":
-            s = r - self.A @ x
-            e = self.network(s)
-            eAe = float(e @ (self.A @ e))
-            if np.isfinite(eAe) and eAe > 0.0:
-                x += float(e @ s) / eAe * e
-        if self.sweeps:
-            self.smooth(x, r)
+            self.network_step(x, r)
+        if self.coarse is not None:
+            self.coarse.correct(x, r)
+        self.smooth(x, r)
         return x

@@ -55,6 +55,22 @@ class TrainingSet:
     smoother: Any = field(repr=False, default=None)
     pool: torch.Tensor | None = field(repr=False, default=None)
     pool_fraction: float = 0.0
+    coarse: tuple[torch.Tensor, torch.Tensor] | None = field(repr=False, default=None)
+
+    def coarse_complement(self, Q: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        r"""Rows of ``Q`` made A-orthogonal to the coarse space, and ``B`` coarse-corrected.
+
+        :math:`q \mapsto q - PA_c^+P^TAq`, :math:`b \mapsto (b - AP A_c^+ P^T b)/\|\cdot\|`
+        (see :class:`~solvers.coarse.CoarseCorrection`); identity without ``coarse``.
+        """
+        if self.coarse is None:
+            return Q, B
+        P, Acinv = (t.to(Q.device) for t in self.coarse)
+        A = self.matrix.to(Q.device)
+        AQ = torch.sparse.mm(A, Q.T)
+        Qc = Q - torch.sparse.mm(P, Acinv @ torch.sparse.mm(P.t(), AQ)).T
+        Bc = B - torch.sparse.mm(A, torch.sparse.mm(P, Acinv @ torch.sparse.mm(P.t(), B.T))).T
+        return Qc, Bc / Bc.norm(dim=1, keepdim=True).clamp_min(torch.finfo(Bc.dtype).tiny)
 
     def inputs(self, B: torch.Tensor) -> torch.Tensor:
         """The network inputs for right-hand sides ``B``: as is, or pre-smoothed residuals."""
@@ -81,6 +97,7 @@ def training_set(
     seed: int = 0,
     low_weight: float = 9.0,
     presmooth: int = 0,
+    coarse_block: int = 0,
 ) -> TrainingSet:
     r"""Ritz data for a user's matrix ``A`` on the grid ``labels`` (FLUID cells = unknowns).
 
@@ -103,6 +120,11 @@ def training_set(
         If positive, train on :math:`s = b - AS b` (normalised), :math:`S` this many symmetric
         Gauss-Seidel sweeps: the residual :class:`~solvers.network.precond.NetworkMap` hands
         its network after pre-smoothing (smoother-aware training).
+    coarse_block : int
+        If positive, train the network as the partner of a
+        :class:`~solvers.coarse.CoarseCorrection` with this block side: the loss measures its
+        output after A-orthogonalisation against the coarse space, on the coarse-corrected
+        residual (what ``NetworkMap(..., coarse=coarse_block)`` does with it).
     """
     A = sp.csr_matrix(A, dtype=float)
     lab = pad_labels(labels, exterior)
@@ -115,10 +137,20 @@ def training_set(
     coo = A.tocoo()
     ij = torch.as_tensor(np.vstack([coo.row, coo.col]))
     mat = torch.sparse_coo_tensor(ij, coo.data, (n, n), check_invariants=True).coalesce()
+    coarse = None
+    if coarse_block:
+        from ..coarse import CoarseCorrection
+
+        cc = CoarseCorrection(A, np.asarray(labels) == FLUID, block=coarse_block)
+        Ac = (cc.P.T @ A @ cc.P).toarray()
+        pc = cc.P.tocoo()
+        Pt = torch.sparse_coo_tensor(np.vstack([pc.row, pc.col]), pc.data, pc.shape,
+                                     check_invariants=True).coalesce()  # fmt: skip
+        coarse = (Pt.float(), torch.as_tensor(np.linalg.pinv(Ac, rcond=1e-10), dtype=torch.float32))
     return TrainingSet(lab, torch.as_tensor(flat), mat.float(), theta,
                        torch.as_tensor(V, dtype=torch.float32),
                        ritz_weights(V.shape[1], low_weight=low_weight),
-                       (A, int(presmooth)) if presmooth else None)  # fmt: skip
+                       (A, int(presmooth)) if presmooth else None, coarse=coarse)  # fmt: skip
 
 
 def scale_invariant_loss(q: torch.Tensor, b: torch.Tensor, A: torch.Tensor) -> torch.Tensor:
@@ -154,8 +186,8 @@ def _batch_loss(model: torch.nn.Module, sets: Sequence[TrainingSet], picks: list
         grid = torch.zeros(len(rows), ts.labels.size, device=device)
         grid[:, idx] = B
         q = model(network_input(grid.reshape(len(rows), *ts.labels.shape), ts.labels))
-        total = total + scale_invariant_loss(q.reshape(len(rows), -1)[:, idx], B,
-                                             ts.matrix.to(device))  # fmt: skip
+        q, B = ts.coarse_complement(q.reshape(len(rows), -1)[:, idx], B)
+        total = total + scale_invariant_loss(q, B, ts.matrix.to(device))
     return total / len(picks)
 
 

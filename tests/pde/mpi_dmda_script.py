@@ -14,7 +14,7 @@ import scipy.sparse.linalg as spla
 
 from pde import FLUID, dmda_poisson, poisson_problem
 from pde.petsc_views import grid_operator
-from sciconv.cli.poisson_mpi import MPI_METHODS, solve_dmda
+from sciconv.cli.poisson_mpi import CLASSICAL, solve_dmda
 from solvers.petsc import petsc_module
 
 PETSc = petsc_module()
@@ -65,7 +65,7 @@ for case, geometry, shape, exterior in (
     br = system.rhs_random(5)
     b_nat, br_nat = system.gather_natural(b), system.gather_natural(br)
     sols = {}
-    for method in MPI_METHODS:
+    for method in CLASSICAL:
         x, row = solve_dmda(system, b, method, rtol=1e-13)
         sols[method] = (system.gather_natural(x), row)
     if rank0:

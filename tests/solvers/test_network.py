@@ -344,3 +344,138 @@ def test_floor_pretrained_3d_network_on_held_out(geo, n, seed):
     _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=2000)
     _, ref = cg(p.matrix, b, rtol=1e-6)
     assert info.converged and info.iterations <= ref.iterations
+
+
+# ---------------------------------------------------------------------- the coarse partner
+def energy(A, e):
+    return float(e @ (A @ e))
+
+
+@pytest.mark.parametrize("geo,seed", [("obstacles", 10_000), ("plume", 10_001)])
+def test_coarse_orthogonalised_network_step_never_loses_to_the_two_level_step(geo, seed):
+    """sweeps=0 isolates network step + coarse correction: with the noise 'network', the
+    A-norm error after it is <= that of the coarse correction alone (the line search along a
+    direction A-orthogonal to the coarse space cannot undo the projection), to 1e-12."""
+    p = poisson_problem(geo, 40, 2, seed=seed)
+    A, ext = p.matrix, code(p)
+    e_true = p.project(np.random.default_rng(0).standard_normal(p.n))
+    r = A @ e_true
+    both = NetworkMap(_Adversary(), p.labels, exterior=ext, A=A, sweeps=0, coarse=4)
+    alone = NetworkMap(None, p.labels, A=A, mode="smoother", sweeps=0, coarse=both.coarse)
+    err_both = p.project(e_true - both(r))
+    err_alone = p.project(e_true - alone(r))
+    assert energy(A, err_both) <= energy(A, err_alone) * (1 + 1e-12)
+    assert energy(A, err_alone) < energy(A, e_true)
+
+
+@pytest.mark.parametrize("geo,n,seed", HELD_OUT)
+def test_floor_adversarial_network_with_coarse_correction(geo, n, seed):
+    """Noise 'network' inside the network+coarse map: DCDM still converges (rtol 1e-6) in no
+    more iterations than plain CG, and in at most 25 (the two-level cycle carries it)."""
+    p = poisson_problem(geo, n, 2, seed=seed)
+    b = p.rhs_divergence(seed)
+    ns = p.null_space() if p.is_singular else None
+    f = NetworkMap(_Adversary(), p.labels, exterior=code(p), A=p.matrix, coarse=4)
+    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=2000)
+    _, ref = cg(p.matrix, b, rtol=1e-6)
+    assert info.converged and info.iterations <= min(ref.iterations, 25)
+
+
+@pytest.mark.parametrize("geo", ["obstacles", "plume"])
+def test_coarse_map_iterations_flat_in_grid_size(geo):
+    """make_map('coarse') (SGS + 4x4 block two-level correction + SGS, no network): DCDM
+    iterations on held-out 32², 64², 128², 256² stay within 9..15 (plain CG grows ~n)."""
+    its = []
+    for n in (32, 64, 128, 256):
+        p = poisson_problem(geo, n, 2, seed=10_000)
+        b = p.rhs_divergence(0)
+        ns = p.null_space() if p.is_singular else None
+        f = make_map("coarse", p.matrix, labels=p.labels)
+        _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=500)
+        assert info.converged
+        its.append(info.iterations)
+    assert 9 <= min(its) and max(its) <= 15, its
+
+
+@needs_shipped
+@pytest.mark.parametrize("spec", ["network+coarse", "network+coarse:poisson2d:8", "coarse:8"])
+def test_coarse_map_specs_converge_on_held_out(spec):
+    """The make_map specs with a coarse correction: held-out plume 48², converged, <= 20 its."""
+    p = poisson_problem("plume", 48, 2, seed=10_003)
+    b = p.rhs_divergence(3)
+    f = make_map(spec, p.matrix, labels=p.labels, exterior=code(p))
+    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=p.null_space(),
+                   maxiter=200)  # fmt: skip
+    assert info.converged and info.iterations <= 20
+
+
+def test_coarse_specs_need_labels_and_a_model_for_the_network(small):
+    with pytest.raises(ValueError, match="needs labels"):
+        make_map("coarse", small.matrix)
+    with pytest.raises(ValueError, match="needs a network"):
+        NetworkMap(None, small.labels, A=small.matrix)
+    with pytest.raises(ValueError, match="block"):
+        make_map("coarse:0", small.matrix, labels=small.labels)
+
+
+def test_level_cap_matches_the_uncapped_net_where_it_does_not_bind():
+    """A 16² grid has 3 levels down to min_size 4: levels=3 (or max_levels=3 in the config)
+    gives the uncapped output exactly; levels=1 gives a different one."""
+    torch.manual_seed(0)
+    model = MultigridNet(2, 4, 1).double()
+    capped = MultigridNet(2, 4, 1, max_levels=3).double()
+    capped.load_state_dict(model.state_dict())
+    lab = np.zeros((16, 16), dtype=np.int64)
+    x = precond.network_input(torch.randn(1, 16, 16, dtype=torch.float64), lab)
+    assert torch.equal(model(x, levels=3), model(x))
+    assert torch.equal(capped(x), model(x))
+    assert not torch.allclose(model(x, levels=1), model(x))
+    assert capped.config()["max_levels"] == 3 and "max_levels" not in model.config()
+
+
+def test_coarse_aware_training_loss(small):
+    """coarse_block: the loss sees q - P Ac^+ P^T A q (P^T A of it ~ 0 in float32) and the
+    coarse-corrected unit residual; the exact solution A^-1 b still has loss ~0."""
+    ts = training_set(small.matrix, small.labels, ritz_steps=20, coarse_block=4)
+    B = torch.as_tensor(weighted_rhs(ts.vectors.double().numpy(), 3, np.random.default_rng(0)))
+    Q = torch.randn(3, small.n)
+    Qc, Bc = ts.coarse_complement(Q, B.float())
+    P = ts.coarse[0].to_dense()
+    AQc = torch.sparse.mm(ts.matrix, Qc.T)
+    assert float((P.T @ AQc).abs().max()) <= 1e-4 * float(AQc.abs().max())
+    assert torch.allclose(Bc.norm(dim=1), torch.ones(3), atol=1e-5)
+    X = torch.as_tensor(spla.spsolve(small.matrix.tocsc(), B.numpy().T).T, dtype=torch.float32)
+    Xc, Bc = ts.coarse_complement(X, B.float())
+    assert float(scale_invariant_loss(Xc, Bc, ts.matrix)) <= 1e-8
+
+
+@pytest.mark.skipif("poisson2d-coarse" not in available(), reason="no shipped coarse partner")
+@pytest.mark.parametrize("geo,n,seed", HELD_OUT)
+def test_shipped_coarse_partner_beats_the_two_level_cycle_on_held_out(geo, n, seed):
+    """make_map('network+coarse') (the shipped poisson2d-coarse) on held-out geometries:
+    converged (rtol 1e-6), no more iterations than CG, and fewer than the same map without
+    the network ('coarse'): what the network buys."""
+    p = poisson_problem(geo, n, 2, seed=seed)
+    b = p.rhs_divergence(seed)
+    ns = p.null_space() if p.is_singular else None
+    its = {}
+    for spec in ("coarse", "network+coarse"):
+        f = make_map(spec, p.matrix, labels=p.labels, exterior=code(p))
+        _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=500)
+        assert info.converged
+        its[spec] = info.iterations
+    _, ref = cg(p.matrix, b, rtol=1e-6)
+    assert its["network+coarse"] < its["coarse"] <= ref.iterations
+
+
+@pytest.mark.skipif("poisson3d-coarse" not in available(), reason="no shipped 3D coarse partner")
+@pytest.mark.parametrize("geo,n,seed", [("obstacles", 20, 10_000), ("plume", 16, 10_001)])
+def test_floor_shipped_3d_coarse_partner_on_held_out(geo, n, seed):
+    """make_map('network+coarse') in 3D (poisson3d-coarse): converged, <= CG iterations."""
+    p = poisson_problem(geo, n, 3, seed=seed)
+    b = p.rhs_divergence(seed)
+    ns = p.null_space() if p.is_singular else None
+    f = make_map("network+coarse", p.matrix, labels=p.labels, exterior=code(p))
+    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=500)
+    _, ref = cg(p.matrix, b, rtol=1e-6)
+    assert info.converged and info.iterations <= ref.iterations
