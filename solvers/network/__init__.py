@@ -4,6 +4,7 @@
 training takes a CSR matrix with its grid labels (see :func:`training_set`).
 """
 
+from .distributed import HaloNetwork
 from .lanczos import lanczos, ritz_pairs, ritz_weights, weighted_rhs
 from .model import MultigridNet, count_parameters
 from .precond import AIR, FLUID, SOLID, NetworkMap, network_input, pad_labels
@@ -13,6 +14,7 @@ from .train import TrainingSet, iteration_residuals, scale_invariant_loss, train
 __all__ = [
     "AIR",
     "FLUID",
+    "HaloNetwork",
     "SOLID",
     "MultigridNet",
     "NetworkMap",
