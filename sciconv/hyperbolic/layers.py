@@ -250,7 +250,9 @@ class PoincareConv2d(nn.Module):
                 self.bias.zero_()
 
     def _conv(self, inp: Tensor, weight: Tensor) -> Tensor:
-        return tf.conv2d(inp, weight, None, self.stride, self.padding, self.dilation)
+        # contiguous(): torch 2.13's oneDNN backward of a strided conv on a permuted
+        # (channels-last-like) input corrupted the heap on some x86 CPUs (1x1, stride 2).
+        return tf.conv2d(inp.contiguous(), weight, None, self.stride, self.padding, self.dilation)
 
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() != 4 or x.shape[1] != self.in_channels:
