@@ -21,173 +21,40 @@ compressed networks are compared with an ordinary CNN on data from a finite-elem
 3. Evaluation on held-out simulations: one-step error, and the relative L2 error of an
    autoregressive rollout of ``--rollout`` steps from two true snapshots.
 
-Prints a table (parameters, memory, FLOPs, training time, errors) and whether a model with at
-least 10x fewer convolution parameters reaches a rollout error within 1.1x the dense one; saves
-a figure of predicted vs finite-element wavefields (``--plot``). Runs in about two to three
-minutes on 2 cores with the defaults (a 32-channel dense model, compressed ranks chosen so that
-several models have >= 10x fewer convolution parameters); raise ``--steps``/``--sims`` for a
-real study.
+Prints a table (parameters, memory, FLOPs, training CPU time, errors; with ``--seeds`` the mean
+and spread over seeds) and whether a model with at least 10x fewer convolution parameters than
+the ``--channels`` dense reference reaches a rollout error within 1.1x of it; ``--dense-widths``
+adds dense models of other widths (where dense saturates; the narrowest is the same-size
+control) and ``--wide`` compressed models of their own width. Saves a figure of predicted vs
+finite-element wavefields (``--plot``). The defaults (one seed, a 32-channel dense reference, two
+ranks per kind) take about 2.5 minutes of one core; ``--study`` (three seeds, dense widths 9-48,
+one rank per kind at 11-13x fewer parameters, CP at 48 channels) about ten minutes.
 """
 
 from __future__ import annotations
 
 import argparse
-import math
 import os
 import time
 
 import numpy as np
 import torch
-from torch import nn
+from wave_surrogate_model import LAYERS, Surrogate, ZeroConv, conv_factory, evaluate, train
 
 from pde.wave_data import load_dataset, make_dataset, save_dataset
-from tensors import CPConv2d, TTConv2d, TuckerConv2d, conv_flops, count_parameters, max_rank
+from tensors import conv_flops, count_parameters
 from tensors.cost import parameter_bytes, saved_activation_bytes
-from tensors.factorized import FactorizedConv
-
-LAYERS = {"cp": CPConv2d, "tucker": TuckerConv2d, "tt": TTConv2d}
 
 
-class Surrogate(nn.Module):
-    """``u^{n+1} = 2u^n - u^{n-1} + f(u^{n-1}, u^n, c, 1)``, f a stack of 3x3 convolutions.
-
-    The constant channel lets the zero-padded convolutions see where the absorbing boundary is.
-    """
-
-    def __init__(self, make_conv, channels: int, depth: int) -> None:
-        super().__init__()
-        widths = [4] + [channels] * (depth - 1) + [1]
-        layers: list[nn.Module] = []
-        for j, (i, o) in enumerate(zip(widths[:-1], widths[1:])):
-            layers.append(make_conv(i, o))
-            if j < depth - 1:
-                layers.append(nn.GELU())
-        self.net = nn.Sequential(*layers)
-
-    def forward(self, past: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
-        ones = torch.ones_like(c)  # zero padding of this channel marks the boundary
-        x = torch.cat([past, (c - 1.5) / 0.5, ones], dim=1)
-        return 2 * past[:, 1:2] - past[:, 0:1] + self.net(x)
-
-    def convs(self) -> list[nn.Module]:
-        return [m for m in self.net if not isinstance(m, nn.GELU)]
-
-
-class _Zero(nn.Module):
-    """A 'convolution' that outputs zeros (the no-network reference)."""
-
-    def __init__(self, out_channels: int) -> None:
-        super().__init__()
-        self.out_channels = out_channels
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x.new_zeros(x.shape[0], self.out_channels, *x.shape[2:])
-
-
-def conv_factory(kind: str, rank: int, implementation: str):
-    """A ``make_conv(i, o)`` with the rank clipped to each layer's bounds."""
-    if kind == "dense":
-        return lambda i, o: nn.Conv2d(i, o, 3, padding=1)
-
-    def make(i: int, o: int) -> nn.Module:
-        bounds = max_rank(kind, (o, i, 3, 3))
-        r = tuple(min(rank, b) for b in bounds)
-        return LAYERS[kind](i, o, 3, padding=1, rank=r, implementation=implementation)
-
-    return make
-
-
-def param_groups(model: nn.Module, lr: float, matched: bool) -> list[dict]:
-    """Adam parameter groups; with ``matched`` each factor's rate is scaled to its size.
-
-    Adam moves every parameter by about ``lr`` per step whatever its magnitude, so a weight of
-    standard deviation sigma changes by ``lr / sigma`` relatively. A dense kernel starts at
-    ``sigma_W = 1/sqrt(3 fan_in)``; a factor of an n-factor kernel starts at ``sigma_f``
-    (``FactorizedConv.reset_parameters``), and n independent relative changes add up to
-    ``sqrt(n)`` times one. ``lr_f = lr * sigma_f / (sqrt(n) sigma_W)`` gives the reconstructed
-    kernel the same relative update per step as a dense kernel; dense layers and biases keep
-    ``lr`` (so the dense model is trained exactly as without this option).
-    """
-    if not matched:
-        return [{"params": list(model.parameters()), "lr": lr}]
-    groups, seen = [], set()
-    for m in model.modules():
-        if isinstance(m, FactorizedConv):
-            fan_in = m.in_channels * math.prod(m.kernel_size)
-            n = len(m.factors)
-            sigma_f = (3 * fan_in * math.prod(m.rank)) ** (-1.0 / (2 * n))
-            scale = sigma_f * math.sqrt(3 * fan_in / n)
-            for f in m.factors:
-                groups.append({"params": [f], "lr": lr * scale})
-                seen.add(id(f))
-    rest = [p for p in model.parameters() if id(p) not in seen]
-    return [{"params": rest, "lr": lr}, *groups]
-
-
-def train(model, data, train_sims, args) -> float:
-    """Adam with cosine decay on ``--unroll``-step rollouts; the same windows for every model.
-
-    Each sample is a window of ``unroll + 2`` consecutive snapshots of a training simulation:
-    the model starts from the first two (plus input noise) and is rolled out ``unroll`` steps on
-    its own predictions; the loss is the mean squared error over all predicted steps (one step:
-    the usual next-state regression). Returns the training time in seconds.
-    """
-    traj = torch.from_numpy(data["trajectories"][train_sims])  # (S, T, H, W)
-    c = torch.from_numpy(data["velocity"][train_sims])[:, None]
-    n_sims, n_snap = traj.shape[:2]
-    k = args.unroll
-    opt = torch.optim.Adam(param_groups(model, args.lr, args.factor_lr), lr=args.lr)
-    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, args.steps)
-    gen = torch.Generator().manual_seed(args.seed)
-    start = time.perf_counter()
-    for _ in range(args.steps):
-        s = torch.randint(0, n_sims, (args.batch,), generator=gen)
-        t = torch.randint(0, n_snap - k - 1, (args.batch,), generator=gen)
-        win = traj[s[:, None], t[:, None] + torch.arange(k + 2)]  # (B, k + 2, H, W)
-        past = win[:, :2] + args.noise * torch.randn(win[:, :2].shape, generator=gen)
-        loss = 0.0
-        for j in range(k):
-            nxt = model(past, c[s])
-            loss = loss + nn.functional.mse_loss(nxt, win[:, j + 2 : j + 3]) / k
-            past = torch.cat([past[:, 1:2], nxt], dim=1)
-        opt.zero_grad()
-        loss.backward()
-        opt.step()
-        sched.step()
-    return time.perf_counter() - start
-
-
-@torch.no_grad()
-def evaluate(model, data, test_sims, test_idx, rollout: int):
-    """One-step relative error, rollout relative error and its per-step curve, a rollout."""
-    x = torch.from_numpy(data["inputs"][test_idx])
-    y = torch.from_numpy(data["targets"][test_idx])
-    c = torch.from_numpy(data["velocity"][data["sim_index"][test_idx]])[:, None]
-    one = float((model(x, c) - y).norm() / y.norm())
-    traj = torch.from_numpy(data["trajectories"][test_sims])  # (S, T, H, W)
-    cs = torch.from_numpy(data["velocity"][test_sims])[:, None]
-    past = traj[:, 0:2]
-    preds = []
-    for _ in range(rollout):
-        nxt = model(past, cs)
-        preds.append(nxt[:, 0])
-        past = torch.cat([past[:, 1:2], nxt], dim=1)
-    pred = torch.stack(preds, dim=1)
-    true = traj[:, 2 : 2 + rollout]
-    per_step = ((pred - true).flatten(2).norm(dim=2) / true.flatten(2).norm(dim=2)).mean(0)
-    return one, float((pred - true).norm() / true.norm()), per_step.numpy(), pred.numpy()
-
-
-def plot(path: str, data, test_sims, results, rollout: int) -> None:
+def plot(path: str, data, test_sims, results, rollout: int, best_name: str) -> None:
+    """Wavefields (finite elements, dense, ``best_name``) and every model's error curve."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     dense = results[0]
-    small = [r for r in results if r["kind"] != "dense" and r["compression"] >= 10]
-    comp = [r for r in results if r["kind"] != "dense"]
-    best = min(small or comp or results, key=lambda r: r["rollout"])
+    best = next(r for r in results if r["name"] == best_name)
     steps = [s for s in (1, rollout // 2, rollout) if s >= 1]
     truth = data["trajectories"][test_sims[0], [s + 1 for s in steps]]
     rows = [("finite elements", truth), (dense["name"], dense["pred"][0, [s - 1 for s in steps]])]
@@ -218,8 +85,209 @@ def plot(path: str, data, test_sims, results, rollout: int) -> None:
     plt.close(fig)
 
 
-def ranks(text: str) -> list[int]:
+def ints(text: str) -> list[int]:
     return [int(t) for t in text.split(",") if t.strip()]
+
+
+def specs(text: str) -> list[tuple[str, int, int]]:
+    """``kind:rank:channels,...``: compressed models with their own hidden width."""
+    out = []
+    for item in (t.strip() for t in text.split(",") if t.strip()):
+        parts = item.split(":")
+        if len(parts) != 3 or parts[0] not in LAYERS or not all(q.isdigit() for q in parts[1:]):
+            raise argparse.ArgumentTypeError(
+                f"expected kind:rank:channels with kind in {sorted(LAYERS)}, got {item!r}"
+            )
+        out.append((parts[0], int(parts[1]), int(parts[2])))
+    return out
+
+
+# The long configuration (--study): three seeds; dense models of widths 9 to 48 around the
+# 32-channel reference (where dense saturates); one rank per kind at 11-13x fewer parameters and
+# a wider CP model that stays >= 10x below the reference.
+STUDY = {
+    "seeds": [0, 1, 2],
+    "dense_widths": [9, 16, 24, 48],
+    "cp_ranks": [8],
+    "tucker_ranks": [5],
+    "tt_ranks": [6],
+    "wide": [("cp", 6, 48)],
+}
+
+
+def get_data(args, seed: int) -> dict:
+    """The seeded dataset, read from ``--data`` when it matches, else simulated and saved."""
+    path = args.data.format(seed=seed)
+    n_total = args.sims + args.test_sims
+    if os.path.exists(path):
+        data = load_dataset(path)
+        same = (
+            data["trajectories"].shape[:2] == (n_total, args.snapshots)
+            and data["seed"] == seed
+            and data["trajectories"].shape[2] == args.nx + 1
+            and abs(data["snapshot_dt"] - args.cells / args.nx / 2.0) < 1e-12
+        )
+        if same:
+            return data
+    data = make_dataset(
+        n_total,
+        args.nx,
+        n_snapshots=args.snapshots,
+        seed=seed,
+        snapshot_dt=args.cells / args.nx / 2.0,
+    )
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    save_dataset(path, data)
+    return data
+
+
+def run_seed(args, seed: int, configs) -> tuple[list[dict], dict, float]:
+    """Train and evaluate every ``(kind, rank, width)`` model on the data of ``seed``."""
+    t0 = time.perf_counter()
+    data = get_data(args, seed)
+    sims = data["sim_index"]
+    test_idx = np.flatnonzero(sims >= args.sims)
+    test_sims = np.arange(args.sims, args.sims + args.test_sims)
+    grid = data["trajectories"].shape[-1]
+    print(
+        f"seed {seed}: {len(test_sims) + args.sims} FE simulations on a {grid}x{grid} grid, "
+        f"{int((sims < args.sims).sum())} training pairs, {len(test_idx)} test pairs, "
+        f"snapshot dt {data['snapshot_dt']:.4f}, {time.perf_counter() - t0:.1f} s"
+    )
+    args.seed = seed
+    x1 = torch.from_numpy(data["inputs"][:1]).expand(args.batch, -1, -1, -1)
+    c1 = torch.from_numpy(data["velocity"][:1])[:, None].expand(args.batch, -1, -1, -1)
+    results = []
+    for kind, rank, width in configs:
+        torch.manual_seed(seed)
+        model = Surrogate(conv_factory(kind, rank, args.implementation), width, args.depth)
+        seconds = train(model, data, np.arange(args.sims), args)
+        one, roll, curve, pred = evaluate(model, data, test_sims, test_idx, args.rollout)
+        if kind == "dense":
+            name = "dense" if width == args.channels else f"dense c={width}"
+        else:
+            name = f"{kind} r={rank}" + ("" if width == args.channels else f" c={width}")
+        results.append(
+            {
+                "name": name,
+                "kind": kind,
+                "params": count_parameters(model),
+                "param_kb": parameter_bytes(model) / 1024,
+                "act_mb": saved_activation_bytes(model, x1, c1) / 2**20,
+                "mflops": sum(conv_flops(m, (grid, grid)) for m in model.convs()) / 1e6,
+                "seconds": seconds,
+                "one": one,
+                "rollout": roll,
+                "curve": curve,
+                "pred": pred,
+            }
+        )
+        print(f"  {name:<14} rollout error {roll:.4f} ({seconds:.0f} CPU s)", flush=True)
+    zero = Surrogate(lambda i, o: ZeroConv(o), args.channels, args.depth)  # u+ = 2u - u-
+    _, roll_zero, _, _ = evaluate(zero, data, test_sims, test_idx, args.rollout)
+    return results, data, roll_zero
+
+
+def aggregate(per_seed: list[list[dict]]) -> list[dict]:
+    """Mean over seeds of each model's figures; rollout spread and per-seed ratios to dense."""
+    rows = []
+    for j, first in enumerate(per_seed[0]):
+        runs = [res[j] for res in per_seed]
+        roll = np.array([r["rollout"] for r in runs])
+        ratios = np.array([r["rollout"] / res[0]["rollout"] for r, res in zip(runs, per_seed)])
+        row = {k: first[k] for k in ("name", "kind", "params", "param_kb", "act_mb", "mflops")}
+        row.update(
+            seconds=float(np.mean([r["seconds"] for r in runs])),
+            one=float(np.mean([r["one"] for r in runs])),
+            rollout=float(roll.mean()),
+            std=float(roll.std(ddof=1)) if len(roll) > 1 else 0.0,
+            seed_ratios=ratios,
+            curve=np.mean([r["curve"] for r in runs], axis=0),
+        )
+        rows.append(row)
+    for r in rows:
+        r["compression"] = rows[0]["params"] / r["params"]
+        r["ratio"] = r["rollout"] / rows[0]["rollout"]
+    return rows
+
+
+def report(args, rows: list[dict], roll_zero: float, grid: int) -> None:
+    """The table, the must-show verdict and the same-size control."""
+    n = len(args.seeds)
+    print(
+        f"\nsame budget for all: {args.steps} Adam steps (cosine decay), batch {args.batch}, "
+        f"lr {args.lr}; {args.depth} conv layers; unroll {args.unroll}; factor-matched lr "
+        f"{'on' if args.factor_lr else 'off'}; implementation={args.implementation}; "
+        f"seeds {','.join(map(str, args.seeds))} (data and initialisation)"
+    )
+    spread = "  +- std" if n > 1 else ""
+    head = (
+        f"{'model':<15}{'conv params':>12}{'fewer':>7}{'param KB':>10}{'act MB':>8}"
+        f"{'MFLOP':>8}{'CPU s':>9}{'1-step err':>12}{'rollout err':>13}{spread:>8}"
+        f"{'vs dense':>10}" + ("  per seed" if n > 1 else "")
+    )
+    print(head)
+    print("-" * len(head))
+    for r in rows:
+        extra = f"{r['std']:>8.4f}" if n > 1 else ""
+        seeds = "  " + "/".join(f"{x:.2f}" for x in r["seed_ratios"]) if n > 1 else ""
+        print(
+            f"{r['name']:<15}{r['params']:>12,}{r['compression']:>6.1f}x{r['param_kb']:>10.1f}"
+            f"{r['act_mb']:>8.2f}{r['mflops']:>8.2f}{r['seconds']:>9.1f}{r['one']:>12.4f}"
+            f"{r['rollout']:>13.4f}{extra}{r['ratio']:>9.2f}x{seeds}"
+        )
+    mean = "mean over seeds; 'vs dense' = ratio of the means, per seed: ratio on each seed; " * (
+        n > 1
+    )
+    print(
+        f"({mean}act MB: activations saved for backward, batch {args.batch}; MFLOP: one "
+        f"{grid}x{grid} sample forward; rollout: {args.rollout} steps on {args.test_sims} "
+        f"held-out simulations; reference: the {args.channels}-channel dense model)"
+    )
+    print(f"(linear extrapolation u+ = 2u - u-, no network: rollout error {roll_zero:.4f})")
+    dense = rows[0]
+    small = [r for r in rows if r["kind"] != "dense" and r["compression"] >= 10]
+    hits = [r for r in small if r["ratio"] <= 1.1]
+    if hits:
+        best = min(hits, key=lambda r: r["params"])
+        print(
+            f"\nyes: {best['name']} has {best['compression']:.1f}x fewer conv parameters and "
+            f"rollout error {best['rollout']:.4f} = {best['ratio']:.2f}x the dense "
+            f"{dense['rollout']:.4f} (<= 1.1x)"
+        )
+    else:
+        best = min(small, key=lambda r: r["ratio"]) if small else None
+        detail = (
+            f"; best of them: {best['name']} ({best['compression']:.1f}x fewer) at "
+            f"{best['ratio']:.2f}x the dense rollout error"
+            if best
+            else ""
+        )
+        print(
+            f"\nno model with >= 10x fewer conv parameters reached <= 1.1x the dense "
+            f"rollout error {dense['rollout']:.4f}{detail}"
+        )
+    widths = [r for r in rows if r["kind"] == "dense"]
+    print(
+        "dense by width: "
+        + ", ".join(f"{r['name']} ({r['params']:,}) {r['rollout']:.3f}" for r in widths)
+    )
+    ctrl = sorted(widths[1:], key=lambda r: r["params"])
+    comp = [r for r in rows if r["kind"] != "dense"]
+    if ctrl and comp:
+        fits = [r for r in comp if r["params"] <= ctrl[0]["params"]] or comp
+        same = min(fits, key=lambda r: r["rollout"])
+        print(
+            f"same-size control: {ctrl[0]['name']} ({ctrl[0]['params']:,} params) rollout "
+            f"{ctrl[0]['rollout']:.4f} vs {same['name']} ({same['params']:,}) {same['rollout']:.4f}"
+        )
+    if dense["rollout"] >= roll_zero:
+        print("warning: the dense model does not beat u+ = 2u - u-; the verdict means nothing")
+    elif dense["rollout"] > 0.3:
+        print(
+            f"caution: at this budget the rollouts drift (dense rollout error "
+            f"{dense['rollout']:.2f}); one seed ranks models noisily - use --seeds or --study"
+        )
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -234,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         default=1.0,
         help="snapshot spacing: cells travelled at the fastest speed",
     )
-    parser.add_argument("--channels", type=int, default=32)
+    parser.add_argument("--channels", type=int, default=32, help="width of the dense reference")
     parser.add_argument(
         "--compressed-channels",
         type=int,
@@ -242,10 +310,16 @@ def main(argv: list[str] | None = None) -> int:
         help="hidden channels of the compressed models (0: same as --channels)",
     )
     parser.add_argument(
-        "--small-dense",
-        type=int,
-        default=9,
-        help="also train a dense model this narrow (the same-size control; 0: skip)",
+        "--dense-widths",
+        type=ints,
+        default=[9],
+        help="further dense models of these widths (9: the same-size control)",
+    )
+    parser.add_argument(
+        "--wide",
+        type=specs,
+        default=[],
+        help="further compressed models kind:rank:channels, e.g. cp:6:48",
     )
     parser.add_argument("--depth", type=int, default=5, help="number of conv layers")
     parser.add_argument("--steps", type=int, default=400, help="optimiser steps per model")
@@ -267,15 +341,24 @@ def main(argv: list[str] | None = None) -> int:
         default=0.01,
         help="std of Gaussian noise added to the training inputs",
     )
-    parser.add_argument("--cp-ranks", type=ranks, default=[4, 8])
-    parser.add_argument("--tucker-ranks", type=ranks, default=[3, 5])
-    parser.add_argument("--tt-ranks", type=ranks, default=[3, 6])
+    parser.add_argument("--cp-ranks", type=ints, default=[4, 8])
+    parser.add_argument("--tucker-ranks", type=ints, default=[3, 5])
+    parser.add_argument("--tt-ranks", type=ints, default=[3, 6])
     parser.add_argument(
         "--implementation", default="factorized", choices=["factorized", "reconstructed"]
     )
-    parser.add_argument("--data", default="out/wave_data.npz", help="dataset .npz (reused)")
+    parser.add_argument(
+        "--data", default="out/wave_data_s{seed}.npz", help="dataset .npz per seed (reused)"
+    )
     parser.add_argument("--plot", default="out/wave_surrogate.png")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--seeds", type=ints, default=[0], help="seeds (data and initialisation), run in turn"
+    )
+    parser.add_argument(
+        "--study",
+        action="store_true",
+        help="the long configuration (STUDY): 3 seeds, dense widths 9-48, one rank per kind",
+    )
     parser.add_argument(
         "--threads",
         type=int,
@@ -283,151 +366,37 @@ def main(argv: list[str] | None = None) -> int:
         help="torch threads (1 avoids OpenMP stalls on a shared machine)",
     )
     args = parser.parse_args(argv)
+    if args.study:
+        for key, value in STUDY.items():
+            setattr(args, key, value)
     torch.set_num_threads(args.threads)
     if args.rollout > args.snapshots - 2:
         parser.error(f"--rollout must be <= snapshots - 2 = {args.snapshots - 2}")
 
-    t0 = time.perf_counter()
-    n_total = args.sims + args.test_sims
-    data = None
-    if os.path.exists(args.data):
-        data = load_dataset(args.data)
-        snap = args.cells / args.nx / 2.0  # c_max = 2
-        same = (
-            data["trajectories"].shape[:2] == (n_total, args.snapshots)
-            and data["seed"] == args.seed
-            and data["trajectories"].shape[2] == args.nx + 1
-            and abs(data["snapshot_dt"] - snap) < 1e-12
-        )
-        data = data if same else None
-    if data is None:
-        data = make_dataset(
-            n_total,
-            args.nx,
-            n_snapshots=args.snapshots,
-            seed=args.seed,
-            snapshot_dt=args.cells / args.nx / 2.0,
-        )
-        os.makedirs(os.path.dirname(args.data) or ".", exist_ok=True)
-        save_dataset(args.data, data)
-    sims = data["sim_index"]
-    train_idx = np.flatnonzero(sims < args.sims)
-    test_idx = np.flatnonzero(sims >= args.sims)
-    test_sims = np.arange(args.sims, n_total)
-    grid = data["trajectories"].shape[-1]
-    print(
-        f"data: {n_total} FE simulations on a {grid}x{grid} grid ({args.data}), "
-        f"{len(train_idx)} training pairs, {len(test_idx)} test pairs, "
-        f"snapshot dt {data['snapshot_dt']:.4f}, {time.perf_counter() - t0:.1f} s"
-    )
-
+    t0, c0 = time.perf_counter(), time.process_time()
+    width = args.compressed_channels or args.channels
     configs = [("dense", 0, args.channels)]
-    if args.small_dense:
-        configs.append(("dense", 0, args.small_dense))
-    configs += [
-        (k, r, args.compressed_channels or args.channels)
-        for k in ("cp", "tucker", "tt")
-        for r in getattr(args, f"{k}_ranks")
-    ]
-    results = []
-    x1 = torch.from_numpy(data["inputs"][:1])
-    c1 = torch.from_numpy(data["velocity"][:1])[:, None]
-    for kind, rank, width in configs:
-        torch.manual_seed(args.seed)
-        model = Surrogate(conv_factory(kind, rank, args.implementation), width, args.depth)
-        seconds = train(model, data, np.arange(args.sims), args)
-        one, roll, curve, pred = evaluate(model, data, test_sims, test_idx, args.rollout)
-        xb = x1.expand(args.batch, -1, -1, -1)
-        results.append(
-            {
-                "name": f"{kind} r={rank}"
-                if kind != "dense"
-                else ("dense" if width == args.channels else f"dense c={width}"),
-                "kind": kind,
-                "params": count_parameters(model),
-                "param_kb": parameter_bytes(model) / 1024,
-                "act_mb": saved_activation_bytes(model, xb, c1.expand(args.batch, -1, -1, -1))
-                / 2**20,
-                "mflops": sum(conv_flops(m, (grid, grid)) for m in model.convs()) / 1e6,
-                "seconds": seconds,
-                "one": one,
-                "rollout": roll,
-                "curve": curve,
-                "pred": pred,
-            }
-        )
-    zero = Surrogate(lambda i, o: _Zero(o), args.channels, args.depth)  # u+ = 2u - u-
-    _, roll_zero, _, _ = evaluate(zero, data, test_sims, test_idx, args.rollout)
-    dense = results[0]
-    for r in results:
-        r["compression"] = dense["params"] / r["params"]
-        r["ratio"] = r["rollout"] / dense["rollout"]
-
+    configs += [("dense", 0, w) for w in args.dense_widths if w != args.channels]
+    configs += [(k, r, width) for k in LAYERS for r in getattr(args, f"{k}_ranks")]
+    configs += list(args.wide)
+    per_seed, first, zeros = [], None, []
+    for seed in args.seeds:
+        results, data, roll_zero = run_seed(args, seed, configs)
+        per_seed.append(results)
+        zeros.append(roll_zero)
+        first = first or (results, data)
+    rows = aggregate(per_seed)
+    grid = first[1]["trajectories"].shape[-1]
+    report(args, rows, float(np.mean(zeros)), grid)
+    small = [r for r in rows if r["kind"] != "dense" and r["compression"] >= 10]
+    best = min(small or rows[1:] or rows, key=lambda r: r["ratio"])["name"]
+    test_sims = np.arange(args.sims, args.sims + args.test_sims)
+    plot(args.plot, first[1], test_sims, first[0], args.rollout, best)
+    cpu = time.process_time() - c0
     print(
-        f"\nsame budget for all: {args.steps} Adam steps, batch {args.batch}, lr {args.lr}, "
-        f"seed {args.seed}; {args.depth} conv layers, {args.channels} channels "
-        f"({args.compressed_channels or args.channels} compressed); unroll {args.unroll}; "
-        f"factor-matched lr {'on' if args.factor_lr else 'off'}; "
-        f"implementation={args.implementation}"
+        f"figure: {args.plot} (seed {args.seeds[0]}); total {time.perf_counter() - t0:.1f} s "
+        f"wall, {cpu:.1f} s CPU"
     )
-    head = (
-        f"{'model':<12}{'conv params':>12}{'fewer':>7}{'param KB':>10}{'act MB':>8}"
-        f"{'MFLOP':>8}{'train s':>9}{'1-step err':>12}{'rollout err':>13}{'vs dense':>10}"
-    )
-    print(head)
-    print("-" * len(head))
-    for r in results:
-        print(
-            f"{r['name']:<12}{r['params']:>12,}{r['compression']:>6.1f}x{r['param_kb']:>10.1f}"
-            f"{r['act_mb']:>8.2f}{r['mflops']:>8.2f}{r['seconds']:>9.1f}{r['one']:>12.4f}"
-            f"{r['rollout']:>13.4f}{r['ratio']:>9.2f}x"
-        )
-    print(
-        f"(act MB: activations saved for backward, batch {args.batch}; MFLOP: one "
-        f"{grid}x{grid} sample forward; rollout: {args.rollout} steps on "
-        f"{len(test_sims)} held-out simulations)"
-    )
-    print(
-        f"(reference: linear extrapolation u+ = 2u - u-, no network: rollout error {roll_zero:.4f})"
-    )
-    small = [r for r in results if r["kind"] != "dense" and r["compression"] >= 10]
-    hits = [r for r in small if r["ratio"] <= 1.1]
-    if hits:
-        best = min(hits, key=lambda r: r["params"])
-        print(
-            f"\nyes: {best['name']} has {best['compression']:.1f}x fewer conv parameters and "
-            f"rollout error {best['rollout']:.4f} = {best['ratio']:.2f}x the dense "
-            f"{dense['rollout']:.4f} (<= 1.1x)"
-        )
-    else:
-        best = min(small, key=lambda r: r["ratio"]) if small else None
-        detail = (
-            f"; best of them: {best['name']} ({best['compression']:.1f}x fewer) at "
-            f"{best['ratio']:.2f}x the dense rollout error"
-            if best
-            else ""
-        )
-        print(
-            f"\nno model with >= 10x fewer conv parameters reached <= 1.1x the dense "
-            f"rollout error {dense['rollout']:.4f}{detail}"
-        )
-    ctrl = [r for r in results[1:] if r["kind"] == "dense"]
-    comp = [r for r in results if r["kind"] != "dense"]
-    if ctrl and comp:
-        fits = [r for r in comp if r["params"] <= ctrl[0]["params"]] or comp
-        same = min(fits, key=lambda r: r["rollout"])
-        print(
-            f"same-size control: {ctrl[0]['name']} ({ctrl[0]['params']:,} params) rollout "
-            f"{ctrl[0]['rollout']:.4f} vs {same['name']} ({same['params']:,}) {same['rollout']:.4f}"
-        )
-    if dense["rollout"] > 0.3:
-        print(
-            f"caution: at this budget the rollouts drift (dense rollout error "
-            f"{dense['rollout']:.2f}); the ranking between models is noisy - raise --steps and "
-            "--sims for a study"
-        )
-    plot(args.plot, data, test_sims, results, args.rollout)
-    print(f"figure: {args.plot}; total {time.perf_counter() - t0:.1f} s")
     return 0
 
 
