@@ -7,9 +7,6 @@ whole chain (matrix gathered, right-hand sides, four classical solvers vs a dire
 
 import importlib.util
 import itertools
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +16,7 @@ import scipy.sparse as sp
 from pde import AIR, FLUID, SOLID, PoissonProblem, dmda_poisson, make_geometry, poisson_problem
 from pde.dmda_local import local_divergence, local_normals, local_rows, padded_window
 from pde.petsc_views import grid_operator
+from tests.mpi import needs_mpiexec, run_mpi
 
 CASES = [
     ("box", (9, 7), "air"),
@@ -162,21 +160,11 @@ def test_dmda_poisson_rejects_bad_input():
 
 @pytest.mark.mpi
 @needs_petsc
-@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed")
+@needs_mpiexec
 def test_mpiexec_two_ranks_dmda_poisson():
     """`mpiexec -n 2`: gathered matrix = serial (exact), rhs = serial (1e-14), CG/Jacobi/ICC/GAMG
     at rtol 1e-13 = serial direct solve (1e-10), for 2D/3D, singular and not."""
-    script = Path(__file__).with_name("mpi_dmda_script.py")
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        ["mpiexec", "-n", "2", sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_mpi(Path(__file__).with_name("mpi_dmda_script.py"))
     lines = [ln.split() for ln in proc.stdout.splitlines() if "size=2" in ln]
     kinds = {(ln[0], ln[1]) for ln in lines}
     assert len(kinds) == 3 * (2 + 4), proc.stdout

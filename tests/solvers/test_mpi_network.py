@@ -1,9 +1,6 @@
 """NetworkPC across ranks: DMDA ordering, halo windows, options, and a 2-rank DCDM job."""
 
 import itertools
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -14,6 +11,7 @@ from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import available
 from solvers.petsc_grid import global_index, window, window_bounds
+from tests.mpi import needs_mpiexec, run_mpi
 
 petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
 from solvers.petsc import NetworkPC, petsc_module  # noqa: E402
@@ -187,23 +185,13 @@ def test_one_rank_dmda_gather_and_halo_equal_serial_dcdm():
 
 @pytest.mark.mpi
 @needs_weights
-@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed")
+@needs_mpiexec
 def test_mpiexec_two_ranks_network_pc():
     """`mpiexec -n 2`: ordering and halo windows exact; gather = serial numpy dcdm (same its,
     x to 1e-8), also for a classical map on a fluid-only AIJ; halo wider than the grid:
     network stage = serial network (1e-12), DCDM its = gather's ±1 (the sweeps are block
     Jacobi between ranks); halo 4 converges."""
-    script = Path(__file__).with_name("mpi_network_script.py")
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        ["mpiexec", "-n", "2", sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-3000:]
+    proc = run_mpi(Path(__file__).with_name("mpi_network_script.py"))
     rows = {}
     for line in proc.stdout.splitlines():
         if line.endswith("size=2"):

@@ -1,8 +1,5 @@
 """PETSc views of sciconv operators, checked against scipy's direct solve."""
 
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -10,6 +7,7 @@ import pytest
 import scipy.sparse.linalg as spla
 
 from sciconv import ConvOperator
+from tests.mpi import needs_mpiexec, run_mpi
 
 petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
 from solvers.petsc import OperatorShell, as_petsc_mat, petsc_module  # noqa: E402
@@ -82,20 +80,10 @@ def test_scipy_linear_operator_and_bad_input():
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed")
+@needs_mpiexec
 def test_mpiexec_two_ranks_solve():
     """`mpiexec -n 2` runs a distributed PETSc CG on shell and AIJ matrices; same answer."""
-    script = Path(__file__).with_name("mpi_cg_script.py")
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        ["mpiexec", "-n", "2", sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_mpi(Path(__file__).with_name("mpi_cg_script.py"))
     lines = [ln for ln in proc.stdout.splitlines() if "size=2" in ln]
     assert len(lines) == 2, proc.stdout
     for line in lines:

@@ -1,9 +1,6 @@
 """The DCDM KSP and NetworkPC PC python types: equivalences, options, reasons, lifecycle."""
 
 import itertools
-import shutil
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +10,7 @@ import scipy.sparse as sp
 from pde import poisson_problem
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
+from tests.mpi import needs_mpiexec, run_mpi
 
 petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
 from solvers.petsc import DCDM, NetworkPC, as_petsc_mat, petsc_module  # noqa: E402
@@ -219,20 +217,10 @@ def test_network_pc_without_map_errors(prob):
 
 
 @pytest.mark.mpi
-@pytest.mark.skipif(shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed")
+@needs_mpiexec
 def test_mpiexec_two_ranks_dcdm_and_dmda():
     """`mpiexec -n 2`: DCDM KSP (PC jacobi) = serial numpy dcdm (same its, x to 1e-10); DMDA ok."""
-    script = Path(__file__).with_name("mpi_dcdm_script.py")
-    root = Path(__file__).resolve().parents[2]
-    proc = subprocess.run(
-        ["mpiexec", "-n", "2", sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=root,
-        check=False,
-    )
-    assert proc.returncode == 0, proc.stderr[-2000:]
+    proc = run_mpi(Path(__file__).with_name("mpi_dcdm_script.py"))
     lines = {ln.split()[0]: ln for ln in proc.stdout.splitlines() if "size=2" in ln}
     assert set(lines) == {"dcdm", "dmda"}, proc.stdout
     fields = dict(f.split("=") for f in lines["dcdm"].split()[1:])
