@@ -10,7 +10,11 @@ the DCDM KSP (``-ksp_type python -ksp_python_type solvers.petsc.DCDM``, 10 direc
 * ``halo H``: each rank runs the network on its box grown by H cells, smoothing by
   processor-local Gauss-Seidel (block Jacobi between ranks);
 
-next to the serial numpy ``dcdm`` with the same network map (the reference count). Columns:
+next to the serial numpy ``dcdm`` with the same network map (the reference count).
+``--coarse B`` uses the two-level map ``network+coarse`` (block side B, the coarse-partner
+networks ``poisson{2,3}d-coarse``) in every column: serial and gather apply the serial
+:class:`~solvers.network.precond.NetworkMap`, halo the distributed
+:class:`~solvers.petsc_coarse.PetscCoarse` correction. Columns:
 iterations (negative: not converged at the cap), PC set-up and solve wall time (s, the
 slowest rank), and the true relative residual. ``--plot`` saves iterations against halo
 width. Run a single P directly with ``mpiexec -n P python examples/mpi_dcdm.py``.
@@ -53,14 +57,18 @@ def configs(halos: list[int]) -> list[tuple[str, dict]]:
                    for h in halos]  # fmt: skip
 
 
+def map_spec(dim: int, coarse: int) -> str:
+    """The NetworkPC / make_map spec: the network, or the network + coarse map."""
+    return f"network+coarse::{coarse}" if coarse else f"network:poisson{dim}d"
+
+
 def solve(PETSc, system, ext, dim, options, tag, maxiter):  # noqa: ANN001, ANN201 - a script
     """One DCDM solve; returns (iterations, setup_s, solve_s, relres), times max over ranks."""
     comm = system.da.getComm()
     opts = PETSc.Options()
     for key, val in {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM",
                      "ksp_dcdm_directions": 10, "pc_type": "python",
-                     "pc_python_type": "solvers.petsc.NetworkPC",
-                     "pc_network": f"poisson{dim}d", **options}.items():  # fmt: skip
+                     "pc_python_type": "solvers.petsc.NetworkPC", **options}.items():  # fmt: skip
         opts[f"{tag}_{key}"] = val
     ksp = PETSc.KSP().create(comm=comm)
     ksp.setOptionsPrefix(f"{tag}_")
@@ -103,11 +111,13 @@ def worker(args: argparse.Namespace) -> None:
         ext = AIR if prob.exterior == "air" else SOLID
         system = dmda_poisson(prob.labels, exterior=prob.exterior)
         for k, (label, options) in enumerate(configs(args.halos)):
-            options = {**options, "pc_network_threads": args.threads}
+            options = {**options, "pc_network_threads": args.threads,
+                       "pc_network_map": map_spec(dim, args.coarse)}  # fmt: skip
             its, setup, solve_s, relres = solve(PETSc, system, ext, dim, options,
                                                 f"c{seed}d{dim}k{k}", args.maxiter)  # fmt: skip
             if comm.getRank() == 0:
                 row = {"case": name, "ranks": size, "strategy": label, "iterations": its,
+                       "map": map_spec(dim, args.coarse),
                        "setup_s": setup, "solve_s": solve_s, "relres": relres}  # fmt: skip
                 print("ROW " + json.dumps(row), flush=True)
 
@@ -126,7 +136,7 @@ def serial_reference(args: argparse.Namespace) -> list[dict]:
         ext = AIR if prob.exterior == "air" else SOLID
         b = prob.rhs_divergence(0)
         t0 = time.perf_counter()
-        f = make_map(f"network:poisson{dim}d", prob.matrix, labels=prob.labels, exterior=ext)
+        f = make_map(map_spec(dim, args.coarse), prob.matrix, labels=prob.labels, exterior=ext)
         t1 = time.perf_counter()
         null = prob.null_space() if prob.is_singular else None
         x, info = dcdm(prob.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=null,
@@ -134,6 +144,7 @@ def serial_reference(args: argparse.Namespace) -> list[dict]:
         relres = np.linalg.norm(b - prob.matrix @ x) / np.linalg.norm(b)
         rows.append({"case": name, "ranks": 1, "strategy": "serial numpy",
                      "iterations": info.iterations * (1 if info.converged else -1),
+                     "map": map_spec(dim, args.coarse),
                      "setup_s": t1 - t0, "solve_s": time.perf_counter() - t1,
                      "relres": relres})  # fmt: skip
     return rows
@@ -145,7 +156,8 @@ def driver(args: argparse.Namespace) -> None:
     for row in rows:
         print(f"{row['case']:<22} serial numpy     its {row['iterations']:>4}", flush=True)
     forward = ["--n2", args.n2, "--n3", args.n3, "--seeds", args.seeds, "--halos", *args.halos,
-               "--threads", args.threads, "--maxiter", args.maxiter, "--worker"]  # fmt: skip
+               "--threads", args.threads, "--maxiter", args.maxiter, "--coarse", args.coarse,
+               "--worker"]  # fmt: skip
     for p in args.ranks:
         cmd = ["mpiexec", "-n", str(p), sys.executable, __file__, *map(str, forward)]
         proc = subprocess.run(cmd, capture_output=True, text=True, check=False)
@@ -207,6 +219,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--halos", type=int, nargs="+", default=[0, 8, 16, 32])
     ap.add_argument("--threads", type=int, default=1, help="torch threads per rank")
     ap.add_argument("--maxiter", type=int, default=300)
+    ap.add_argument(
+        "--coarse",
+        type=int,
+        default=0,
+        help="block side B of the network+coarse map (0: the network map)",
+    )
     ap.add_argument("--json", default="out/mpi_dcdm.json")
     ap.add_argument("--plot", default="out/mpi_dcdm.png")
     ap.add_argument("--worker", action="store_true", help=argparse.SUPPRESS)

@@ -65,6 +65,10 @@ class NetworkPC:
     threads : int
         Torch threads per rank, 0 for ``cores on the node // ranks on the node`` (option
         ``-pc_network_threads``; set only when given or on more than one rank).
+    coarse : int
+        Block side :math:`B` of a two-level coarse correction added to a network map, 0 for
+        none (option ``-pc_network_coarse``, default 0): ``-pc_network MODEL`` becomes the
+        map ``network+coarse:MODEL:B``.
 
     Notes
     -----
@@ -81,7 +85,11 @@ class NetworkPC:
     :class:`~solvers.network.distributed.HaloNetwork` runs the network on each rank's box
     grown by ``-pc_network_halo`` cells and the smoothing sweeps as processor-local
     Gauss-Seidel (block Jacobi between ranks); an approximation of the serial map, exact
-    when the halo spans the grid.
+    when the halo spans the grid. With ``-pc_network_map network+coarse[:MODEL[:B]]`` (or
+    ``-pc_network_coarse B``) it adds the distributed two-level correction of
+    :class:`~solvers.petsc_coarse.PetscCoarse` (block aggregates cut at rank boundaries,
+    :math:`A_c = P^TAP` by ``MatPtAP``, redundant LU), with MODEL defaulting to the coarse
+    partner network ``poisson{2,3}d-coarse``.
 
     **Norms.** With ``normalize`` the output norm no longer tracks :math:`\|r\|`, so a KSP
     monitoring the *preconditioned* residual norm :math:`\|f(r/\|r\|)\|` sees a quantity
@@ -103,6 +111,7 @@ class NetworkPC:
         strategy: str = "gather",
         halo: int = 32,
         threads: int = 0,
+        coarse: int = 0,
     ) -> None:
         self.user_map = map
         self.spec = spec
@@ -111,6 +120,7 @@ class NetworkPC:
         self.halo = self._check_int("halo", halo)
         self.threads = self._check_int("threads", threads)
         self.threads_given = threads > 0
+        self.coarse = self._check_int("coarse", coarse)
         self.calls: Counter[str] = Counter()
         self.grid: tuple[Any, int | None] | None = None
         self.da: Any = None
@@ -149,9 +159,13 @@ class NetworkPC:
         strategy = check_choice("-pc_network_strategy", strategy, STRATEGIES)
         halo = self._check_int("halo", opts.getInt("pc_network_halo", self.halo))
         threads = self._check_int("threads", opts.getInt("pc_network_threads", self.threads))
+        coarse = self._check_int("coarse", opts.getInt("pc_network_coarse", self.coarse))
+        if coarse and spec.partition(":")[0] == "network":
+            spec = f"network+coarse:{spec.partition(':')[2]}:{coarse}"
         if (spec, strategy, halo) != (self.spec, self.strategy, self.halo):
             self._drop()
         self.spec, self.strategy, self.halo = spec or None, strategy, halo
+        self.coarse = coarse
         self.threads_given = self.threads_given or opts.hasName("pc_network_threads")
         self.threads = threads
         self.normalize = opts.getBool("pc_network_normalize", self.normalize)
@@ -223,11 +237,19 @@ class NetworkPC:
                 "-pc_network_strategy halo needs a DMDA system over the whole grid (rows = "
                 "cells): set_grid(labels, exterior, da=da) with the operator of da.createMat()"
             )
+        from .maps import _block
         from .network.distributed import HaloNetwork
-        from .network.registry import load_pretrained
+        from .network.registry import available, load_pretrained
 
-        model = load_pretrained(self.spec.partition(":")[2] or "poisson2d")
-        return HaloNetwork(model, P, da, labels, exterior=exterior, halo=self.halo)
+        name, _, rest = self.spec.partition(":")
+        model, _, block_text = rest.partition(":")
+        block = None
+        if name == "network+coarse":
+            block = _block(self.spec, block_text)
+            default = f"poisson{labels.ndim}d-coarse"
+            model = model or (default if default in available() else "")
+        model = load_pretrained(model or "poisson2d")
+        return HaloNetwork(model, P, da, labels, exterior=exterior, halo=self.halo, coarse=block)
 
     def _drop(self) -> None:
         for obj in (self.impl, self.xin):

@@ -11,18 +11,26 @@ Every rank builds the same held-out Poisson problem and its DMDA system; rank 0 
 * ``aij``: ``-pc_network_map jacobi:2`` on the fluid-only AIJ (no DMDA) against numpy;
 * ``halonet``: the halo network stage with a halo wider than the grid against the serial
   network on the gathered vector (largest relative deviation);
-* ``halo``: DCDM iterations with the halo strategy (halo 64 and halo 4) and the gather's.
+* ``halo``: DCDM iterations with the halo strategy (halo 64 and halo 4) and the gather's;
+* ``coarse``: the distributed coarse correction (:class:`solvers.petsc_coarse.PetscCoarse`,
+  5x5 blocks, some cut at the rank boundary) against scipy with the same aggregates on rank 0, its
+  Galerkin orthogonality :math:`P^T(r - Ax) = 0`, and DCDM iterations with halo + coarse
+  (halo 64 and halo 4) and with gather + ``network+coarse``.
 """
 
 import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
 import torch
 
 from pde import AIR, dmda_poisson, poisson_problem
+from solvers.coarse import CoarseCorrection
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import NetworkMap, load_pretrained
 from solvers.network.distributed import HaloNetwork
 from solvers.petsc import petsc_module
+from solvers.petsc_coarse import PetscCoarse
 from solvers.petsc_grid import dmda_layout, global_index, window, window_bounds
 
 torch.set_num_threads(1)
@@ -81,6 +89,8 @@ def dcdm_ksp(tag: str, **options: object) -> tuple[int, int, np.ndarray]:
             "ksp_dcdm_directions": 10, "pc_type": "python",
             "pc_python_type": "solvers.petsc.NetworkPC", "pc_network": "poisson2d",
             "pc_network_threads": 1, **options}  # fmt: skip
+    if "pc_network_map" in options:
+        del base["pc_network"]
     for key, val in base.items():
         opts[f"{tag}_{key}"] = val
     ksp = PETSc.KSP().create(comm=comm)
@@ -140,3 +150,40 @@ its_wide, reason_wide, _ = dcdm_ksp("h64", pc_network_strategy="halo", pc_networ
 its_4, reason_4, _ = dcdm_ksp("h4", pc_network_strategy="halo", pc_network_halo=4)
 out(f"halo its64={its_wide} reason64={reason_wide} its4={its_4} reason4={reason_4} "
     f"gather_its={its}")  # fmt: skip
+
+# ---- the distributed coarse correction against scipy with the same aggregates
+pcc = PetscCoarse(system.mat, system.da, prob.labels, 5)  # blocks cut at the split
+cidx, _ = pcc.Ac.createVecs()
+c_lo, c_hi = cidx.getOwnershipRange()
+cidx.getArray()[:] = np.arange(c_lo, c_hi) + 1.0
+aggv = system.da.createGlobalVec()
+pcc.P.mult(cidx, aggv)  # aggregate + 1 per cell, 0 off the fluid
+x = system.da.createGlobalVec()
+pcc.correct(x, s)
+res = system.da.createGlobalVec()
+system.mat.mult(x, res)
+res.aypx(-1.0, s)
+pr, ps = cidx.duplicate(), cidx.duplicate()
+pcc.P.multTranspose(res, pr)
+pcc.P.multTranspose(s, ps)
+aggg, xg, sg = (system.gather_natural(v) for v in (aggv, x, s))
+galerkin = pr.norm() / ps.norm()
+if rank == 0:
+    agg = prob.from_grid(aggg).astype(np.int64) - 1
+    Pm = sp.csr_matrix((np.ones(agg.size), (np.arange(agg.size), agg)))
+    Ac = (Pm.T @ prob.matrix @ Pm).tocsc()
+    ref = Pm @ spla.spsolve(Ac, Pm.T @ prob.from_grid(sg))
+    dev = np.abs(prob.from_grid(xg) - ref).max() / np.abs(ref).max()
+    serial = CoarseCorrection(prob.matrix, prob.labels == 0, block=5).size
+    out(f"coarse relerr={dev:.3e} galerkin={galerkin:.3e} m={pcc.size} "
+        f"serial_m={serial}")  # fmt: skip
+pcc.destroy()
+its_g, reason_g, _ = dcdm_ksp("gc", pc_network_map="network+coarse::4")
+its_c64, reason_c64, _ = dcdm_ksp(
+    "hc64", pc_network_map="network+coarse::4", pc_network_strategy="halo", pc_network_halo=64
+)
+its_c4, reason_c4, _ = dcdm_ksp(
+    "hc4", pc_network_map="network+coarse::4", pc_network_strategy="halo", pc_network_halo=4
+)
+out(f"halocoarse its64={its_c64} reason64={reason_c64} its4={its_c4} reason4={reason_c4} "
+    f"gather_its={its_g} gather_reason={reason_g}")  # fmt: skip

@@ -147,6 +147,8 @@ def dmda_dcdm(system, labels, options):
             "ksp_dcdm_directions": 10, "pc_type": "python",
             "pc_python_type": "solvers.petsc.NetworkPC", "pc_network": "poisson2d",
             **options}  # fmt: skip
+    if "pc_network_map" in options:
+        del base["pc_network"]
     for key, val in base.items():
         opts[prefix + key] = val
     ksp = PETSc.KSP().create()
@@ -190,14 +192,17 @@ def test_mpiexec_two_ranks_network_pc():
     """`mpiexec -n 2`: ordering and halo windows exact; gather = serial numpy dcdm (same its,
     x to 1e-8), also for a classical map on a fluid-only AIJ; halo wider than the grid:
     network stage = serial network (1e-12), DCDM its = gather's ±1 (the sweeps are block
-    Jacobi between ranks); halo 4 converges."""
+    Jacobi between ranks); halo 4 converges. Coarse correction with 5x5 blocks cut at the
+    rank boundary = scipy with the same aggregates (1e-10) and Galerkin-orthogonal; halo +
+    coarse DCDM: halo 64 = gather network+coarse ±1, halo 4 within 3."""
     proc = run_mpi(Path(__file__).with_name("mpi_network_script.py"))
     rows = {}
     for line in proc.stdout.splitlines():
         if line.endswith("size=2"):
             key, *fields = line.split()
             rows[key] = dict(f.split("=") for f in fields)
-    assert set(rows) == {"index", "window", "gather", "aij", "halonet", "halo"}, proc.stdout
+    keys = {"index", "window", "gather", "aij", "halonet", "halo", "coarse", "halocoarse"}
+    assert set(rows) == keys, proc.stdout
     assert rows["index"]["ok"] == "1"
     assert float(rows["window"]["maxerr"]) == 0.0
     g = rows["gather"]
@@ -209,3 +214,65 @@ def test_mpiexec_two_ranks_network_pc():
     h = rows["halo"]
     assert int(h["reason64"]) > 0 and int(h["reason4"]) > 0
     assert abs(int(h["its64"]) - int(h["gather_its"])) <= 1
+    c = rows["coarse"]
+    assert float(c["relerr"]) < 1e-10 and float(c["galerkin"]) < 1e-10
+    assert int(c["m"]) > int(c["serial_m"])  # 5x5 blocks cut by the rank boundary
+    hc = rows["halocoarse"]
+    assert int(hc["reason64"]) > 0 and int(hc["reason4"]) > 0 and int(hc["gather_reason"]) > 0
+    assert abs(int(hc["its64"]) - int(hc["gather_its"])) <= 1
+    assert int(hc["its4"]) <= int(hc["gather_its"]) + 3
+
+
+@pytest.mark.parametrize(
+    "geometry, n, dim, exterior, block",
+    [
+        ("obstacles", 30, 2, "solid", 4),
+        ("obstacles", 24, 2, "air", 5),
+        ("obstacles", 10, 3, "solid", (3, 4, 2)),
+    ],  # fmt: skip
+)
+def test_one_rank_petsc_coarse_equals_serial_coarse_correction(geometry, n, dim, exterior, block):
+    """One rank: the PETSc coarse correction (P as an AIJ, MatPtAP, redundant LU, pins) applied
+    to a random vector = solvers.coarse.CoarseCorrection (scipy) on its fluid entries, 1e-10;
+    same aggregates and pins (pure Neumann cases: exterior solid)."""
+    from solvers.coarse import CoarseCorrection
+    from solvers.petsc_coarse import PetscCoarse
+
+    prob = poisson_problem(geometry, n, dim, seed=10_003, exterior=exterior)
+    system = dmda_poisson(prob.labels, exterior=prob.exterior)
+    pcc = PetscCoarse(system.mat, system.da, prob.labels, block)
+    ref = CoarseCorrection(prob.matrix, prob.labels == 0, block=block)
+    assert pcc.size == ref.size
+    np.testing.assert_array_equal(pcc.pinned, ref.pinned)
+    assert (ref.pinned.size > 0) == prob.is_singular
+    v = np.random.default_rng(1).standard_normal(prob.shape)
+    out = system.da.createGlobalVec()
+    pcc(system.from_natural(v), out)
+    got = out.getArray().reshape(prob.shape)
+    want = ref(prob.from_grid(v))
+    assert np.abs(prob.from_grid(got) - want).max() <= 1e-10 * np.abs(want).max()
+    assert np.all(got[prob.labels != 0] == 0.0)
+    pcc.destroy()
+
+
+@needs_weights
+def test_one_rank_halo_coarse_pc_equals_serial_network_coarse_map():
+    """One rank: halo strategy with the network+coarse map (-pc_network_coarse 4) applies the
+    serial NetworkMap(coarse=4) with the poisson2d-coarse network: PC outputs to 1e-10."""
+    if "poisson2d-coarse" not in available():
+        pytest.skip("no poisson2d-coarse weights")
+    prob = poisson_problem("obstacles", 24, 2, seed=10_007)
+    system = dmda_poisson(prob.labels, exterior=prob.exterior)
+    f = make_map("network+coarse::4", prob.matrix, labels=prob.labels, exterior=AIR)
+    b = prob.rhs_divergence(0)
+    ref = f(b / np.linalg.norm(b))
+    bv = system.from_natural(prob.to_grid(b))
+    for options in ({"pc_network_map": "network+coarse::4"},
+                    {"pc_network": "poisson2d-coarse", "pc_network_coarse": 4}):  # fmt: skip
+        ksp = dmda_dcdm(system, prob.labels, {"pc_network_strategy": "halo",
+                                              "pc_network_halo": 0, **options})  # fmt: skip
+        ksp.setUp()
+        y = system.da.createGlobalVec()
+        ksp.getPC().apply(bv, y)
+        got = prob.from_grid(y.getArray().reshape(prob.shape))
+        assert np.linalg.norm(got - ref) <= 1e-10 * np.linalg.norm(ref)

@@ -1,0 +1,170 @@
+"""The block-aggregate coarse correction on a distributed DMDA system, with PETSc as the engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.csgraph as csgraph
+
+from sciconv._validation import as_int_tuple, describe
+
+from .petsc_grid import dmda_layout, owned_box
+
+__all__ = ["PetscCoarse", "local_aggregates"]
+
+FLUID = 0  # the label code of solvers.network.precond (not imported: it loads torch)
+
+
+def _petsc() -> Any:
+    from .petsc import petsc_module
+
+    return petsc_module()
+
+
+def local_aggregates(mat: Any, da: Any, fluid: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
+    """Aggregate of each owned cell (C order in the owned box): ``-1`` off the fluid.
+
+    The connected fluid pieces of (grid block of side ``block``) ∩ (owned box), joined by the
+    non-zero couplings of ``mat``'s owned rows, numbered ``0..m-1`` as scipy's
+    ``connected_components`` numbers them (the serial :func:`solvers.coarse.block_aggregates`).
+    """
+    box = owned_box(da)
+    lo, hi = mat.getOwnershipRange()
+    fl = np.asarray(fluid, dtype=bool)[box].ravel()
+    coords = np.meshgrid(*(np.arange(s.start, s.stop) for s in box), indexing="ij")
+    nb = [-(-int(n) // b) for n, b in zip(fluid.shape, block)]
+    bid = np.ravel_multi_index(tuple(c.ravel() // b for c, b in zip(coords, block)), nb)
+    indptr, cols, data = mat.getValuesCSR()
+    rows = np.repeat(np.arange(hi - lo), np.diff(indptr))
+    cols = np.asarray(cols, dtype=np.int64) - lo
+    own = (cols >= 0) & (cols < hi - lo)
+    rows, cols, data = rows[own], cols[own], np.asarray(data)[own]
+    keep = (rows != cols) & (data != 0) & fl[rows] & fl[cols] & (bid[rows] == bid[cols])
+    where = np.cumsum(fl) - 1  # fluid-only numbering, as the serial matrix's rows
+    nf = int(fl.sum())
+    graph = sp.csr_matrix(
+        (np.ones(int(keep.sum())), (where[rows[keep]], where[cols[keep]])), shape=(nf, nf)
+    )
+    agg = np.full(fl.size, -1, dtype=np.int64)
+    if nf:
+        agg[fl] = csgraph.connected_components(graph, directed=False)[1]
+    return agg
+
+
+class PetscCoarse:
+    r"""Galerkin coarse correction :math:`P A_c^{-1} P^T` of a DMDA system, distributed.
+
+    Parameters
+    ----------
+    mat : PETSc.Mat
+        The whole-grid AIJ matrix of ``da`` (non-fluid cells identity rows).
+    da : PETSc.DMDA
+        Sizes ``reversed(labels.shape)``.
+    labels : numpy int array
+        The whole grid's labels (every rank holds them); ``FLUID`` (0) cells are unknowns.
+    block : int or tuple of int
+        Aggregate block side in cells.
+
+    Notes
+    -----
+    :math:`P` is a distributed AIJ matrix, rows the DMDA's global rows, one column per
+    aggregate: row :math:`i` has a single 1 in the column of cell :math:`i`'s aggregate, and
+    non-fluid rows are empty. Each rank owns the columns of its own aggregates (a
+    contiguous range, offset by an exclusive scan), which are the connected fluid pieces of
+    the grid blocks of side :math:`B` *intersected with the rank's box*: a block cut by a
+    rank boundary gives one aggregate per side (per connected piece), so every entry of
+    :math:`P` lies in the diagonal block and no communication builds it. On one rank the
+    aggregates are those of :func:`solvers.coarse.block_aggregates`, in the same order, and
+    the correction equals :class:`solvers.coarse.CoarseCorrection`'s. On :math:`p` ranks the
+    coarse space has a few more unknowns (the split blocks) and is still piecewise constant
+    on connected aggregates, so the two-level theory is unchanged.
+
+    :math:`A_c = P^TAP` comes from PETSc's ``MatPtAP``. A coarse component whose rows sum to
+    zero (a fluid pocket with no Dirichlet coupling: :math:`A_c` singular, null vector the
+    constant) gets its first coarse unknown pinned (row and column replaced by the
+    identity, as in the serial class): the pins are found on a redundant copy of
+    :math:`A_c` (its connected components and row sums). The coarse solve is a ``preonly``
+    KSP with a *redundant* LU (every rank factors the whole :math:`A_c`: a 128² grid with
+    4×4 blocks has about a thousand coarse unknowns), with the pinned entries of the
+    right-hand side and solution held at zero. With the exact solve,
+    :math:`x \leftarrow x + PA_c^{-1}P^T(r - Ax)` is the A-orthogonal projection of the error
+    onto :math:`\mathrm{range}(P)`, and :math:`P^T(r - Ax) = 0` after it (up to the pins).
+    """
+
+    def __init__(self, mat: Any, da: Any, labels: Any, block: int | tuple[int, ...]) -> None:
+        PETSc = _petsc()
+        from .coarse import _singular_pins
+
+        shape, _ = dmda_layout(da)
+        labels = np.asarray(labels)
+        if labels.shape != shape:
+            raise ValueError(f"labels must have the DMDA's shape {shape}, got {describe(labels)}")
+        self.block = as_int_tuple("block", block, labels.ndim)
+        comm = mat.getComm()
+        self.mat = mat
+        agg = local_aggregates(mat, da, labels == FLUID, self.block)
+        m_local = int(agg.max()) + 1 if agg.size else 0
+        mpi = comm.tompi4py()
+        offset = int(mpi.exscan(m_local) or 0) if mpi.Get_size() > 1 else 0
+        lo, hi = mat.getOwnershipRange()
+        n_local = hi - lo
+        rows = np.flatnonzero(agg >= 0)
+        indptr = np.zeros(n_local + 1, dtype=PETSc.IntType)
+        indptr[rows + 1] = 1
+        indptr = np.cumsum(indptr).astype(PETSc.IntType)
+        cols = (agg[rows] + offset).astype(PETSc.IntType)
+        self.P = PETSc.Mat().createAIJ(
+            size=((n_local, None), (m_local, None)),
+            csr=(indptr, cols, np.ones(rows.size)),
+            comm=comm,
+        )
+        self.P.assemble()
+        self.Ac = mat.ptap(self.P)
+        m = self.Ac.getSize()[0]
+        # a redundant copy of A_c for the pins (connected components, row sums)
+        every = PETSc.IS().createStride(m, 0, 1, comm=PETSc.COMM_SELF)
+        (seq,) = self.Ac.createSubMatrices(every, every)
+        ip, ix, vals = seq.getValuesCSR()
+        self.pinned = _singular_pins(sp.csr_matrix((vals, ix, ip), shape=(m, m)))
+        seq.destroy()
+        every.destroy()
+        self.Ac.zeroRowsColumns(self.pinned.astype(PETSc.IntType), diag=1.0)
+        self.ksp = PETSc.KSP().create(comm=comm)
+        self.ksp.setOptionsPrefix("sciconv_coarse_")
+        self.ksp.setOperators(self.Ac)
+        self.ksp.setType("preonly")
+        pc = self.ksp.getPC()
+        pc.setType("redundant")  # inner KSP: preonly + LU (PCREDUNDANT's default)
+        self.ksp.setUp()
+        c_lo, c_hi = self.Ac.getOwnershipRange()
+        mine = self.pinned[(self.pinned >= c_lo) & (self.pinned < c_hi)]
+        self.pins_local = (mine - c_lo).astype(np.int64)
+        self.g, self.y = self.Ac.createVecs()
+        self.t = mat.createVecLeft()
+
+    @property
+    def size(self) -> int:
+        """Number of coarse unknowns (aggregates, all ranks)."""
+        return int(self.Ac.getSize()[0])
+
+    def __call__(self, r: Any, out: Any) -> None:
+        """``out = P A_c^{-1} P^T r`` (collective)."""
+        self.P.multTranspose(r, self.g)
+        self.g.getArray()[self.pins_local] = 0.0
+        self.ksp.solve(self.g, self.y)
+        self.y.getArray()[self.pins_local] = 0.0
+        self.P.mult(self.y, out)
+
+    def correct(self, x: Any, r: Any) -> None:
+        """``x += P A_c^{-1} P^T (r - A x)`` in place (collective)."""
+        self.mat.mult(x, self.t)
+        self.t.aypx(-1.0, r)
+        self(self.t, self.t)
+        x.axpy(1.0, self.t)
+
+    def destroy(self) -> None:
+        """Free the PETSc objects."""
+        for obj in (self.ksp, self.Ac, self.P, self.g, self.y, self.t):
+            obj.destroy()
