@@ -156,7 +156,8 @@ def _ownership(n: int, comm: Any) -> tuple[int, int]:
 
 # The KSP/PC python types live in their own modules; PETSc's loader imports them by the
 # dotted paths solvers.petsc.DCDM and solvers.petsc.NetworkPC, so they are re-exported here.
+from .petsc_coarse import PetscCoarse  # noqa: E402
 from .petsc_ksp import DCDM  # noqa: E402
 from .petsc_pc import NetworkPC  # noqa: E402
 
-__all__ += ["DCDM", "NetworkPC"]
+__all__ += ["DCDM", "NetworkPC", "PetscCoarse"]
