@@ -11,7 +11,7 @@ import scipy.sparse.linalg as spla
 
 from sciconv._validation import as_int_tuple, check_positive_int, describe
 
-__all__ = ["CoarseCorrection", "block_aggregates"]
+__all__ = ["CoarseCorrection", "block_aggregates", "singular_pins"]
 
 
 def block_aggregates(A: Any, fluid: Any, block: int | tuple[int, ...]) -> np.ndarray:
@@ -108,7 +108,7 @@ class CoarseCorrection:
         n, m = self.A.shape[0], int(self.aggregates.max()) + 1 if self.A.shape[0] else 0
         self.P = sp.csr_matrix((np.ones(n), (np.arange(n), self.aggregates)), shape=(n, m))
         Ac = sp.csr_matrix(self.P.T @ self.A @ self.P)
-        self.pinned = _singular_pins(Ac)
+        self.pinned = singular_pins(Ac)
         if self.pinned.size:
             keep = np.ones(m)
             keep[self.pinned] = 0.0
@@ -151,7 +151,7 @@ class CoarseCorrection:
         x += self(r - self.A @ x)
 
 
-def _singular_pins(Ac: sp.csr_matrix) -> np.ndarray:
+def singular_pins(Ac: sp.csr_matrix) -> np.ndarray:
     """One coarse unknown per connected component of ``Ac`` whose rows all sum to ~0."""
     ncomp, comp = csgraph.connected_components(Ac, directed=False)
     rowsum = np.asarray(Ac.sum(axis=1)).ravel()

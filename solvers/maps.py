@@ -11,7 +11,7 @@ import scipy.sparse.linalg as spla
 
 from sciconv._validation import check_choice, check_positive_int, describe
 
-__all__ = ["MAPS", "make_map", "pyamg_hierarchy"]
+__all__ = ["MAPS", "grid_spec", "make_map", "pyamg_hierarchy"]
 
 #: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``;
 #: ``coarse:BLOCK``; ``network+coarse:MODEL:BLOCK``).
@@ -68,7 +68,7 @@ def make_map(
     name, _, count = spec.partition(":")
     check_choice("spec", name, MAPS)
     if name in ("network", "coarse", "network+coarse"):
-        return _grid_map(spec, name, count, A, labels, exterior)
+        return _grid_map(spec, A, labels, exterior)
     sweeps = check_positive_int("sweeps", int(count)) if count else None
     if name == "identity":
         return lambda r: np.array(r, dtype=float)
@@ -93,26 +93,42 @@ def make_map(
 
 
 def _grid_map(
-    spec: str, name: str, rest: str, A: Any, labels: Any, exterior: int | None
+    spec: str, A: Any, labels: Any, exterior: int | None
 ) -> Callable[[np.ndarray], np.ndarray]:
     """The maps that need the grid: ``network:M``, ``coarse:B``, ``network+coarse:M:B``."""
     from .network.precond import NetworkMap
-    from .network.registry import available, load_pretrained
+    from .network.registry import load_pretrained
 
     if labels is None:
         raise ValueError(f"spec {spec!r} needs labels= (the grid whose FLUID cells are A's rows)")
-    ndim = np.ndim(labels)
+    name, model, block = grid_spec(spec, np.ndim(labels))
     if name == "coarse":
-        block = _block(spec, rest)
         return NetworkMap(None, labels, A=A, mode="smoother", coarse=block)
+    return NetworkMap(load_pretrained(model), labels, exterior=exterior, A=A, coarse=block)
+
+
+def grid_spec(spec: str, ndim: int) -> tuple[str, str | None, int | None]:
+    """``(name, model, block)`` of a grid map spec, defaults filled in.
+
+    ``network[:M]`` -> ``('network', M or 'poisson2d', None)``; ``coarse[:B]`` ->
+    ``('coarse', None, B)``; ``network+coarse[:M[:B]]`` -> ``('network+coarse', M, B)`` with M
+    defaulting to the shipped ``poisson{ndim}d-coarse`` (else ``poisson{ndim}d``) and B to
+    :data:`COARSE_BLOCK`. The one parser behind :func:`make_map` and ``NetworkPC``'s halo path.
+    """
+    from .network.registry import available
+
+    name, _, rest = spec.partition(":")
+    if name == "coarse":
+        return name, None, _block(spec, rest)
     model, _, block_text = rest.partition(":")
     if name == "network":
-        return NetworkMap(load_pretrained(model or "poisson2d"), labels, exterior=exterior, A=A)
+        return name, model or "poisson2d", None
+    if name != "network+coarse":
+        raise ValueError(f"spec {spec!r} is not a grid map (network, coarse, network+coarse)")
     if not model:
         model = f"poisson{ndim}d-coarse"
         model = model if model in available() else f"poisson{ndim}d"
-    block = _block(spec, block_text)
-    return NetworkMap(load_pretrained(model), labels, exterior=exterior, A=A, coarse=block)
+    return name, model, _block(spec, block_text)
 
 
 def _block(spec: str, text: str) -> int:

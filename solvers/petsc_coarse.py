@@ -95,7 +95,7 @@ class PetscCoarse:
 
     def __init__(self, mat: Any, da: Any, labels: Any, block: int | tuple[int, ...]) -> None:
         PETSc = _petsc()
-        from .coarse import _singular_pins
+        from .coarse import singular_pins
 
         shape, _ = dmda_layout(da)
         labels = np.asarray(labels)
@@ -127,7 +127,7 @@ class PetscCoarse:
         every = PETSc.IS().createStride(m, 0, 1, comm=PETSc.COMM_SELF)
         (seq,) = self.Ac.createSubMatrices(every, every)
         ip, ix, vals = seq.getValuesCSR()
-        self.pinned = _singular_pins(sp.csr_matrix((vals, ix, ip), shape=(m, m)))
+        self.pinned = singular_pins(sp.csr_matrix((vals, ix, ip), shape=(m, m)))
         seq.destroy()
         every.destroy()
         self.Ac.zeroRowsColumns(self.pinned.astype(PETSc.IntType), diag=1.0)

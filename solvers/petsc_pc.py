@@ -237,19 +237,13 @@ class NetworkPC:
                 "-pc_network_strategy halo needs a DMDA system over the whole grid (rows = "
                 "cells): set_grid(labels, exterior, da=da) with the operator of da.createMat()"
             )
-        from .maps import _block
+        from .maps import grid_spec
         from .network.distributed import HaloNetwork
-        from .network.registry import available, load_pretrained
+        from .network.registry import load_pretrained
 
-        name, _, rest = self.spec.partition(":")
-        model, _, block_text = rest.partition(":")
-        block = None
-        if name == "network+coarse":
-            block = _block(self.spec, block_text)
-            default = f"poisson{labels.ndim}d-coarse"
-            model = model or (default if default in available() else "")
-        model = load_pretrained(model or "poisson2d")
-        return HaloNetwork(model, P, da, labels, exterior=exterior, halo=self.halo, coarse=block)
+        _, model, block = grid_spec(self.spec, labels.ndim)
+        net = load_pretrained(model)
+        return HaloNetwork(net, P, da, labels, exterior=exterior, halo=self.halo, coarse=block)
 
     def _drop(self) -> None:
         for obj in (self.impl, self.xin):

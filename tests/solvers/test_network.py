@@ -272,18 +272,22 @@ def test_floor_adversarial_network_still_beats_cg(geo, n, seed):
 needs_shipped = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")
 
 
+def assert_floor(p, seed, spec, maxiter):
+    """DCDM with make_map(spec) converges to rtol 1e-6 in no more iterations than plain CG."""
+    b = p.rhs_divergence(seed)
+    ns = p.null_space() if p.is_singular else None
+    f = make_map(spec, p.matrix, labels=p.labels, exterior=code(p))
+    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=maxiter)
+    _, ref = cg(p.matrix, b, rtol=1e-6)
+    assert info.converged and info.iterations <= ref.iterations, (info, ref.iterations)
+
+
 @needs_shipped
 @pytest.mark.parametrize("geo,n,seed", HELD_OUT)
 def test_floor_pretrained_network_on_held_out(geo, n, seed):
     """The shipped poisson2d model (through make_map('network:poisson2d')) on geometries never
     trained on: converges to rtol 1e-6 in no more iterations than plain CG."""
-    p = poisson_problem(geo, n, 2, seed=seed)
-    b = p.rhs_divergence(seed)
-    ns = p.null_space() if p.is_singular else None
-    f = make_map("network:poisson2d", p.matrix, labels=p.labels, exterior=code(p))
-    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=2000)
-    _, ref = cg(p.matrix, b, rtol=1e-6)
-    assert info.converged and info.iterations <= ref.iterations
+    assert_floor(poisson_problem(geo, n, 2, seed=seed), seed, "network:poisson2d", 2000)
 
 
 @pytest.mark.parametrize("name", available())
@@ -472,10 +476,4 @@ def test_shipped_coarse_partner_beats_the_two_level_cycle_on_held_out(geo, n, se
 @pytest.mark.parametrize("geo,n,seed", [("obstacles", 20, 10_000), ("plume", 16, 10_001)])
 def test_floor_shipped_3d_coarse_partner_on_held_out(geo, n, seed):
     """make_map('network+coarse') in 3D (poisson3d-coarse): converged, <= CG iterations."""
-    p = poisson_problem(geo, n, 3, seed=seed)
-    b = p.rhs_divergence(seed)
-    ns = p.null_space() if p.is_singular else None
-    f = make_map("network+coarse", p.matrix, labels=p.labels, exterior=code(p))
-    _, info = dcdm(p.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=ns, maxiter=500)
-    _, ref = cg(p.matrix, b, rtol=1e-6)
-    assert info.converged and info.iterations <= ref.iterations
+    assert_floor(poisson_problem(geo, n, 3, seed=seed), seed, "network+coarse", 500)
