@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from sciconv._validation import check_choice, check_finite, describe
+from sciconv.validation import check_choice, check_finite, describe
 
 from .dmda_local import local_divergence, local_normals, local_rows, neumann_components
 from .geometry import AIR, FLUID, SOLID

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from sciconv._validation import as_int_tuple, check_choice, check_positive_int, describe
+from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 
 __all__ = ["AIR", "FLUID", "GEOMETRIES", "SOLID", "box", "make_geometry", "obstacles", "plume"]
 

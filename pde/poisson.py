@@ -10,7 +10,7 @@ import scipy.ndimage as ndi
 import scipy.sparse as sp
 
 from sciconv import ConvOperator
-from sciconv._validation import check_choice, check_finite, describe
+from sciconv.validation import check_choice, check_finite, describe
 
 from .geometry import AIR, FLUID, SOLID, make_geometry
 

@@ -15,7 +15,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from sciconv._validation import check_choice, check_finite, check_positive_int, describe
+from sciconv.validation import check_choice, check_finite, check_positive_int, describe
 
 __all__ = ["AcousticWave2D", "RickerSource", "WaveRun", "ricker"]
 

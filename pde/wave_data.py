@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sciconv._validation import check_choice, check_positive_int
+from sciconv.validation import check_choice, check_positive_int
 
 from .wave import BOUNDARIES, AcousticWave2D, RickerSource
 

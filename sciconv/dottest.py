@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import check_choice, describe
+from .validation import check_choice, describe
 
 __all__ = ["dottest"]
 

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.fft
 import torch
 
-from ._validation import check_choice, describe
+from .validation import check_choice, describe
 
 __all__ = ["MODES", "FFTConvolver", "fft_size", "fftconv"]
 

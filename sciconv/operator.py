@@ -11,7 +11,7 @@ import scipy.sparse.linalg as spla
 import torch
 import torch.nn.functional as F
 
-from ._validation import as_int_tuple, check_finite, check_positive_int, describe
+from .validation import as_int_tuple, check_finite, check_positive_int, describe
 from .padding import index_map, resolve_padding
 
 __all__ = ["ConvOperator", "DENSE_LIMIT"]

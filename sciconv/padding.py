@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from ._validation import describe
+from .validation import describe
 
 __all__ = ["PADDING_MODES", "index_map", "resolve_padding"]
 

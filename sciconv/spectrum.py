@@ -16,7 +16,7 @@ import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 
-from ._validation import as_int_tuple, check_finite, check_positive_int, describe
+from .validation import as_int_tuple, check_finite, check_positive_int, describe
 from .operator import ConvOperator
 
 __all__ = [

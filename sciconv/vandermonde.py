@@ -16,7 +16,7 @@ import mpmath
 import numpy as np
 import torch
 
-from ._validation import check_choice, check_positive_int, describe
+from .validation import check_choice, check_positive_int, describe
 
 __all__ = [
     "INF",

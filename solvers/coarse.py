@@ -9,7 +9,9 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from sciconv._validation import as_int_tuple, check_positive_int, describe
+from sciconv.validation import as_int_tuple, check_positive_int, describe
+
+from .amg import pyamg_hierarchy
 
 __all__ = ["CoarseCorrection", "block_aggregates", "singular_pins"]
 
@@ -122,8 +124,6 @@ class CoarseCorrection:
         if self.exact:
             self._lu = spla.splu(Ac.tocsc())
         else:
-            from .maps import pyamg_hierarchy
-
             self._ml = pyamg_hierarchy(Ac)
 
     @property

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from sciconv._validation import check_positive_int
+from sciconv.validation import check_positive_int
 
 from .info import SolveInfo, as_map, as_matvec, check_rhs
 

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv._validation import describe
+from sciconv.validation import describe
 
 __all__ = ["SolveInfo", "as_map", "as_matvec", "check_rhs"]
 

@@ -15,11 +15,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv._validation import check_choice, check_positive_int
+from sciconv.validation import check_choice, check_positive_int
 
 from .dcdm import dcdm
 from .info import SolveInfo, as_map, as_matvec, check_rhs
-from .maps import pyamg_hierarchy
+from .amg import pyamg_hierarchy
 
 __all__ = ["BASELINES", "cg", "petsc_solve", "pyamg_cg", "solve"]
 

@@ -9,7 +9,9 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from sciconv._validation import check_choice, check_positive_int, describe
+from sciconv.validation import check_choice, check_positive_int, describe
+
+from .amg import pyamg_hierarchy
 
 __all__ = ["MAPS", "grid_spec", "make_map", "pyamg_hierarchy"]
 
@@ -138,19 +140,3 @@ def _block(spec: str, text: str) -> int:
     if not text.isdigit() or int(text) < 1:
         raise ValueError(f"spec {spec!r}: the block side must be an integer >= 1, got {text!r}")
     return int(text)
-
-
-def pyamg_hierarchy(A: Any) -> Any:
-    """PyAMG smoothed-aggregation hierarchy used by every PyAMG path of :mod:`solvers`.
-
-    The coarse pseudo-inverse gets a relative cutoff (1e-10) well above round-off: on a
-    singular (pure Neumann) matrix the coarse null eigenvalue sits at about
-    ``eps * ||A_c||``, right at scipy's default cutoff, and inverting it now and then (the
-    set-up's spectral-radius estimate starts from a random vector) made the V-cycle
-    unsymmetric.
-    """
-    import pyamg
-
-    return pyamg.smoothed_aggregation_solver(
-        sp.csr_matrix(A), symmetry="symmetric", coarse_solver=("pinv", {"rtol": 1e-10})
-    )

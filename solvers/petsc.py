@@ -11,7 +11,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv._validation import describe
+from sciconv.validation import describe
 
 __all__ = ["OperatorShell", "as_petsc_mat", "petsc_module"]
 

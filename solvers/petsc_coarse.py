@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 
-from sciconv._validation import as_int_tuple, describe
+from sciconv.validation import as_int_tuple, describe
 
 from .petsc_grid import dmda_layout, owned_box
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from sciconv._validation import check_positive_int, describe
+from sciconv.validation import check_positive_int, describe
 
 __all__ = [
     "dmda_layout",

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv._validation import check_choice
+from sciconv.validation import check_choice
 
 from .maps import MAPS, make_map
 

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import torch
 from torch import nn
 
-from sciconv._validation import as_int_tuple, describe
+from sciconv.validation import as_int_tuple, describe
 from sciconv.padding import resolve_padding
 
 from .factorized import NN_CONV, FactorizedConv, out_size

@@ -18,7 +18,7 @@ import tensorly as tl
 import torch
 from tensorly.decomposition import parafac, partial_tucker, tensor_train
 
-from sciconv._validation import check_choice, check_finite, check_positive_int, describe
+from sciconv.validation import check_choice, check_finite, check_positive_int, describe
 
 __all__ = [
     "KINDS",

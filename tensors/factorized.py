@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sciconv._validation import as_int_tuple, check_choice, check_positive_int, describe
+from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 from sciconv.padding import resolve_padding
 
 from .decompose import Decomposition, decompose, resolve_rank

@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from ..padding import resolve_padding
 from .functions import KERNELS, LINKS, apply_link, kernel_response
 from .l1 import check_smooth

@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_choice
+from ..validation import check_choice
 
 __all__ = ["KERNELS", "LINKS", "apply_link", "kernel_response", "squared_distance"]
 

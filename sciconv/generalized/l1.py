@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from torch.utils.checkpoint import checkpoint
 
-from .._validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 
 __all__ = ["check_smooth", "l1_chunks", "l1_distance"]
 

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from ..fft import fftconv
 
 __all__ = ["GlobalFilter", "RecursiveGatedConv"]

@@ -7,7 +7,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 
 __all__ = ["SqueezeExcite"]
 

@@ -38,7 +38,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .._validation import describe
+from ..validation import describe
 
 __all__ = [
     "BALL_EPS",

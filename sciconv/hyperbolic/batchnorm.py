@@ -25,7 +25,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from .._validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 from . import ball as hb
 from .layers import make_ball
 from .manifold import PoincareBall

@@ -28,7 +28,7 @@ import torch
 import torch.nn.functional as tf
 from torch import Tensor, nn
 
-from .._validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from . import functions as hf
 from ._fc import hyperplane_dists, poincare_fc, poincare_fc_core
 from .ball import BALL_EPS, check_in_ball

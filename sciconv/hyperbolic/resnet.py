@@ -20,7 +20,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from .._validation import check_positive_int
+from ..validation import check_positive_int
 from . import ball as hb
 from . import functions as hf
 from .batchnorm import PoincareMidpointBatchNorm

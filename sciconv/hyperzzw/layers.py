@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from .implicit import CoordinateMLP
 from .operator import FORMS, context_weights, hyperzzw, local_hyper_conv
 

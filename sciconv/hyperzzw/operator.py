@@ -8,7 +8,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .._validation import check_choice, describe
+from ..validation import check_choice, describe
 from ..fft import fftconv
 
 __all__ = ["FORMS", "context_weights", "hyperzzw", "local_hyper_conv"]

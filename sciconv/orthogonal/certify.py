@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import minimize
 
-from .._validation import as_int_tuple, check_choice, check_positive_int
+from ..validation import as_int_tuple, check_choice, check_positive_int
 from ..operator import ConvOperator
 from ._symbol import symbol_from_taps, tap_symbols
 from .existence import BOUNDARIES, Verdict, exists

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from .._validation import as_int_tuple, check_choice, check_positive_int
+from ..validation import as_int_tuple, check_choice, check_positive_int
 
 __all__ = ["BOUNDARIES", "Verdict", "effective_size", "exists"]
 

@@ -17,7 +17,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .._validation import as_int_tuple, check_positive_int, describe
+from ..validation import as_int_tuple, check_positive_int, describe
 from ..operator import ConvOperator
 from ..spectrum import conv_singular_values
 from .existence import exists

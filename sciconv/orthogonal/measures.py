@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .._validation import as_int_tuple, check_choice, describe
+from ..validation import as_int_tuple, check_choice, describe
 from ..operator import ConvOperator
 from ..spectrum import (
     DENSE_SVD_LIMIT,

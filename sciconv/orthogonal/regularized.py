@@ -16,7 +16,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from .._validation import as_int_tuple, describe
+from ..validation import as_int_tuple, describe
 from ..operator import ConvOperator
 from ..spectrum import condition_number, conv_singular_values, operator_norm
 from .measures import l_orth

@@ -7,7 +7,7 @@ from typing import Any
 
 import torch
 
-from .._validation import describe
+from ..validation import describe
 from ..fft import FFTConvolver, fftconv
 
 __all__ = ["SSMState", "causal_conv", "ssm_recurrence", "ssm_step"]

@@ -9,7 +9,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from ..vandermonde import vandermonde_apply
 from .apply import SSMState, causal_conv
 from .discretize import discretize

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from .._validation import check_choice, describe
+from ..validation import check_choice, describe
 
 __all__ = ["DISCRETIZATIONS", "check_dt", "discretize"]
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._validation import check_choice, check_positive_int
+from ..validation import check_choice, check_positive_int
 
 __all__ = ["MEASURES", "S4D_INITS", "hippo", "hippo_rank_correction", "nplr", "s4d_init"]
 

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from ..vandermonde import vandermonde_apply
 from .discretize import DISCRETIZATIONS, check_dt, discretize
 

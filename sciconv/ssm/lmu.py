@@ -8,7 +8,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from .apply import causal_conv
 from .discretize import discretize
 from .hippo import hippo

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 from .apply import causal_conv
 
 __all__ = ["LongConv", "smooth", "squash"]

@@ -9,7 +9,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 
 __all__ = ["SCAN_METHODS", "linear_scan", "sequential_scan"]
 

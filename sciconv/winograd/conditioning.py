@@ -11,7 +11,7 @@ from typing import Any
 import mpmath
 import numpy as np
 
-from .._validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 from ..vandermonde import INF, cond, vandermonde
 from .transforms import WinogradTransform
 

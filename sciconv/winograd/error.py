@@ -14,7 +14,7 @@ from typing import Any
 
 import torch
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from .transforms import WinogradTransform
 
 __all__ = ["DTYPES", "ErrorReport", "as_dtype", "lowp_matmul", "single_thread", "winograd_error"]

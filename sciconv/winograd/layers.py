@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .._validation import as_int_tuple, check_choice, describe
+from ..validation import as_int_tuple, check_choice, describe
 from .scaling import balance as _balance
 from .transforms import WinogradTransform, transforms
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from fractions import Fraction
 from typing import Any
 
-from .._validation import describe
+from ..validation import describe
 from .transforms import WinogradTransform, transforms
 
 __all__ = ["balance", "place_fractions", "rescale"]

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int
+from ..validation import check_choice, check_positive_int
 from .conditioning import kappa_vfin, predictor_E
 from .error import single_thread, winograd_error
 from .scaling import balance

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .._validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
 from ..vandermonde import INF, exact_inverse, parse_point, vandermonde
 
 __all__ = [

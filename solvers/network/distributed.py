@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from sciconv._validation import check_positive_int, describe
+from sciconv.validation import check_positive_int, describe
 
 from ..petsc_grid import dmda_layout, global_index, owned_box, window, window_bounds
 from .precond import FLUID, NetworkMap

@@ -7,7 +7,7 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv._validation import check_positive_int
+from sciconv.validation import check_positive_int
 
 __all__ = ["lanczos", "ritz_pairs", "ritz_weights", "weighted_rhs"]
 

@@ -8,7 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sciconv._validation import check_positive_int
+from sciconv.validation import check_positive_int
 
 __all__ = ["MultigridNet", "count_parameters"]
 

@@ -8,7 +8,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sciconv._validation import check_choice, check_positive_int, describe
+from sciconv.validation import check_choice, check_positive_int, describe
 
 __all__ = ["AIR", "FLUID", "SOLID", "NetworkMap", "network_input", "pad_labels"]
 

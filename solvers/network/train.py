@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sciconv._validation import check_positive_int
+from sciconv.validation import check_positive_int
 
 from .lanczos import ritz_pairs, ritz_weights
 from .precond import FLUID, network_input, pad_labels
