@@ -8,9 +8,9 @@
   midpoint batch norm with running statistics, Möbius residuals and the Poincaré ResNet.
 """
 
-from ._fc import hyperplane_dists, poincare_fc, poincare_fc_core
 from .ball import BALL_EPS, as_curvature, check_in_ball
 from .batchnorm import PoincareMidpointBatchNorm
+from .fc import hyperplane_dists, poincare_fc, poincare_fc_core
 from .layers import PoincareConv2d, PoincareLinear, PoincareMLR, PoincareReLU, beta_scale
 from .manifold import PoincareBall
 from .resnet import MobiusResidual, PoincareBasicBlock, PoincareResNet, mobius_residual

@@ -29,7 +29,7 @@ Möbius addition :math:`x\oplus y = (Ax + By)/D` with :math:`A = 1+2c\langle x,y
 
 Projection to radius :math:`M`: :math:`\bar x = (M/n)(\bar y - \hat x\langle\hat x,\bar y\rangle)`
 where it acts, :math:`\bar x = \bar y` elsewhere. The Poincaré fully connected map is in
-:mod:`sciconv.hyperbolic._fc`.
+:mod:`sciconv.hyperbolic.fc`.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ import torch
 from torch import Tensor
 
 from . import ball
-from ._fc import poincare_fc, poincare_fc_core
 from .ball import BALL_EPS, as_curvature, check_in_ball
+from .fc import poincare_fc, poincare_fc_core
 
 __all__ = [
     "Exp0Function",

@@ -30,8 +30,8 @@ from torch import Tensor, nn
 
 from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from . import functions as hf
-from ._fc import hyperplane_dists, poincare_fc, poincare_fc_core
 from .ball import BALL_EPS, check_in_ball
+from .fc import hyperplane_dists, poincare_fc, poincare_fc_core
 from .manifold import PoincareBall
 
 __all__ = [
@@ -75,13 +75,13 @@ class PoincareLinear(nn.Module):
         ``z_k = e_k / 2`` (the exact identity when ``in_features == out_features``); otherwise
         ``z ~ N(0, (2 n m)^{-1})`` as in HNN++.
     manual_backward : bool
-        Use the hand-derived backward (:class:`~sciconv.hyperbolic._fc.PoincareFCFunction`).
+        Use the hand-derived backward (:class:`~sciconv.hyperbolic.fc.PoincareFCFunction`).
     check_input : bool
         Raise ``ValueError`` when an input point lies outside the ball.
 
     Notes
     -----
-    See :mod:`sciconv.hyperbolic._fc` for the map; the output is projected with the dtype margin.
+    See :mod:`sciconv.hyperbolic.fc` for the map; the output is projected with the dtype margin.
     """
 
     def __init__(

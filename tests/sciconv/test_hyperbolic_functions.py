@@ -3,7 +3,7 @@
 Tolerances: ``torch.autograd.gradcheck`` in float64 with its defaults (eps 1e-6, atol 1e-5,
 rtol 1e-3) on inputs covering the series branch (tiny norms), the generic range, the
 clamped/projected branch (large tangent vectors) and points near the boundary; values and
-gradients equal the plain-autograd formulas of ``sciconv.hyperbolic.ball`` / ``_fc`` to 1e-10
+gradients equal the plain-autograd formulas of ``sciconv.hyperbolic.ball`` / ``fc`` to 1e-10
 (relative, float64). In float32, forward and backward stay finite for points at norm
 ``(1 - eps)/sqrt(c)`` with eps = 4e-3 (the projection margin), 1e-5 and 1e-7.
 """
@@ -14,7 +14,7 @@ import pytest
 import torch
 from torch.autograd import gradcheck
 
-from sciconv.hyperbolic import _fc
+from sciconv.hyperbolic import fc
 from sciconv.hyperbolic import functions as hf
 
 D = torch.float64
@@ -63,11 +63,11 @@ CASES = {
         lambda: (_mixed_points(0), _mixed_points(5).flip(0)),
     ),
     "poincare_fc": (
-        lambda x, w, b: _fc.PoincareFCFunction.apply(x, w, b, C),
+        lambda x, w, b: fc.PoincareFCFunction.apply(x, w, b, C),
         lambda: (_mixed_points(0)[:7], *_fc_args()),
     ),
     "poincare_fc_nobias": (
-        lambda x, w: _fc.PoincareFCFunction.apply(x, w, None, C),
+        lambda x, w: fc.PoincareFCFunction.apply(x, w, None, C),
         lambda: (_mixed_points(3)[:7], _fc_args()[0]),
     ),
 }
@@ -115,9 +115,9 @@ def test_fc_core_gradcheck_conv_layout() -> None:
     usq = (0.9 * torch.rand(3, 1, 2, 3, dtype=D, generator=gen) / C).requires_grad_()
     nz = (0.2 + torch.rand(4, 1, 1, dtype=D, generator=gen)).requires_grad_()
     r = (0.3 * torch.randn(4, 1, 1, dtype=D, generator=gen)).requires_grad_()
-    assert gradcheck(lambda *t: _fc.FCCoreFunction.apply(*t, C, 1), (a, usq, nz, r))
-    y1 = _fc.FCCoreFunction.apply(a, usq, nz, r, C, 1)
-    y2 = _fc.poincare_fc_core_reference(a, usq, nz, r, C, 1)
+    assert gradcheck(lambda *t: fc.FCCoreFunction.apply(*t, C, 1), (a, usq, nz, r))
+    y1 = fc.FCCoreFunction.apply(a, usq, nz, r, C, 1)
+    y2 = fc.poincare_fc_core_reference(a, usq, nz, r, C, 1)
     g1 = torch.autograd.grad(y1.sum(), (a, usq, nz, r))
     g2 = torch.autograd.grad(y2.sum(), (a, usq, nz, r))
     for p, q in zip(g1, g2):
