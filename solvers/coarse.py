@@ -13,7 +13,13 @@ from sciconv.validation import as_int_tuple, check_positive_int, describe
 
 from .amg import pyamg_hierarchy
 
-__all__ = ["CoarseCorrection", "block_aggregates", "singular_pins"]
+__all__ = [
+    "CoarseCorrection",
+    "block_aggregates",
+    "piecewise_constant",
+    "singular_pins",
+    "smoothed_prolongation",
+]
 
 
 def block_aggregates(A: Any, fluid: Any, block: int | tuple[int, ...]) -> np.ndarray:
@@ -59,6 +65,87 @@ def block_aggregates(A: Any, fluid: Any, block: int | tuple[int, ...]) -> np.nda
     return agg.astype(np.int64)
 
 
+def piecewise_constant(aggregates: np.ndarray) -> sp.csr_matrix:
+    """The 0/1 prolongator :math:`P_0` with one 1 per row, in the unknown's aggregate column.
+
+    Examples
+    --------
+    >>> piecewise_constant(np.array([0, 0, 1])).toarray()
+    array([[1., 0.],
+           [1., 0.],
+           [0., 1.]])
+    """
+    agg = np.asarray(aggregates, dtype=np.int64).reshape(-1)
+    m = int(agg.max()) + 1 if agg.size else 0
+    return sp.csr_matrix((np.ones(agg.size), (np.arange(agg.size), agg)), shape=(agg.size, m))
+
+
+def smoothed_prolongation(A: Any, aggregates: np.ndarray, weights: Any) -> sp.csr_matrix:
+    r"""The prolongator :math:`P = P_0 - K P_0` of a per-row smoothing stencil :math:`K`.
+
+    Parameters
+    ----------
+    A : scipy sparse matrix, shape (n, n)
+        Gives the pattern of :math:`K` (the diagonal and the couplings of each unknown).
+    aggregates : array of int, shape (n,)
+        The aggregates of :math:`P_0` (:func:`block_aggregates`).
+    weights : float or array of float, shape (nnz(A),)
+        The entries of :math:`K` on A's CSR pattern (sorted indices), or a scalar
+        :math:`\omega` for the classical choice :math:`K = \omega D^{-1}A`.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix, shape (n, m)
+
+    Notes
+    -----
+    Row :math:`i` of :math:`P` is :math:`e_{a(i)}^T - \sum_j k_{ij} e_{a(j)}^T`, where
+    :math:`a(i)` is the aggregate of unknown :math:`i` and :math:`j` runs over the pattern of
+    row :math:`i` of :math:`A`. With :math:`K = \omega D^{-1}A` this is the smoothed
+    aggregation prolongator (one damped-Jacobi step applied to :math:`P_0`); a learned
+    :math:`K` (:mod:`solvers.network.learned`) varies the stencil from cell to cell. The
+    Galerkin coarse matrix :math:`P^TAP` keeps :math:`A`'s symmetry and semi-definiteness for
+    any :math:`K`.
+
+    References
+    ----------
+    Vaněk, Mandel and Brezina, "Algebraic multigrid by smoothed aggregation for second and
+    fourth order elliptic problems", Computing 56 (1996).
+
+    Examples
+    --------
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(4, 4), format="csr")
+    >>> P = smoothed_prolongation(A, np.array([0, 0, 1, 1]), 0.5)
+    >>> P.toarray().round(2)
+    array([[ 0.75,  0.  ],
+           [ 1.  ,  0.25],
+           [ 0.25,  1.  ],
+           [ 0.  ,  0.75]])
+    """
+    A = sp.csr_matrix(A, dtype=float)
+    A.sort_indices()
+    agg = np.asarray(aggregates, dtype=np.int64).reshape(-1)
+    n = A.shape[0]
+    if agg.shape != (n,):
+        raise ValueError(f"aggregates must have {n} entries, got shape {agg.shape}")
+    rows = np.repeat(np.arange(n), np.diff(A.indptr))
+    if np.ndim(weights) == 0:
+        v = A.data * (-float(weights) / A.diagonal())[rows]
+    else:
+        v = -np.asarray(weights, dtype=float).reshape(-1)
+        if v.shape != A.data.shape:
+            raise ValueError(f"weights must have nnz(A) = {A.nnz} entries, got {v.shape}")
+    on_diagonal = A.indices == rows
+    if int(on_diagonal.sum()) != n:
+        raise ValueError("A must store its diagonal in every row")
+    v[on_diagonal] += 1.0
+    m = int(agg.max()) + 1 if n else 0
+    P = sp.csr_matrix((v, agg[A.indices], A.indptr.copy()), shape=(n, m))
+    P.sum_duplicates()
+    P.eliminate_zeros()
+    return P
+
+
 class CoarseCorrection:
     r"""Galerkin coarse correction :math:`x \leftarrow x + P A_c^{-1} P^T (r - Ax)`.
 
@@ -77,6 +164,13 @@ class CoarseCorrection:
         much faster: 32³ coarse unknowns take over a minute).
     cycles : int
         V-cycles of the inexact coarse solve.
+    aggregates : array of int, shape (n,), optional
+        The aggregates, when the caller has them already (:func:`block_aggregates` of the
+        same ``A``, ``fluid`` and ``block``).
+    prolongation : scipy sparse matrix, shape (n, m), optional
+        A prolongator :math:`P` to use instead of the piecewise-constant one (for example a
+        smoothed one, :func:`smoothed_prolongation`); ``block`` then only names the
+        aggregates it was built from.
 
     Notes
     -----
@@ -104,11 +198,26 @@ class CoarseCorrection:
         block: int | tuple[int, ...] = 8,
         exact_limit: int | None = None,
         cycles: int = 1,
+        aggregates: Any = None,
+        prolongation: Any = None,
     ) -> None:
         self.A = sp.csr_matrix(A, dtype=float)
-        self.aggregates = block_aggregates(self.A, fluid, block)
-        n, m = self.A.shape[0], int(self.aggregates.max()) + 1 if self.A.shape[0] else 0
-        self.P = sp.csr_matrix((np.ones(n), (np.arange(n), self.aggregates)), shape=(n, m))
+        n = self.A.shape[0]
+        if aggregates is None:
+            self.aggregates = block_aggregates(self.A, fluid, block)
+        else:
+            self.aggregates = np.asarray(aggregates, dtype=np.int64).reshape(-1)
+            if self.aggregates.shape != (n,):
+                raise ValueError(f"aggregates must have {n} entries, got {np.shape(aggregates)}")
+        if prolongation is None:
+            self.P = piecewise_constant(self.aggregates)
+        else:
+            self.P = sp.csr_matrix(prolongation, dtype=float)
+            if self.P.shape[0] != n:
+                raise ValueError(
+                    f"prolongation must have {n} rows (the unknowns), got shape {self.P.shape}"
+                )
+        m = self.P.shape[1]
         Ac = sp.csr_matrix(self.P.T @ self.A @ self.P)
         self.pinned = singular_pins(Ac)
         if self.pinned.size:

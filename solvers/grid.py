@@ -37,7 +37,7 @@ EXTERIORS = {"air": AIR, "solid": SOLID}
 #: Default block side of the coarse correction.
 COARSE_BLOCK = 4
 #: Map names that need the grid (labels), parsed by :func:`parse_grid_spec`.
-GRID_MAPS = ("network", "coarse", "network+coarse", "learned")
+GRID_MAPS = ("network", "coarse", "smoothed", "learned", "network+coarse")
 
 
 def exterior_label(exterior: Any) -> int | None:
@@ -60,7 +60,9 @@ def exterior_label(exterior: Any) -> int | None:
         if int(exterior) not in (SOLID, AIR):
             raise ValueError(f"exterior label must be SOLID (1) or AIR (2), got {exterior!r}")
         return int(exterior)
-    raise TypeError(f"exterior must be 'air', 'solid', a label code or None, got {describe(exterior)}")
+    raise TypeError(
+        f"exterior must be 'air', 'solid', a label code or None, got {describe(exterior)}"
+    )
 
 
 def pad_labels(labels: Any, exterior: Any) -> np.ndarray:
@@ -92,7 +94,8 @@ def fluid_mask(labels: Any) -> np.ndarray:
 def parse_grid_spec(spec: str) -> tuple[str, str, int | None]:
     """``(name, model, block)`` written in a grid-map spec; empty model / None block if absent.
 
-    ``network[:M]``, ``coarse[:B]``, ``learned[:M]``, ``network+coarse[:M[:B]]``. Defaults
+    ``network[:M]``, ``coarse[:B]``, ``smoothed[:B]``, ``learned[:M]``,
+    ``network+coarse[:M[:B]]``. Defaults
     (which model, which block) are filled in by :func:`solvers.maps.grid_spec`, which knows
     the shipped models.
 
@@ -108,7 +111,7 @@ def parse_grid_spec(spec: str) -> tuple[str, str, int | None]:
     name, _, rest = spec.partition(":")
     if name not in GRID_MAPS:
         raise ValueError(f"spec {spec!r} is not a grid map (one of {', '.join(GRID_MAPS)})")
-    if name == "coarse":
+    if name in ("coarse", "smoothed"):
         return name, "", _block(spec, rest)
     model, _, block_text = rest.partition(":")
     if name in ("network", "learned"):

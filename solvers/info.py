@@ -11,7 +11,7 @@ import scipy.sparse as sp
 
 from sciconv.validation import describe
 
-__all__ = ["SolveInfo", "as_map", "as_matvec", "check_rhs"]
+__all__ = ["SolveInfo", "as_map", "as_matvec", "check_rhs", "require_linear"]
 
 #: Reasons that count as convergence.
 CONVERGED = ("rtol", "atol")
@@ -65,9 +65,17 @@ class SolveInfo:
         return self.code
 
     def __eq__(self, other: object) -> bool:
-        if isinstance(other, int | np.integer):
+        """Field by field against a SolveInfo; against an int, SciPy's code (``info == 0``)."""
+        if isinstance(other, int | np.integer) and not isinstance(other, bool):
             return self.code == int(other)
-        return super().__eq__(other) if isinstance(other, SolveInfo) else NotImplemented
+        if not isinstance(other, SolveInfo):
+            return NotImplemented
+        return self._fields() == other._fields()
+
+    __hash__ = None  # type: ignore[assignment]  # mutable, compared by value
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.reason, self.iterations, list(self.residuals), self.message, self.extra)
 
 
 def as_matvec(A: Any, n: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
@@ -112,3 +120,26 @@ def check_rhs(A: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:
     if x.size != n:
         raise ValueError(f"x0 must have {n} entries, got {describe(x0)}")
     return b, x
+
+
+def require_linear(M: Any, solver: str) -> None:
+    """Raise ``TypeError`` when ``M`` declares itself nonlinear (``M.linear is False``).
+
+    PCG and the PETSc Krylov baselines assume a fixed, linear, symmetric preconditioner; a
+    map with a network inside the cycle is nonlinear and belongs to a flexible method
+    (:func:`solvers.dcdm.dcdm`, the DCDM KSP, PETSc's FCG).
+
+    Examples
+    --------
+    >>> class Net:
+    ...     linear = False
+    >>> require_linear(Net(), "cg")
+    Traceback (most recent call last):
+    ...
+    TypeError: cg needs a linear preconditioner, but M=...Net... is nonlinear...
+    """
+    if getattr(M, "linear", True) is False:
+        raise TypeError(
+            f"{solver} needs a linear preconditioner, but M={M!r} is nonlinear (a network "
+            "inside the cycle); use solvers.dcdm (flexible) instead"
+        )

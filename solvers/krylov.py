@@ -17,9 +17,11 @@ import scipy.sparse as sp
 
 from sciconv.validation import check_choice, check_positive_int
 
-from .dcdm import dcdm
-from .info import SolveInfo, as_map, as_matvec, check_rhs
 from .amg import pyamg_hierarchy
+from .dcdm import dcdm
+from .info import SolveInfo, as_map, as_matvec, check_rhs, require_linear
+from .petsc._core import ksp_solve, petsc_module
+from .petsc.shell import as_petsc_mat
 
 __all__ = ["BASELINES", "cg", "petsc_solve", "pyamg_cg", "solve"]
 
@@ -44,6 +46,7 @@ def cg(
     Stops at :math:`\|r\| \le \max(\mathrm{rtol}\|b\|, \mathrm{atol})` on the true residual;
     :math:`p^TAp \le 0` or a non-finite value ends with ``'indefinite'`` / ``'nan'``.
     """
+    require_linear(M, "cg")
     matvec, fmap = as_matvec(A), as_map(M)
     b, x = check_rhs(A, b, x0)
     maxiter = 10 * b.size if maxiter is None else check_positive_int("maxiter", maxiter, 0)
@@ -122,100 +125,45 @@ def petsc_solve(
     nullspace: np.ndarray | None = None,
     norm_type: str | None = "unpreconditioned",
 ) -> tuple[np.ndarray, SolveInfo]:
-    """Serial PETSc KSP solve of ``A x = b`` (A: PETSc Mat, sparse matrix or operator).
+    """PETSc KSP solve of ``A x = b`` with SciPy's signature (A: PETSc Mat, matrix or operator).
 
-    The norm is the unpreconditioned one by default, so ``rtol`` means the same as in
+    A thin face of :func:`solvers.petsc.ksp_solve`: a matrix-free operator becomes a shell
+    matrix (:func:`~solvers.petsc.as_petsc_mat`), ``b`` and the returned ``x`` are numpy
+    vectors. The norm is the unpreconditioned one by default, so ``rtol`` means the same as in
     :func:`cg` (PETSc's CG default is the preconditioned norm; ``norm_type=None`` keeps
     PETSc's default). ``options`` are set under a private prefix (e.g.
     ``{"ksp_dcdm_directions": 3}``) before ``setFromOptions``; ``nullspace`` (orthonormal rows)
     is attached unless the Mat already carries one. ``M`` must be None
     (use ``pc_type``/``options``).
-    """
-    from .petsc import as_petsc_mat, petsc_module
 
+    Notes
+    -----
+    ``info.extra`` holds ``setup_s``, ``solve_s``, ``ksp_reason`` (PETSc's name) and the
+    recomputed ``true_residual``; see :func:`~solvers.petsc.ksp_solve`.
+    """
     if M is not None:
         raise ValueError("petsc_solve takes the preconditioner as pc_type, not M")
-    PETSc = petsc_module()
-    owned = not isinstance(A, PETSc.Mat)
-    mat = as_petsc_mat(sp.csr_matrix(A) if sp.issparse(A) else A) if owned else A
-    b, xv = _rhs(mat, b, x0)
-    if nullspace is not None and mat.getNullSpace().handle == 0:
-        vecs = []
-        for v in np.atleast_2d(nullspace):
-            pv = mat.createVecLeft()
-            pv.setArray(v)
-            vecs.append(pv)
-        mat.setNullSpace(PETSc.NullSpace().create(vectors=vecs))
-    prefix = f"sciconv{id(mat)}_"
-    opts = PETSc.Options()
-    for key, val in (options or {}).items():
-        opts[prefix + key] = val
-    ksp = PETSc.KSP().create(comm=mat.getComm())
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(mat)
-    ksp.setType(ksp_type)
-    ksp.getPC().setType(pc_type)
-    if norm_type is not None:
-        ksp.setNormType(getattr(PETSc.KSP.NormType, norm_type.upper()))
-    ksp.setTolerances(rtol=rtol, atol=atol, max_it=10 * b.size if maxiter is None else maxiter)
-    ksp.setInitialGuessNonzero(x0 is not None)
-    hist: list[float] = []
-
-    def monitor(k: Any, its: int, rnorm: float) -> None:
-        hist.append(float(rnorm))
-        if callback is not None and its > 0:
-            callback(k.buildSolution().getArray().copy())
-
-    ksp.setMonitor(monitor)
-    ksp.setFromOptions()
-    bv, x = mat.createVecs()
-    bv.setArray(b)
-    x.setArray(xv)
-    t0 = time.perf_counter()
-    ksp.setUp()
-    t1 = time.perf_counter()
-    ksp.solve(bv, x)
-    t2 = time.perf_counter()
-    reason = int(ksp.getConvergedReason())
-    names = {int(v): k for k, v in vars(PETSc.KSP.ConvergedReason).items() if k.isupper()}
-    name = names.get(reason, str(reason))
-    mapped = {
-        "CONVERGED_RTOL": "rtol",
-        "CONVERGED_ATOL": "atol",
-        "DIVERGED_MAX_IT": "maxiter",
-        "DIVERGED_INDEFINITE_MAT": "indefinite",
-        "DIVERGED_INDEFINITE_PC": "indefinite",
-        "DIVERGED_NANORINF": "nan",
-        "DIVERGED_BREAKDOWN": "breakdown",
-    }
-    ctx_msg = getattr(_python_context(ksp), "message", "")
-    info = SolveInfo(
-        mapped.get(name, name.lower()),
-        int(ksp.getIterationNumber()),
-        hist,
-        "" if reason > 0 else (ctx_msg or name),
-    )
-    info.extra.update(setup_s=t1 - t0, solve_s=t2 - t1, ksp_reason=name)
-    out = x.getArray().copy()
-    for obj in (ksp, bv, x, *([mat] if owned else [])):
-        obj.destroy()
-    for key in options or {}:
-        opts.delValue(prefix + key)
-    return out, info
-
-
-def _rhs(mat: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:
-    class _Shape:
-        shape = mat.getSize()
-
-    return check_rhs(_Shape(), b, x0)
-
-
-def _python_context(ksp: Any) -> Any:
+    matrix = sp.issparse(A) or isinstance(A, np.ndarray | petsc_module().Mat)
+    owned = not matrix
+    mat = as_petsc_mat(A) if owned else A
     try:
-        return ksp.getPythonContext() if ksp.getType() == "python" else None
-    except Exception:  # noqa: BLE001 - no python context
-        return None
+        return ksp_solve(
+            mat,
+            b,
+            x0,
+            ksp_type=ksp_type,
+            pc_type=pc_type,
+            options=options,
+            rtol=rtol,
+            atol=atol,
+            maxiter=maxiter,
+            norm_type=norm_type,
+            nullspace=nullspace,
+            callback=callback,
+        )
+    finally:
+        if owned:
+            mat.destroy()
 
 
 def _petsc_baseline(pc_type: str) -> Callable[..., tuple[np.ndarray, SolveInfo]]:

@@ -8,20 +8,13 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from sciconv.validation import check_choice, check_positive_int, describe
+from sciconv.validation import check_choice, check_positive_int
+
+from ..coarse import CoarseCorrection
+from ..grid import AIR, FLUID, SOLID, pad_labels
+from ..twolevel import TwoLevelMap
 
 __all__ = ["AIR", "FLUID", "SOLID", "NetworkMap", "network_input", "pad_labels"]
-
-#: Label codes, the convention of :mod:`pde.geometry` (repeated here: solvers never imports pde).
-FLUID, SOLID, AIR = 0, 1, 2
-
-
-def pad_labels(labels: Any, exterior: int | None) -> np.ndarray:
-    """Surround the grid with one layer of ``exterior`` (a label code), or return it as is."""
-    lab = np.asarray(labels)
-    if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 2D or 3D integer array, got {describe(lab)}")
-    return lab.copy() if exterior is None else np.pad(lab, 1, constant_values=int(exterior))
 
 
 def network_input(r_grid: torch.Tensor, labels: np.ndarray) -> torch.Tensor:
@@ -45,8 +38,9 @@ class NetworkMap:
         None only with ``mode='smoother'``.
     labels : array_like of int
         Cell labels of the grid (:data:`FLUID` cells are the unknowns, in C order).
-    exterior : int, optional
-        Label code of what lies outside the grid (shown to the network as a one-cell border).
+    exterior : {'air', 'solid'} or int, optional
+        What lies outside the grid, as a name or label code (shown to the network as a
+        one-cell border).
     A : scipy sparse matrix, optional
         The matrix; needed for ``mode`` other than ``'network'``.
     mode : {'network+smoother', 'network', 'smoother'}
@@ -86,7 +80,7 @@ class NetworkMap:
         model: torch.nn.Module | None,
         labels: Any,
         *,
-        exterior: int | None = None,
+        exterior: str | int | None = None,
         A: Any = None,
         mode: str = "network+smoother",
         sweeps: int = 1,
@@ -115,14 +109,21 @@ class NetworkMap:
             raise ValueError(f"A has shape {self.A.shape}, the labels have {self.n} fluid cells")
         self.coarse = None
         if coarse is not None:
-            from ..coarse import CoarseCorrection
-
             if self.A is None:
                 raise ValueError("coarse= needs the matrix A")
             if not isinstance(coarse, CoarseCorrection):
                 coarse = CoarseCorrection(self.A, self.fluid, block=coarse)
             self.coarse = coarse
+        self.cycle = None
+        if self.mode != "network":
+            step = self.network_step if self.mode == "network+smoother" else None
+            self.cycle = TwoLevelMap(self.A, self.coarse, sweeps=self.sweeps, inner=step)
         self.calls = 0
+
+    @property
+    def linear(self) -> bool:
+        """False with a network in the map (it is then a nonlinear map: use DCDM, not PCG)."""
+        return self.mode == "smoother"
 
     def network(self, r: np.ndarray) -> np.ndarray:
         """The bare network output for the vector ``r`` (fluid cells), as float64."""
@@ -138,10 +139,7 @@ class NetworkMap:
 
     def smooth(self, x: np.ndarray, r: np.ndarray) -> None:
         """``sweeps`` symmetric Gauss-Seidel sweeps on ``A x = r``, updating ``x`` in place."""
-        from pyamg.relaxation.relaxation import gauss_seidel
-
-        if self.sweeps:
-            gauss_seidel(self.A, x, r, iterations=self.sweeps, sweep="symmetric")
+        self.cycle.smooth(x, r)
 
     def network_step(self, x: np.ndarray, r: np.ndarray) -> None:
         """The line-searched (coarse-orthogonalised) network step on ``A x = r``, in place."""
@@ -160,11 +158,4 @@ class NetworkMap:
             raise ValueError(f"r must have {self.n} entries (fluid cells), got {r.size}")
         if self.mode == "network":
             return self.network(r)
-        x = np.zeros(self.n)
-        self.smooth(x, r)
-        if self.mode == "network+smoother":
-            self.network_step(x, r)
-        if self.coarse is not None:
-            self.coarse.correct(x, r)
-        self.smooth(x, r)
-        return x
+        return self.cycle.apply(r)

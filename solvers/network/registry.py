@@ -10,6 +10,7 @@ from typing import Any
 
 import torch
 
+from .learned import StencilNet
 from .model import MultigridNet, count_parameters
 
 __all__ = ["WEIGHTS_DIR", "WeightsError", "available", "load_pretrained", "save_pretrained"]
@@ -45,7 +46,10 @@ def available(folder: str | Path | None = None) -> list[str]:
 
 
 def save_pretrained(
-    model: MultigridNet, name: str, metadata: dict[str, Any], folder: str | Path | None = None
+    model: MultigridNet | StencilNet,
+    name: str,
+    metadata: dict[str, Any],
+    folder: str | Path | None = None,
 ) -> dict[str, Any]:
     """Write ``NAME.pt`` (the state dict) and ``NAME.json`` (config, sha256, ``metadata``)."""
     pt, js = _paths(name, folder)
@@ -57,9 +61,13 @@ def save_pretrained(
     return meta
 
 
+#: Model classes by the ``kind`` recorded in a config (absent: ``multigrid``).
+_KINDS: dict[str, type[torch.nn.Module]] = {"multigrid": MultigridNet, "stencil": StencilNet}
+
+
 def load_pretrained(
     name: str, *, folder: str | Path | None = None, device: Any = None, dtype: Any = None
-) -> MultigridNet:
+) -> MultigridNet | StencilNet:
     """Load the pretrained model ``name`` after checking its file against the stored sha256.
 
     Raises
@@ -97,7 +105,10 @@ def load_pretrained(
         raise WeightsError(f"{pt} is not a plain tensor state dict: {exc}") from exc
     if not isinstance(state, dict) or not all(isinstance(v, torch.Tensor) for v in state.values()):
         raise WeightsError(f"{pt} does not hold a dict of tensors")
-    model = MultigridNet(**config, device=device, dtype=dtype)
+    kind = config.pop("kind", "multigrid")
+    if kind not in _KINDS:
+        raise WeightsError(f"{js} names an unknown model kind {kind!r} (known: {sorted(_KINDS)})")
+    model = _KINDS[kind](**config, device=device, dtype=dtype)
     try:
         model.load_state_dict(state)
     except RuntimeError as exc:
