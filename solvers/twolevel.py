@@ -16,12 +16,14 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 from pyamg.relaxation.relaxation import gauss_seidel
 
-from sciconv.validation import check_positive_int, describe
+from sciconv.validation import check_choice, check_positive_int, describe
 
 from .coarse import CoarseCorrection
 
-__all__ = ["InnerStep", "TwoLevelMap"]
+__all__ = ["SMOOTHERS", "InnerStep", "TwoLevelMap"]
 
+#: Smoothing schedules of :class:`TwoLevelMap`.
+SMOOTHERS = ("symmetric", "forward-backward")
 #: ``step(x, r)``: improve ``x`` towards ``A^{-1} r`` in place (e.g. a line-searched network step).
 InnerStep = Callable[[np.ndarray, np.ndarray], None]
 
@@ -36,21 +38,28 @@ class TwoLevelMap(spla.LinearOperator):
     coarse : CoarseCorrection or None
         The coarse correction (None: smoothing only).
     sweeps : int
-        Symmetric Gauss-Seidel sweeps before and after (0: none).
+        Gauss-Seidel sweeps before and after (0: none).
+    smoother : {'symmetric', 'forward-backward'}
+        ``'symmetric'``: each of the ``sweeps`` is a forward then a backward Gauss-Seidel
+        sweep, before and after; ``'forward-backward'``: forward sweeps before, backward
+        sweeps after (half the smoothing work; the map stays symmetric).
     inner : callable, optional
         ``inner(x, r)`` updates ``x`` in place between the first smoothing and the coarse
         correction. Given one, the map is nonlinear (:attr:`linear` is False).
 
     Notes
     -----
-    With :math:`S` one symmetric Gauss-Seidel sweep from zero (:math:`S = S^T`) and
-    :math:`\Pi = PA_c^{-1}P^TA`, the map without ``inner`` is
+    With :math:`S_f = (D+L)^{-1}` and :math:`S_b = (D+U)^{-1} = S_f^T` the forward and
+    backward Gauss-Seidel sweeps and :math:`\Pi = PA_c^{-1}P^TA`, the map without ``inner``
+    smooths, corrects on the coarse space and smooths:
 
-    .. math:: x_1 = S r, \quad x_2 = x_1 + PA_c^{-1}P^T(r - Ax_1), \quad
-              x_3 = x_2 + S(r - Ax_2),
+    .. math:: x_1 = S_1 r, \quad x_2 = x_1 + PA_c^{-1}P^T(r - Ax_1), \quad
+              x_3 = x_2 + S_2(r - Ax_2),
 
-    i.e. :math:`I - MA = (I - SA)(I - \Pi)(I - SA)`, an A-self-adjoint error propagation, so
-    :math:`M` is symmetric; it is positive definite when the smoother converges
+    so :math:`I - MA = (I - S_2A)(I - \Pi)(I - S_1A)`. The A-adjoint of
+    :math:`I - S_fA` is :math:`I - S_bA`; with :math:`I - S_1A = (I-S_bA)(I-S_fA) = I - S_2A`
+    (``'symmetric'``) or :math:`S_1 = S_f, S_2 = S_b` (``'forward-backward'``) the error
+    propagation is A-self-adjoint, so :math:`M` is symmetric; it is positive definite when the smoother converges
     (:math:`\|I - SA\|_A < 1`, true for Gauss-Seidel on an SPD matrix). Each stage can only
     lower the A-norm error: Gauss-Seidel is an A-norm contraction and the coarse step an
     A-orthogonal projection (exact coarse solve). The map is linear, so plain PCG
@@ -74,6 +83,7 @@ class TwoLevelMap(spla.LinearOperator):
         coarse: CoarseCorrection | None = None,
         *,
         sweeps: int = 1,
+        smoother: str = "symmetric",
         inner: InnerStep | None = None,
     ) -> None:
         if not sp.issparse(A):
@@ -90,6 +100,7 @@ class TwoLevelMap(spla.LinearOperator):
             raise TypeError(f"inner must be callable as inner(x, r), got {describe(inner)}")
         self.coarse = coarse
         self.sweeps = check_positive_int("sweeps", sweeps, 0)
+        self.smoother = check_choice("smoother", smoother, SMOOTHERS)
         self.inner = inner
         self.calls = 0
         super().__init__(np.dtype(float), (n, n))
@@ -104,10 +115,22 @@ class TwoLevelMap(spla.LinearOperator):
         """Number of unknowns."""
         return self.shape[0]
 
-    def smooth(self, x: np.ndarray, r: np.ndarray) -> None:
-        """``sweeps`` symmetric Gauss-Seidel sweeps on ``A x = r``, updating ``x`` in place."""
+    def flops(self) -> int:
+        r"""Floating-point operations of one application without the inner step: each
+        symmetric Gauss-Seidel sweep is a forward and a backward sweep of about
+        :math:`2\,\mathrm{nnz}(A)` each, plus the coarse correction's
+        (:meth:`CoarseCorrection.flops`)."""
+        per_side = 2 if self.smoother == "symmetric" else 1
+        sweeps = 2 * self.sweeps * per_side * (2 * self.A.nnz)
+        return sweeps + (self.coarse.flops() if self.coarse is not None else 0)
+
+    def smooth(self, x: np.ndarray, r: np.ndarray, post: bool = False) -> None:
+        """The pre- (or ``post``-) smoothing sweeps on ``A x = r``, updating ``x`` in place."""
         if self.sweeps:
-            gauss_seidel(self.A, x, r, iterations=self.sweeps, sweep="symmetric")
+            sweep = "symmetric"
+            if self.smoother == "forward-backward":
+                sweep = "backward" if post else "forward"
+            gauss_seidel(self.A, x, r, iterations=self.sweeps, sweep=sweep)
 
     def apply(self, r: np.ndarray) -> np.ndarray:
         """The map applied to the vector ``r`` (the same as ``self(r)`` and ``self @ r``)."""
@@ -121,7 +144,7 @@ class TwoLevelMap(spla.LinearOperator):
             self.inner(x, r)
         if self.coarse is not None:
             self.coarse.correct(x, r)
-        self.smooth(x, r)
+        self.smooth(x, r, post=True)
         return x
 
     def _matvec(self, r: np.ndarray) -> np.ndarray:

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from sciconv.validation import check_positive_int
 
-__all__ = ["MultigridNet", "count_parameters"]
+__all__ = ["MultigridNet", "count_parameters", "forward_flops"]
 
 
 def _conv(dim: int) -> type[nn.Module]:
@@ -145,3 +146,41 @@ class MultigridNet(nn.Module):
 def count_parameters(model: nn.Module) -> int:
     """Number of trainable parameters."""
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
+
+
+def forward_flops(model: nn.Module, *inputs: torch.Tensor) -> int:
+    """Floating-point operations of ``model(*inputs)`` in its convolutions and linear layers.
+
+    Each convolution (transposed or not) counts :math:`2\\times` its multiply-adds,
+    :math:`2\\,|\\mathrm{out}|\\cdot c_{in}/\\mathrm{groups}\\cdot|\\mathrm{kernel}|`
+    (output size for a convolution, input size for a transposed one), and a linear layer
+    :math:`2\\,|\\mathrm{out}|\\cdot\\mathrm{in\\_features}`; activations, pooling and
+    additions are not counted (they are a few FLOP per value).
+
+    Examples
+    --------
+    >>> conv = nn.Conv2d(2, 3, 3, padding=1, bias=False)
+    >>> forward_flops(conv, torch.zeros(1, 2, 4, 4)) == 2 * (3 * 16) * 2 * 9
+    True
+    """
+    total = [0]
+
+    def hook(mod: nn.Module, args: tuple, out: torch.Tensor) -> None:
+        if isinstance(mod, nn.modules.conv._ConvNd):
+            kernel = int(np.prod(mod.kernel_size))
+            if mod.transposed:  # each input value meets out_channels/groups kernels
+                total[0] += 2 * args[0].numel() * mod.out_channels // mod.groups * kernel
+            else:  # each output value sums in_channels/groups kernels
+                total[0] += 2 * out.numel() * mod.in_channels // mod.groups * kernel
+        elif isinstance(mod, nn.Linear):
+            total[0] += 2 * out.numel() * mod.in_features
+
+    kinds = (nn.modules.conv._ConvNd, nn.Linear)
+    handles = [m.register_forward_hook(hook) for m in model.modules() if isinstance(m, kinds)]
+    try:
+        with torch.no_grad():
+            model(*inputs)
+    finally:
+        for h in handles:
+            h.remove()
+    return total[0]

@@ -13,6 +13,7 @@ from sciconv.validation import check_choice, check_positive_int
 from ..coarse import CoarseCorrection
 from ..grid import AIR, FLUID, SOLID, pad_labels
 from ..twolevel import TwoLevelMap
+from .model import forward_flops
 
 __all__ = ["AIR", "FLUID", "SOLID", "NetworkMap", "network_input", "pad_labels"]
 
@@ -124,6 +125,20 @@ class NetworkMap:
     def linear(self) -> bool:
         """False with a network in the map (it is then a nonlinear map: use DCDM, not PCG)."""
         return self.mode == "smoother"
+
+    def flops(self) -> int:
+        """Floating-point operations of one application: the network's convolutions
+        (:func:`~solvers.network.model.forward_flops`), the line-searched step (three products
+        with A, the coarse projection) and the two-level cycle around it."""
+        x = torch.zeros((1, *self.labels.shape), dtype=self.dtype, device=self.device)
+        net = forward_flops(self.model, network_input(x, self.labels)) if self.model else 0
+        if self.mode == "network":
+            return net
+        step = 0
+        if self.mode == "network+smoother":
+            step = 3 * 2 * self.A.nnz + 6 * self.n
+            step += self.coarse.flops() if self.coarse is not None else 0
+        return net + step + self.cycle.flops()
 
     def network(self, r: np.ndarray) -> np.ndarray:
         """The bare network output for the vector ``r`` (fluid cells), as float64."""

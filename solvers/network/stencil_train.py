@@ -128,7 +128,7 @@ def train_stencil(
     if not problems:
         raise ValueError("problems is empty: give at least one TwoLevelProblem")
     gen = torch.Generator().manual_seed(seed)
-    opt = torch.optim.Adam(model.parameters(), lr=lr)
+    opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     log: dict[str, Any] = {"losses": [], "validation": []}
     t0 = time.perf_counter()
     bar = tqdm(range(steps), desc="train stencil", disable=not progress, mininterval=2.0)

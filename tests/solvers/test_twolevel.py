@@ -23,15 +23,16 @@ from solvers.maps import FunctionMap, grid_spec
 from solvers.twolevel import TwoLevelMap
 
 
-def dense_two_level(A: np.ndarray, P: np.ndarray) -> np.ndarray:
-    """M = (I - E) A^-1 with E = E_S (I - P Ac^-1 P^T A) E_S, E_S = backward x forward GS."""
+def dense_two_level(A: np.ndarray, P: np.ndarray, smoother: str = "symmetric") -> np.ndarray:
+    """M = (I - E) A^-1 with E = E_2 (I - P Ac^-1 P^T A) E_1: E_1 = E_2 = backward x forward
+    Gauss-Seidel ('symmetric'), or E_1 forward and E_2 backward ('forward-backward')."""
     n = A.shape[0]
     eye = np.eye(n)
     fwd = eye - sla.solve_triangular(np.tril(A), A, lower=True)
     bwd = eye - sla.solve_triangular(np.triu(A), A, lower=False)
-    ES = bwd @ fwd
+    E1, E2 = (bwd @ fwd, bwd @ fwd) if smoother == "symmetric" else (fwd, bwd)
     Ac = P.T @ A @ P
-    E = ES @ (eye - P @ np.linalg.solve(Ac, P.T @ A)) @ ES
+    E = E2 @ (eye - P @ np.linalg.solve(Ac, P.T @ A)) @ E1
     return (eye - E) @ np.linalg.inv(A)
 
 
@@ -152,6 +153,18 @@ def test_map_factory_refuses_bad_input(prob):
         TwoLevelMap(prob.matrix, coarse=4)
     with pytest.raises(ValueError, match="r must have"):
         make_map("coarse", prob.matrix, labels=prob.labels)(np.ones(3))
+
+
+def test_forward_backward_schedule_equals_its_dense_formula_and_is_symmetric(prob):
+    A = prob.matrix
+    cc = CoarseCorrection(A, prob.labels == 0, block=4)
+    M = TwoLevelMap(A, cc, smoother="forward-backward")
+    ref = dense_two_level(A.toarray(), cc.P.toarray(), "forward-backward")
+    assert np.abs(ref - ref.T).max() <= 1e-12 * np.abs(ref).max()
+    R = np.random.default_rng(3).standard_normal((A.shape[0], 2))
+    assert np.abs(M @ R - ref @ R).max() <= 1e-12 * np.abs(ref @ R).max()
+    with pytest.raises(ValueError, match="smoother"):
+        TwoLevelMap(A, cc, smoother="jacobi")
 
 
 def test_function_map_is_symmetric_linear_operator():

@@ -1,0 +1,86 @@
+"""The shipped prolongation networks (stencil2d, stencil3d): checks that fail on a bad checkpoint.
+
+On test geometries (seeds from 20 000: used neither in training, seeds 0.., nor in the
+benchmark, seeds from 10 000), DCDM with the shipped ``learned`` map must
+1. stay within the iteration budget recorded in the model's metadata,
+2. take strictly fewer iterations than the same map with the network removed (the untrained
+   network, i.e. the classical smoothed aggregation ``smoothed``),
+and a network with random weights must fail these checks (shown here, so the checks can fail).
+"""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from pde import poisson_problem
+from solvers import dcdm, make_map
+from solvers.network.learned import StencilNet, learned_map
+from solvers.network.registry import WEIGHTS_DIR, available, load_pretrained
+
+SHIPPED = [name for name in ("stencil2d", "stencil3d")]
+
+
+def budget(name: str) -> dict:
+    return json.loads((WEIGHTS_DIR / f"{name}.json").read_text())["test_budget"]
+
+
+def iterations(M, p, seed: int) -> int:
+    ns = p.null_space() if p.is_singular else None
+    _, info = dcdm(p.matrix, p.rhs_divergence(seed), rtol=1e-6, M=M, directions=2,
+                   nullspace=ns, maxiter=200)  # fmt: skip
+    assert info.converged, info.message
+    return info.iterations
+
+
+def cases(name: str):
+    b = budget(name)
+    for geo, seed in zip(b["geometries"], b["seeds"]):
+        yield poisson_problem(geo, b["n"], b["dim"], seed=seed), seed
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_is_there_and_checksummed(name):
+    assert name in available()
+    model = load_pretrained(name)  # verifies the sha256 before unpickling (weights_only)
+    assert isinstance(model, StencilNet)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_model_meets_its_budget_and_beats_the_map_without_it(name):
+    b = budget(name)
+    model = load_pretrained(name)
+    for p, seed in cases(name):
+        learned = iterations(learned_map(model, p.matrix, p.labels), p, seed)
+        without = iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed)
+        assert learned <= b["max_iterations"], (p, learned, b)
+        assert learned < without, (p, learned, without)
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_random_weights_fail_the_checkpoint_checks(name):
+    """The same architecture with random weights: over budget or no better than no network."""
+    b = budget(name)
+    good = load_pretrained(name)
+    torch.manual_seed(0)
+    bad = StencilNet(**{k: v for k, v in good.config().items() if k != "kind"})
+    with torch.no_grad():
+        for param in bad.parameters():
+            param.normal_(0.0, 1.0)
+    fails = []
+    for p, seed in cases(name):
+        its = iterations(learned_map(bad, p.matrix, p.labels), p, seed)
+        without = iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed)
+        fails.append(its > b["max_iterations"] or its >= without)
+    assert all(fails), fails
+
+
+def test_learned_spec_loads_the_shipped_model_by_dimension():
+    p = poisson_problem("obstacles", 12, 3, seed=20_010)
+    M = make_map("learned", p.matrix, labels=p.labels)
+    assert M.linear and M.shape == (p.n, p.n)
+    x = np.random.default_rng(0).standard_normal(p.n)
+    assert np.isfinite(M(x)).all()
