@@ -59,8 +59,9 @@ class TwoLevelMap(spla.LinearOperator):
     so :math:`I - MA = (I - S_2A)(I - \Pi)(I - S_1A)`. The A-adjoint of
     :math:`I - S_fA` is :math:`I - S_bA`; with :math:`I - S_1A = (I-S_bA)(I-S_fA) = I - S_2A`
     (``'symmetric'``) or :math:`S_1 = S_f, S_2 = S_b` (``'forward-backward'``) the error
-    propagation is A-self-adjoint, so :math:`M` is symmetric; it is positive definite when the smoother converges
-    (:math:`\|I - SA\|_A < 1`, true for Gauss-Seidel on an SPD matrix). Each stage can only
+    propagation is A-self-adjoint, so :math:`M` is symmetric; it is positive definite when
+    the smoother converges (:math:`\|I - S_fA\|_A < 1`, true for Gauss-Seidel on an SPD
+    matrix). Each stage can only
     lower the A-norm error: Gauss-Seidel is an A-norm contraction and the coarse step an
     A-orthogonal projection (exact coarse solve). The map is linear, so plain PCG
     (``scipy.sparse.linalg.cg(A, b, M=map)``) and DCDM both take it.
