@@ -91,16 +91,17 @@ class StencilGeometry:
         if np.any(diag <= 0):
             raise ValueError("A must have a positive diagonal (an SPD grid Laplacian)")
         ratio = np.zeros(present.shape)
-        ratio[present] = A.data / np.repeat(diag, present.sum(1))
+        ratio[present] = A.data
+        ratio /= diag[:, None]
         feats = np.zeros((2 * dim + 2, n))
         for slot, (axis, step) in enumerate(cls.slots(dim)):
             if axis >= 0:
                 feats[2 * axis + (step > 0)] = np.abs(ratio[:, slot])
         feats[2 * dim] = 2.0 - np.abs(ratio).sum(1)
         feats[2 * dim + 1] = 1.0
-        grid = np.zeros((2 * dim + 2, *fluid.shape))
-        grid[:, fluid] = feats
-        return cls(A, fluid, present, ratio, grid)
+        grid = np.zeros((2 * dim + 2, fluid.size))
+        grid[:, np.flatnonzero(fluid)] = feats
+        return cls(A, fluid, present, ratio, grid.reshape(2 * dim + 2, *fluid.shape))
 
     def entries(self, raw: torch.Tensor, omega: float) -> torch.Tensor:
         r"""The entries of :math:`K` on A's CSR pattern from the network output ``raw``.
@@ -110,14 +111,16 @@ class StencilGeometry:
         dim = self.fluid.ndim
         dev, dt = raw.device, raw.dtype
         cells = torch.as_tensor(np.flatnonzero(self.fluid), device=dev)
-        w = omega * (1.0 + torch.tanh(raw.reshape(raw.shape[0], -1).index_select(1, cells)))
         slots = self.slots(dim)
-        channel = [2 * a + (s > 0) for a, s in slots if a >= 0]
+        channel = [2 * a + (s > 0) for a, s in slots if a >= 0] + [2 * dim]
         off = [i for i, (a, _) in enumerate(slots) if a >= 0]
-        ratio = torch.as_tensor(self.ratio, dtype=dt, device=dev)
-        k_off = w[channel].T * ratio[:, off]  # w a_ij / a_ii (<= 0)
+        # gather the fluid cells' outputs, slot-ordered channels first: (n, 2*dim + 1)
+        picked = raw.reshape(raw.shape[0], -1)[channel].index_select(1, cells).T
+        w = omega * (1.0 + torch.tanh(picked))
+        ratio = torch.as_tensor(np.ascontiguousarray(self.ratio[:, off]), dtype=dt, device=dev)
+        k_off = w[:, : 2 * dim] * ratio  # w a_ij / a_ii (<= 0)
         excess = torch.as_tensor(self.features[2 * dim][self.fluid], dtype=dt, device=dev)
-        k_ii = w[2 * dim] * excess - k_off.sum(1)
+        k_ii = w[:, 2 * dim] * excess - k_off.sum(1)
         K = torch.cat([k_off[:, :dim], k_ii[:, None], k_off[:, dim:]], 1)
         return K.reshape(-1).index_select(
             0, torch.as_tensor(np.flatnonzero(self.present), device=dev)
