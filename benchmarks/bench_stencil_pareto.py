@@ -1,0 +1,101 @@
+"""Pareto table of DCDM maps at 2D 512²: parameters, cost per application, FLOP, iterations, time.
+
+Rows: the classical ``coarse`` (piecewise-constant) and ``smoothed`` (constant ω = 2/3)
+two-level maps, the ``MultigridNet`` inside the cycle (``network+coarse``, the earlier shipped
+network), the shipped ``learned`` map (``stencil2d``) and any other trained ``StencilNet``
+given with ``--models NAME=FOLDER`` (ablations trained by ``examples/train_stencil_network.py
+--width W --depth D [--constant] --out FOLDER``). Held-out obstacles and plume (seeds 10 000,
+10 001), rtol 1e-6, DCDM with 2 directions for linear maps and 10 for the nonlinear one; one
+thread; total = set-up + solve, averaged over the two geometries.
+
+    python benchmarks/bench_stencil_pareto.py
+    python benchmarks/bench_stencil_pareto.py --models w8d2=out/w8d2 const=out/const
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import torch  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from pde import poisson_problem  # noqa: E402
+from solvers.dcdm import dcdm  # noqa: E402
+from solvers.maps import make_map  # noqa: E402
+from solvers.network.learned import learned_map  # noqa: E402
+from solvers.network.model import count_parameters  # noqa: E402
+from solvers.network.registry import load_pretrained  # noqa: E402
+
+
+def measure(build, prob, b, directions: int) -> dict:
+    t0 = time.perf_counter()
+    M = build(prob)
+    setup = time.perf_counter() - t0
+    r = np.random.default_rng(0).standard_normal(prob.n)
+    apply_s = []
+    for _ in range(3):
+        t = time.perf_counter()
+        M(r)
+        apply_s.append(time.perf_counter() - t)
+    ns = prob.null_space() if prob.is_singular else None
+    t0 = time.perf_counter()
+    _, info = dcdm(prob.matrix, b, rtol=1e-6, M=M, directions=directions, nullspace=ns,
+                   maxiter=500)  # fmt: skip
+    total = setup + time.perf_counter() - t0
+    return {"its": info.iterations if info.converged else np.nan, "setup": setup,
+            "total": total, "ms": 1e3 * float(np.median(apply_s)),
+            "flops": M.flops() / prob.labels.size}  # fmt: skip
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--n", type=int, default=512)
+    ap.add_argument("--models", nargs="*", default=[], help="NAME=FOLDER of a stencil2d model")
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    probs = []
+    for g, geo in enumerate(("obstacles", "plume")):
+        p = poisson_problem(geo, args.n, 2, seed=10_000 + g)
+        probs.append((p, p.rhs_divergence(g)))
+
+    def spec(s: str):
+        return lambda p: make_map(s, p.matrix, labels=p.labels, exterior=p.exterior)
+
+    rows = [("coarse (no network)", 0, 0, spec("coarse"), 2),
+            ("smoothed, ω = 2/3 (no network)", 0, 0, spec("smoothed"), 2)]  # fmt: skip
+    mg = load_pretrained("poisson2d-coarse")
+    rows.append(("MultigridNet in the cycle (network+coarse)", count_parameters(mg), None,
+                 spec("network+coarse"), 10))  # fmt: skip
+    models = [("learned: shipped stencil2d", None), *(m.split("=", 1) for m in args.models)]
+    for name, folder in models:
+        net = load_pretrained("stencil2d", folder=folder)
+        cfg = net.config()
+        label = f"{name} (width {cfg['width']}, depth {cfg['depth']})"
+        rows.append((label, count_parameters(net), net.flops_per_cell(),
+                     lambda p, net=net: learned_map(net, p.matrix, p.labels), 2))  # fmt: skip
+    print(f"2D {args.n}², held-out obstacles + plume, mean of the two; one thread")
+    print(
+        "| map | parameters | network FLOP / cell (set-up) | ms / application | "
+        "FLOP / cell / application | DCDM its | set-up s | total s |"
+    )
+    print("|---|---|---|---|---|---|---|---|")
+    for label, params, netflops, build, k in rows:
+        ms = [measure(build, p, b, k) for p, b in probs]
+        mean = {key: float(np.mean([m[key] for m in ms])) for key in ms[0]}
+        its = "/".join(str(int(m["its"])) if np.isfinite(m["its"]) else "✗" for m in ms)
+        nf = "(per application)" if netflops is None else f"{netflops:,}"
+        print(f"| {label} | {params:,} | {nf} | {mean['ms']:.1f} | {mean['flops']:,.0f} | {its} | "
+              f"{mean['setup']:.3f} | {mean['total']:.3f} |", flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
