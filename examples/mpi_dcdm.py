@@ -34,7 +34,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import numpy as np  # noqa: E402
 
-from pde import AIR, SOLID, dmda_poisson, poisson_problem  # noqa: E402
+from pde import dmda_poisson, poisson_problem  # noqa: E402
 from solvers.petsc import petsc_module  # noqa: E402
 
 HELD_OUT_SEED = 10_000
@@ -108,7 +108,7 @@ def worker(args: argparse.Namespace) -> None:
     size = comm.getSize()
     for name, dim, n, seed in cases(args):
         prob = poisson_problem("obstacles", n, dim, seed=seed)
-        ext = AIR if prob.exterior == "air" else SOLID
+        ext = prob.exterior_label
         system = dmda_poisson(prob.labels, exterior=prob.exterior)
         for k, (label, options) in enumerate(configs(args.halos)):
             options = {**options, "pc_network_threads": args.threads,
@@ -133,7 +133,7 @@ def serial_reference(args: argparse.Namespace) -> list[dict]:
     rows = []
     for name, dim, n, seed in cases(args):
         prob = poisson_problem("obstacles", n, dim, seed=seed)
-        ext = AIR if prob.exterior == "air" else SOLID
+        ext = prob.exterior_label
         b = prob.rhs_divergence(0)
         t0 = time.perf_counter()
         f = make_map(map_spec(dim, args.coarse), prob.matrix, labels=prob.labels, exterior=ext)

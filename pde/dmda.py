@@ -19,10 +19,17 @@ from typing import Any
 
 import numpy as np
 
-from sciconv.validation import check_choice, check_finite, describe
+from sciconv.validation import describe
 
-from .dmda_local import local_divergence, local_normals, local_rows, neumann_components
-from .geometry import AIR, FLUID, SOLID
+from .geometry import EXTERIORS, FLUID
+from .stencil import (
+    Grid,
+    check_grid,
+    divergence,
+    neumann_components,
+    normals,
+    stencil_rows,
+)
 
 __all__ = ["DMDAPoisson", "dmda_poisson"]
 
@@ -54,7 +61,7 @@ class DMDAPoisson:
     labels : numpy.ndarray of int8
         The whole grid's labels (held by every rank).
     exterior : str
-        ``'solid'`` or ``'air'``.
+        ``'solid'`` or ``'air'`` (:attr:`exterior_label`: its label code).
     spacing : tuple of float
         Cell sizes per NumPy axis.
     box : tuple of slice
@@ -83,6 +90,16 @@ class DMDAPoisson:
     def shape(self) -> tuple[int, ...]:
         """The grid shape (NumPy axes)."""
         return tuple(self.labels.shape)
+
+    @property
+    def exterior_label(self) -> int:
+        """The exterior as a label code (:data:`~pde.geometry.SOLID` or ``AIR``)."""
+        return EXTERIORS[self.exterior]
+
+    @property
+    def _grid(self) -> Grid:
+        # already checked by dmda_poisson; the right-hand sides need no coefficients
+        return Grid(self.labels, self.exterior, None, self.spacing)
 
     @property
     def fluid(self) -> np.ndarray:
@@ -135,9 +152,8 @@ class DMDAPoisson:
 
     def rhs_random(self, seed: int = 0) -> Any:
         """:meth:`PoissonProblem.rhs_random` as a global vector: :math:`b = A x`, 0 off fluid."""
-        fluid = self.labels == FLUID
         x = self.da.createGlobalVec()
-        self.local_grid(x)[...] = local_normals(seed, fluid, self.box)
+        self.local_grid(x)[...] = normals(self._grid, seed, self.box)
         b = self.da.createGlobalVec()
         self.mat.mult(x, b)
         x.destroy()
@@ -145,32 +161,11 @@ class DMDAPoisson:
 
     def rhs_divergence(self, seed: int = 0) -> Any:
         """:meth:`PoissonProblem.rhs_divergence` as a global vector (projected, 0 off fluid)."""
-        ext = AIR if self.exterior == "air" else SOLID
         b = self.da.createGlobalVec()
-        self.local_grid(b)[...] = local_divergence(self.labels, ext, self.spacing, seed, self.box)
+        self.local_grid(b)[...] = divergence(self._grid, seed, self.box)
         if self.nullspace is not None:
             self.nullspace.remove(b)
         return b
-
-
-def _check(labels: Any, exterior: str, coeff: Any, spacing: Any) -> tuple:
-    lab = np.asarray(labels)
-    if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 2D or 3D integer array, got {describe(lab)}")
-    if not np.isin(lab, (FLUID, SOLID, AIR)).all():
-        raise ValueError(f"labels must hold only FLUID={FLUID}, SOLID={SOLID}, AIR={AIR}")
-    if not (lab == FLUID).any():
-        raise ValueError("labels has no FLUID cell: the system would be empty")
-    exterior = check_choice("exterior", exterior, ("solid", "air"))
-    if coeff is not None:
-        coeff = np.broadcast_to(np.asarray(coeff, dtype=float), lab.shape)
-        check_finite("coeff", coeff)
-        if (coeff <= 0).any():
-            raise ValueError(f"coeff must be positive, got min {coeff.min():g}")
-    h = np.broadcast_to(np.asarray(spacing, dtype=float), (lab.ndim,))
-    if not np.all(np.isfinite(h) & (h > 0)):
-        raise ValueError(f"spacing must be positive, got {spacing!r}")
-    return lab.astype(np.int8, copy=False), exterior, coeff, tuple(float(v) for v in h)
 
 
 def _box(da: Any) -> tuple[slice, ...]:
@@ -205,8 +200,8 @@ def dmda_poisson(
     ----------
     labels : array_like of int, shape (n0, n1) or (n0, n1, n2)
         FLUID / SOLID / AIR per cell, the whole grid, the same on every rank.
-    exterior : {'solid', 'air'}
-        What lies outside the grid (Neumann walls or Dirichlet air).
+    exterior : {'solid', 'air'} or {SOLID, AIR}
+        What lies outside the grid (Neumann walls or Dirichlet air), by name or label code.
     coeff : array_like, optional
         Positive cell coefficients (broadcast to the grid shape); default 1.
     spacing : float or sequence of float
@@ -220,12 +215,13 @@ def dmda_poisson(
 
     Notes
     -----
-    The discretisation is that of :class:`~pde.poisson.PoissonProblem`: on a fluid cell
-    :math:`i`, :math:`A_{ij} = -w_{ij}` for each fluid face neighbour :math:`j`,
+    The discretisation is that of :class:`~pde.poisson.PoissonProblem`, from the same code
+    (:func:`pde.stencil.stencil_rows` on this rank's box): on a fluid cell :math:`i`,
+    :math:`A_{ij} = -w_{ij}` for each fluid face neighbour :math:`j`,
     :math:`A_{ii} = \sum w_{ij}` over fluid and air neighbours (the exterior counts as
-    ``exterior``), with :math:`w_{ij} = 2k_ik_j/(k_i+k_j)/h_a^2`, computed in the same order
-    so that the fluid block equals ``PoissonProblem.matrix`` exactly. Solid and air cells get
-    identity rows, decoupled from the fluid (eigenvalue 1 added to the spectrum).
+    ``exterior``), with :math:`w_{ij} = 2k_ik_j/(k_i+k_j)/h_a^2`, so the fluid block equals
+    ``PoissonProblem.matrix`` exactly. Solid and air cells get identity rows, decoupled from
+    the fluid (eigenvalue 1 added to the spectrum).
 
     What each rank holds: the whole ``labels`` (int8, one byte a cell; cheap, and what lets
     every rank regenerate a seeded geometry) and, for the null space, a component labelling
@@ -233,11 +229,20 @@ def dmda_poisson(
     Its matrix rows, right-hand sides and null-space vectors are built from its own box plus
     one ghost layer only (:math:`O(N/P)`); column indices of ghost cells come from the
     DMDA's local-to-global map; rows are inserted by one CSR preallocation call. No rank
-    ever holds the whole matrix.
+    ever holds the whole matrix. (The right-hand sides read the whole seeded stream, keeping
+    their box: see :func:`pde.stencil.divergence`.)
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> system = dmda_poisson(np.zeros((4, 5), dtype=np.int8), exterior="solid")
+    >>> system.shape, system.exterior_label, system.mat.getSize()
+    ((4, 5), 1, (20, 20))
     """
     PETSc = _petsc()
     clock = _Clock()
-    lab, exterior, coeff, h = _check(labels, exterior, coeff, spacing)
+    grid = check_grid(labels, exterior, coeff, spacing)
+    lab = grid.labels
     comm = PETSc.COMM_WORLD if comm is None else comm
     comm = comm if isinstance(comm, PETSc.Comm) else PETSc.Comm(comm)
     da = PETSc.DMDA().create(
@@ -251,8 +256,7 @@ def dmda_poisson(
     da.setUp()
     box = _box(da)
     clock.lap("setup")
-    ext = AIR if exterior == "air" else SOLID
-    indptr, indices, data = local_rows(lab, coeff, h, ext, box, _ghost_index(da, box))
+    indptr, indices, data = stencil_rows(grid, box, _ghost_index(da, box))
     clock.lap("rows")
     mat = da.createMat()
     mat.setPreallocationCSR(
@@ -264,22 +268,21 @@ def dmda_poisson(
     )
     mat.assemble()
     clock.lap("insert")
-    comp, neumann, sizes = neumann_components(lab, ext)
+    components = neumann_components(grid)
     nullspace = None
-    if neumann:
-        local = comp[box]
-        here = set(np.unique(local).tolist())
+    if components.ids:
         vecs = []
-        for c in neumann:  # every rank creates every (zeroed) vector, fills its own cells
+        for ind in components.indicators(box):  # every rank: every vector, its own cells
             v = da.createGlobalVec()
-            if c in here:
-                v.getArray().reshape(local.shape)[...] = (local == c) / np.sqrt(sizes[c])
+            v.getArray().reshape(ind.shape)[...] = ind
             vecs.append(v)
         nullspace = PETSc.NullSpace().create(vectors=vecs, comm=comm)
         mat.setNullSpace(nullspace)
     clock.lap("nullspace")
     total = sum(v for k, v in clock.times.items() if not k.endswith("cpu_s"))
-    return DMDAPoisson(da, mat, nullspace, lab, exterior, h, box, total, clock.times)
+    return DMDAPoisson(
+        da, mat, nullspace, lab, grid.exterior, grid.spacing, box, total, clock.times
+    )
 
 
 class _Clock:

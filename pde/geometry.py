@@ -13,7 +13,17 @@ import numpy as np
 
 from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 
-__all__ = ["AIR", "FLUID", "GEOMETRIES", "SOLID", "box", "make_geometry", "obstacles", "plume"]
+__all__ = [
+    "AIR",
+    "EXTERIORS",
+    "FLUID",
+    "GEOMETRIES",
+    "SOLID",
+    "box",
+    "make_geometry",
+    "obstacles",
+    "plume",
+]
 
 #: An unknown pressure cell (a row of the matrix).
 FLUID = 0
@@ -21,6 +31,8 @@ FLUID = 0
 SOLID = 1
 #: A free-surface cell: pressure fixed to zero, a Dirichlet boundary.
 AIR = 2
+#: What may lie outside the grid, by name: closed walls or open air.
+EXTERIORS = {"solid": SOLID, "air": AIR}
 
 
 def _shape(shape: Sequence[int] | int, dim: int | None = None) -> tuple[int, ...]:

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 import numpy as np
-import scipy.ndimage as ndi
 import scipy.sparse as sp
 
 from sciconv import ConvOperator
-from sciconv.validation import check_choice, check_finite, describe
 
-from .geometry import AIR, FLUID, SOLID, make_geometry
+from .geometry import FLUID, make_geometry
+from .stencil import check_grid, divergence, neumann_components, normals, stencil_rows
 
 __all__ = ["PoissonProblem", "dirichlet_box", "poisson_problem"]
 
@@ -25,12 +25,34 @@ class PoissonProblem:
     labels : array_like of int, shape (n0, n1) or (n0, n1, n2)
         :data:`~pde.geometry.FLUID`, :data:`~pde.geometry.SOLID` or :data:`~pde.geometry.AIR`
         per cell. Fluid cells are the unknowns (rows of :attr:`matrix`, in C order).
-    exterior : {'solid', 'air'}
-        What lies outside the grid: closed walls (Neumann) or open air (Dirichlet).
+    exterior : {'solid', 'air'} or {SOLID, AIR}
+        What lies outside the grid: closed walls (Neumann) or open air (Dirichlet), by name
+        or by label code (kept as the name in :attr:`exterior`, the code in
+        :attr:`exterior_label`).
     coeff : array_like, optional
         Positive cell coefficients :math:`k` (e.g. :math:`1/\rho`); default 1.
     spacing : float or sequence of float
         Cell size :math:`h` (per axis).
+
+    Attributes
+    ----------
+    matrix : scipy.sparse.csr_matrix
+        :math:`A` over the fluid cells (C order), columns sorted.
+    labels : numpy.ndarray of int8
+        The labels.
+    exterior : str
+        ``'solid'`` or ``'air'``.
+    exterior_label : int
+        The exterior as a label code, :data:`~pde.geometry.SOLID` or :data:`~pde.geometry.AIR`
+        (what the grid maps of :mod:`solvers` take).
+    coeff : numpy.ndarray
+        The cell coefficients (ones by default).
+    spacing : tuple of float
+        Cell size per axis.
+    index : numpy.ndarray of int64
+        Row of each fluid cell, -1 elsewhere.
+    n : int
+        Number of unknowns (fluid cells).
 
     Notes
     -----
@@ -46,7 +68,19 @@ class PoissonProblem:
     keeps its diagonal term with :math:`p_j = 0` (Dirichlet). :math:`A` is symmetric and
     weakly diagonally dominant with non-positive off-diagonals, hence positive semidefinite;
     it is singular exactly on the fluid components (face-connected) that touch no air, where
-    the component's indicator vector spans the null space (pure Neumann).
+    the component's indicator vector spans the null space (pure Neumann). The rows, the null
+    space and the right-hand sides come from :mod:`pde.stencil` (the whole grid as one box),
+    as do those of :func:`pde.dmda.dmda_poisson` (a rank's box).
+
+    Examples
+    --------
+    >>> prob = PoissonProblem([[0, 0], [1, 0]], exterior="air", spacing=0.5)
+    >>> prob.n, prob.exterior_label, prob.is_singular
+    (3, 2, False)
+    >>> prob.matrix.toarray()
+    array([[12., -4.,  0.],
+           [-4., 16., -4.],
+           [ 0., -4., 12.]])
     """
 
     def __init__(
@@ -57,83 +91,37 @@ class PoissonProblem:
         coeff: Any = None,
         spacing: float | Sequence[float] = 1.0,
     ) -> None:
-        lab = np.asarray(labels)
-        if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
-            raise ValueError(f"labels must be a 2D or 3D integer array, got {describe(lab)}")
-        if not np.isin(lab, (FLUID, SOLID, AIR)).all():
-            raise ValueError(f"labels must hold only FLUID={FLUID}, SOLID={SOLID}, AIR={AIR}")
-        self.exterior = check_choice("exterior", exterior, ("solid", "air"))
-        self.labels = lab.astype(np.int8)
-        self.shape = tuple(lab.shape)
-        self.dim = lab.ndim
-        if coeff is None:
+        grid = check_grid(labels, exterior, coeff, spacing)
+        self.exterior = grid.exterior
+        self.exterior_label = grid.exterior_label
+        self.labels = grid.labels.copy()
+        self.shape = grid.shape
+        self.dim = grid.dim
+        if grid.coeff is None:
             self.coeff = np.ones(self.shape)
             self.constant_coeff = True
         else:
-            c = np.broadcast_to(np.asarray(coeff, dtype=float), self.shape).copy()
-            check_finite("coeff", c)
-            if (c <= 0).any():
-                raise ValueError(f"coeff must be positive, got min {c.min():g}")
-            self.coeff = c
-            self.constant_coeff = bool(np.all(c == c.flat[0]))
-        h = np.broadcast_to(np.asarray(spacing, dtype=float), (self.dim,))
-        if not np.all(np.isfinite(h) & (h > 0)):
-            raise ValueError(f"spacing must be positive, got {spacing!r}")
-        self.spacing = tuple(float(v) for v in h)
+            self.coeff = grid.coeff.copy()
+            self.constant_coeff = bool(np.all(self.coeff == self.coeff.flat[0]))
+        self.spacing = grid.spacing
+        # the stencil reads the problem's own copies (not the caller's arrays)
+        coeff_arg = None if grid.coeff is None else self.coeff
+        self._grid = replace(grid, labels=self.labels, coeff=coeff_arg)
         fluid = self.labels == FLUID
-        self.index = np.full(self.shape, -1, dtype=np.int64)
-        self.index[fluid] = np.arange(int(fluid.sum()))
         self.n = int(fluid.sum())
-        if self.n == 0:
-            raise ValueError("labels has no FLUID cell: the system would be empty")
-        self.matrix, touches_air = self._assemble()
-        self._null = self._find_null_space(touches_air)
+        self.index = np.full(self.shape, -1, dtype=np.int64)
+        self.index[fluid] = np.arange(self.n)
+        self.matrix = self._assemble()
+        self._null = self._find_null_space()
 
     # ------------------------------------------------------------------ assembly
-    def _assemble(self) -> tuple[sp.csr_matrix, np.ndarray]:
-        ext = AIR if self.exterior == "air" else SOLID
-        lab = np.pad(self.labels, 1, constant_values=ext)
-        cof = np.pad(self.coeff, 1, mode="edge")
-        inner = tuple(slice(1, -1) for _ in range(self.dim))
-        fluid = lab[inner] == FLUID
-        c0 = cof[inner]
-        idx = np.pad(self.index, 1, constant_values=-1)
-        rows, cols, vals = [], [], []
-        diag = np.zeros(self.shape)
-        touches_air = np.zeros(self.shape, dtype=bool)
-        for ax in range(self.dim):
-            for step in (-1, 1):
-                sl = list(inner)
-                sl[ax] = slice(1 + step, lab.shape[ax] - 1 + step)
-                nb_lab, nb_c, nb_idx = lab[tuple(sl)], cof[tuple(sl)], idx[tuple(sl)]
-                w = 2.0 * c0 * nb_c / (c0 + nb_c) / self.spacing[ax] ** 2
-                couple = fluid & (nb_lab != SOLID)
-                diag += np.where(couple, w, 0.0)
-                touches_air |= fluid & (nb_lab == AIR)
-                off = fluid & (nb_lab == FLUID)
-                rows.append(self.index[off])
-                cols.append(nb_idx[off])
-                vals.append(-w[off])
-        rows.append(self.index[fluid])
-        cols.append(self.index[fluid])
-        vals.append(diag[fluid])
-        mat = sp.coo_matrix(
-            (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
-            shape=(self.n, self.n),
-        ).tocsr()
-        mat.sort_indices()
-        return mat, touches_air
+    def _assemble(self) -> sp.csr_matrix:
+        columns = np.pad(self.index, 1, constant_values=-1)
+        indptr, indices, data = stencil_rows(self._grid, None, columns, identity_rows=False)
+        return sp.csr_matrix((data, indices, indptr), shape=(self.n, self.n))
 
-    def _find_null_space(self, touches_air: np.ndarray) -> np.ndarray:
-        structure = ndi.generate_binary_structure(self.dim, 1)
-        comp, ncomp = ndi.label(self.labels == FLUID, structure=structure)
-        vecs = []
-        for c in range(1, ncomp + 1):
-            cells = comp == c
-            if not touches_air[cells].any():
-                v = np.zeros(self.n)
-                v[self.index[cells]] = 1.0 / np.sqrt(cells.sum())
-                vecs.append(v)
+    def _find_null_space(self) -> np.ndarray:
+        vecs = neumann_components(self._grid).indicators(self.labels == FLUID)
         return np.array(vecs).reshape(len(vecs), self.n)
 
     # ------------------------------------------------------------------ structure
@@ -189,7 +177,7 @@ class PoissonProblem:
 
     def rhs_random(self, seed: int = 0) -> np.ndarray:
         """:math:`b = A x` for a standard normal :math:`x`: always in range(A)."""
-        return self.matrix @ np.random.default_rng(seed).standard_normal(self.n)
+        return self.matrix @ self.from_grid(normals(self._grid, seed))
 
     def rhs_divergence(self, seed: int = 0) -> np.ndarray:
         r"""A divergence-like right-hand side :math:`b = -\nabla\cdot u` of random face velocities.
@@ -197,20 +185,7 @@ class PoissonProblem:
         Faces touching a solid cell (or a solid exterior) carry :math:`u = 0`, so each pure
         Neumann component sums to zero up to rounding; the result is projected anyway.
         """
-        rng = np.random.default_rng(seed)
-        ext = AIR if self.exterior == "air" else SOLID
-        lab = np.pad(self.labels, 1, constant_values=ext)
-        div = np.zeros(lab.shape)
-        for ax in range(self.dim):
-            lo = [slice(None)] * self.dim
-            hi = [slice(None)] * self.dim
-            lo[ax], hi[ax] = slice(0, -1), slice(1, None)
-            open_face = (lab[tuple(lo)] != SOLID) & (lab[tuple(hi)] != SOLID)
-            u = rng.standard_normal(open_face.shape) * open_face / self.spacing[ax]
-            div[tuple(hi)] += u
-            div[tuple(lo)] -= u
-        inner = tuple(slice(1, -1) for _ in range(self.dim))
-        return self.project(-self.from_grid(div[inner]))
+        return self.project(self.from_grid(divergence(self._grid, seed)))
 
     # ------------------------------------------------------------------ PETSc
     def petsc_aij(self, comm: Any = None) -> Any:
