@@ -47,8 +47,8 @@ SCALING_METHODS = ("jacobi", "icc", "gamg")
 def worker(args: argparse.Namespace) -> None:
     """One run under mpiexec: build, solve, print a JSON line on rank 0."""
     from pde import FLUID, PoissonProblem, dmda_poisson, make_geometry
-    from sciconv.cli.poisson_mpi import solve_dmda
-    from solvers.petsc import petsc_module
+    from solvers.compare import DISTRIBUTED_CG, distributed_row
+    from solvers.petsc import ksp_solve, petsc_module
 
     PETSc = petsc_module()
     comm = PETSc.COMM_WORLD
@@ -93,7 +93,8 @@ def worker(args: argparse.Namespace) -> None:
             xref[keep] = spla.spsolve(A, b_nat.ravel()[fluid][keep])
             xref = prob.project(xref)
     for method in args.methods:
-        x, row = solve_dmda(system, b, method, rtol=args.rtol)
+        x, info = ksp_solve(system.mat, b, options=DISTRIBUTED_CG[method], rtol=args.rtol)
+        row = distributed_row(method, info, b.norm())
         res = {k: row[k] for k in ("iterations", "setup_s", "solve_s", "true_relres", "converged")}
         if args.check:
             xg = system.gather_natural(x)

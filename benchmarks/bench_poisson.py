@@ -34,8 +34,8 @@ import numpy as np  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pde import dirichlet_box, poisson_problem  # noqa: E402
-from sciconv.cli.poisson import compare, plot, table  # noqa: E402
 from solvers import petsc_solve  # noqa: E402
+from solvers.compare import compare, plot, table  # noqa: E402
 
 ANCHOR = {"none": 1256, "icc": 374, "gamg": 9}
 ANCHOR_GAMG_S = 0.75

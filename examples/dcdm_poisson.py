@@ -35,7 +35,7 @@ import torch  # noqa: E402
 from threadpoolctl import threadpool_limits  # noqa: E402
 
 from pde import poisson_problem  # noqa: E402
-from sciconv.cli.poisson import compare  # noqa: E402
+from solvers.compare import compare  # noqa: E402
 from solvers.dcdm import dcdm  # noqa: E402
 from solvers.maps import COARSE_BLOCK  # noqa: E402
 from solvers.network import (  # noqa: E402

@@ -14,7 +14,7 @@ next to the serial numpy ``dcdm`` with the same network map (the reference count
 ``--coarse B`` uses the two-level map ``network+coarse`` (block side B, the coarse-partner
 networks ``poisson{2,3}d-coarse``) in every column: serial and gather apply the serial
 :class:`~solvers.network.precond.NetworkMap`, halo the distributed
-:class:`~solvers.petsc_coarse.PetscCoarse` correction. Columns:
+:class:`~solvers.petsc.coarse.PetscCoarse` correction. Columns:
 iterations (negative: not converged at the cap), PC set-up and solve wall time (s, the
 slowest rank), and the true relative residual. ``--plot`` saves iterations against halo
 width. Run a single P directly with ``mpiexec -n P python examples/mpi_dcdm.py``.
@@ -35,7 +35,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 import numpy as np  # noqa: E402
 
 from pde import dmda_poisson, poisson_problem  # noqa: E402
-from solvers.petsc import petsc_module  # noqa: E402
+from solvers.petsc import DCDM, MapPC, ksp_solve, petsc_module  # noqa: E402
 
 HELD_OUT_SEED = 10_000
 
@@ -62,43 +62,18 @@ def map_spec(dim: int, coarse: int) -> str:
     return f"network+coarse::{coarse}" if coarse else f"network:poisson{dim}d"
 
 
-def solve(PETSc, system, ext, dim, options, tag, maxiter):  # noqa: ANN001, ANN201 - a script
+def solve(system, ext, options, maxiter):  # noqa: ANN001, ANN201 - a script
     """One DCDM solve; returns (iterations, setup_s, solve_s, relres), times max over ranks."""
-    comm = system.da.getComm()
-    opts = PETSc.Options()
-    for key, val in {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM",
-                     "ksp_dcdm_directions": 10, "pc_type": "python",
-                     "pc_python_type": "solvers.petsc.NetworkPC", **options}.items():  # fmt: skip
-        opts[f"{tag}_{key}"] = val
-    ksp = PETSc.KSP().create(comm=comm)
-    ksp.setOptionsPrefix(f"{tag}_")
-    ksp.setOperators(system.mat)
-    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=maxiter)
-    ksp.setFromOptions()
-    ksp.getPC().getPythonContext().set_grid(system.labels, ext, da=system.da)
+    pc = MapPC()
+    pc.set_grid(system.labels, ext, da=system.da)
     b = system.rhs_divergence(0)
-    x, r = system.da.createGlobalVec(), system.da.createGlobalVec()
-    mpi = comm.tompi4py()
-    mpi.Barrier()
-    t0 = time.perf_counter()
-    ksp.setUp()
-    t1 = time.perf_counter()
-    ksp.solve(b, x)
-    t2 = time.perf_counter()
-    system.mat.mult(x, r)
-    r.aypx(-1.0, b)
-    its = ksp.getIterationNumber() * (1 if ksp.getConvergedReason() > 0 else -1)
-    times = [mpi.allreduce(t, op=_max()) for t in (t1 - t0, t2 - t1)]
-    relres = r.norm() / b.norm()
-    for obj in (ksp, b, x, r):
+    x, info = ksp_solve(system.mat, b, ksp_type=DCDM(directions=10), pc_type=pc,
+                        options=options, rtol=1e-6, maxiter=maxiter)  # fmt: skip
+    its = info.iterations * (1 if info.extra["ksp_reason_code"] > 0 else -1)
+    relres = info.extra["true_residual"] / b.norm()
+    for obj in (b, x):
         obj.destroy()
-    return its, *times, relres
-
-
-def _max():  # noqa: ANN202
-    from mpi4py import MPI
-
-    return MPI.MAX
+    return its, info.extra["setup_s"], info.extra["solve_s"], relres
 
 
 def worker(args: argparse.Namespace) -> None:
@@ -110,11 +85,10 @@ def worker(args: argparse.Namespace) -> None:
         prob = poisson_problem("obstacles", n, dim, seed=seed)
         ext = prob.exterior_label
         system = dmda_poisson(prob.labels, exterior=prob.exterior)
-        for k, (label, options) in enumerate(configs(args.halos)):
+        for label, options in configs(args.halos):
             options = {**options, "pc_network_threads": args.threads,
                        "pc_network_map": map_spec(dim, args.coarse)}  # fmt: skip
-            its, setup, solve_s, relres = solve(PETSc, system, ext, dim, options,
-                                                f"c{seed}d{dim}k{k}", args.maxiter)  # fmt: skip
+            its, setup, solve_s, relres = solve(system, ext, options, args.maxiter)
             if comm.getRank() == 0:
                 row = {"case": name, "ranks": size, "strategy": label, "iterations": its,
                        "map": map_spec(dim, args.coarse),

@@ -20,8 +20,8 @@ import numpy as np  # noqa: E402
 import scipy.sparse.linalg as spla  # noqa: E402
 
 from pde import FLUID, PoissonProblem, dmda_poisson, make_geometry  # noqa: E402
-from sciconv.cli.poisson_mpi import CLASSICAL, solve_dmda  # noqa: E402
-from solvers.petsc import petsc_module  # noqa: E402
+from solvers.compare import DISTRIBUTED_CG, distributed_row  # noqa: E402
+from solvers.petsc import ksp_solve, max_over_ranks, petsc_module  # noqa: E402
 
 
 def serial_solution(prob: PoissonProblem, b: np.ndarray) -> np.ndarray:
@@ -50,7 +50,7 @@ def main() -> None:
     rank0 = comm.getRank() == 0
     labels = make_geometry(args.geometry, args.n, args.dim, seed=args.seed)
     system = dmda_poisson(labels, exterior=args.exterior)
-    assembly = comm.tompi4py().allreduce(system.assembly_s, op=_max())
+    assembly = max_over_ranks(comm, system.assembly_s)
     b = system.rhs_divergence(args.seed)
     check = args.check if args.check is not None else labels.size <= 300_000
     fluid = labels.ravel() == FLUID
@@ -59,8 +59,9 @@ def main() -> None:
         prob = PoissonProblem(labels, exterior=args.exterior)
         xref = serial_solution(prob, b_nat.ravel()[fluid])
     rows = []
-    for method in CLASSICAL:
-        x, row = solve_dmda(system, b, method, rtol=args.rtol)
+    for method, options in DISTRIBUTED_CG.items():
+        x, info = ksp_solve(system.mat, b, options=options, rtol=args.rtol)
+        row = distributed_row(method, info, b.norm())
         x_nat = system.gather_natural(x) if check else None
         if rank0 and check:
             xs = prob.project(x_nat.ravel()[fluid])
@@ -82,12 +83,6 @@ def main() -> None:
                 f"{r['solver']:<7} {r['iterations']:>6d} {r['setup_s']:>10.4f} "
                 f"{r['solve_s']:>10.4f} {r['true_relres']:>10.2e} {err:>24}"
             )
-
-
-def _max():
-    from mpi4py import MPI
-
-    return MPI.MAX
 
 
 if __name__ == "__main__":

@@ -16,7 +16,6 @@
 from __future__ import annotations
 
 import argparse
-import time
 from pathlib import Path
 
 import matplotlib
@@ -26,31 +25,17 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from pde import poisson_problem  # noqa: E402
-from sciconv.cli.poisson import compare, table  # noqa: E402
-from solvers.petsc import petsc_module  # noqa: E402
+from solvers.compare import compare, table  # noqa: E402
+from solvers.petsc import ksp_solve  # noqa: E402
 
 
 def petsc_options_run(prob, b, options: dict[str, object]) -> tuple[int, str, float, float]:
     """Configure a KSP from options alone; return its, reason, seconds, true relres."""
-    PETSc = petsc_module()
-    opts = PETSc.Options()
-    prefix = f"ex{abs(hash(tuple(options.items()))) % 10**6}_"
-    for k, v in options.items():
-        opts[prefix + k] = v
     mat = prob.petsc_aij()
-    ksp = PETSc.KSP().create()
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(mat)
-    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=2000)
-    ksp.setFromOptions()
-    bv, x = mat.createVecs()
-    bv.setArray(b)
-    t0 = time.perf_counter()
-    ksp.solve(bv, x)
-    dt = time.perf_counter() - t0
-    names = {int(v): k for k, v in vars(PETSc.KSP.ConvergedReason).items() if k.isupper()}
-    res = np.linalg.norm(b - prob.matrix @ x.getArray()) / np.linalg.norm(b)
-    return ksp.getIterationNumber(), names[int(ksp.getConvergedReason())], dt, res
+    x, info = ksp_solve(mat, b, options=options, rtol=1e-6, maxiter=2000)
+    mat.destroy()
+    res = np.linalg.norm(b - prob.matrix @ x) / np.linalg.norm(b)
+    return info.iterations, info.extra["ksp_reason"], info.extra["solve_s"], res
 
 
 def main() -> None:

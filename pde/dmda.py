@@ -7,7 +7,8 @@ stencil width 1 over the whole grid), ``sys.mat`` (its AIJ matrix) and ``sys.nul
 between NumPy grids in natural (C) order and global vectors (:meth:`DMDAPoisson.from_natural`,
 :meth:`DMDAPoisson.local_grid`, :meth:`DMDAPoisson.gather_natural`).
 
-petsc4py is imported lazily, so ``import pde`` never loads PETSc.
+PETSc is reached only through :mod:`solvers.petsc._core` (the project's one PETSc loader),
+and only when a function here runs, so ``import pde`` never loads PETSc.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from sciconv.validation import describe
+from solvers.petsc._core import as_comm, attach_null_space, petsc_module
 
 from .geometry import EXTERIORS, FLUID
 from .stencil import (
@@ -32,15 +34,6 @@ from .stencil import (
 )
 
 __all__ = ["DMDAPoisson", "dmda_poisson"]
-
-
-def _petsc() -> Any:
-    import petsc4py
-
-    petsc4py.init()
-    from petsc4py import PETSc
-
-    return PETSc
 
 
 @dataclass(eq=False)
@@ -134,7 +127,7 @@ class DMDAPoisson:
 
         A gather of the full vector: for checks and output of modest grids, not for scale.
         """
-        PETSc = _petsc()
+        PETSc = petsc_module()
         nat = self.da.createNaturalVec()
         self.da.globalToNatural(vec, nat)
         scatter, v0 = PETSc.Scatter.toZero(nat)
@@ -239,12 +232,11 @@ def dmda_poisson(
     >>> system.shape, system.exterior_label, system.mat.getSize()
     ((4, 5), 1, (20, 20))
     """
-    PETSc = _petsc()
+    PETSc = petsc_module()
     clock = _Clock()
     grid = check_grid(labels, exterior, coeff, spacing)
     lab = grid.labels
-    comm = PETSc.COMM_WORLD if comm is None else comm
-    comm = comm if isinstance(comm, PETSc.Comm) else PETSc.Comm(comm)
+    comm = as_comm(comm)
     da = PETSc.DMDA().create(
         dim=lab.ndim,
         dof=1,
@@ -276,8 +268,7 @@ def dmda_poisson(
             v = da.createGlobalVec()
             v.getArray().reshape(ind.shape)[...] = ind
             vecs.append(v)
-        nullspace = PETSc.NullSpace().create(vectors=vecs, comm=comm)
-        mat.setNullSpace(nullspace)
+        nullspace = attach_null_space(mat, vecs)
     clock.lap("nullspace")
     total = sum(v for k, v in clock.times.items() if not k.endswith("cpu_s"))
     return DMDAPoisson(

@@ -10,7 +10,9 @@ import numpy as np
 import scipy.sparse as sp
 
 from sciconv import ConvOperator
+from solvers.petsc._core import aij_from_csr, attach_null_space
 
+from .dmda import dmda_poisson
 from .geometry import FLUID, make_geometry
 from .stencil import check_grid, divergence, neumann_components, normals, stencil_rows
 
@@ -188,11 +190,32 @@ class PoissonProblem:
         return self.project(self.from_grid(divergence(self._grid, seed)))
 
     # ------------------------------------------------------------------ PETSc
-    def petsc_aij(self, comm: Any = None) -> Any:
-        """The matrix as a PETSc AIJ ``Mat`` (each rank sets its rows), with null space attached."""
-        from .petsc_views import aij_matrix
+    def grid_matrix(self) -> sp.csr_matrix:
+        """The whole-grid matrix in C order: :attr:`matrix` on fluid cells, identity elsewhere.
 
-        return aij_matrix(self.matrix, self._null, comm)
+        Notes
+        -----
+        The serial twin of the DMDA system of :meth:`petsc_dmda` (rows and columns are all the
+        cells; solid and air cells decoupled identity rows).
+        """
+        fluid = (self.labels == FLUID).ravel()
+        sel = sp.csr_matrix(
+            (np.ones(self.n), (np.arange(self.n), np.flatnonzero(fluid))),
+            shape=(self.n, fluid.size),
+        )
+        return (sel.T @ self.matrix @ sel + sp.diags((~fluid).astype(float))).tocsr()
+
+    def petsc_aij(self, comm: Any = None) -> Any:
+        """The matrix as a PETSc AIJ ``Mat`` (each rank sets its rows), with null space attached.
+
+        Notes
+        -----
+        Built by :func:`solvers.petsc.aij_from_csr` from :attr:`matrix` (every rank holds it)
+        and :func:`solvers.petsc.attach_null_space` with :meth:`null_space`.
+        """
+        mat = aij_from_csr(self.matrix, comm)
+        attach_null_space(mat, self._null)
+        return mat
 
     def petsc_dmda(self, comm: Any = None) -> tuple[Any, Any]:
         """A DMDA over the whole grid and its AIJ matrix (non-fluid cells: identity rows).
@@ -201,11 +224,22 @@ class PoissonProblem:
         space attached when the problem is singular); grid vectors in natural (C) order map
         to the DMDA's global vectors through ``da.getAO()``. For the right-hand sides as
         global vectors and the natural/global conversions use :func:`pde.dmda_poisson`,
-        which this calls (see :func:`pde.petsc_views.dmda_matrix`).
-        """
-        from .petsc_views import dmda_matrix
+        which this calls.
 
-        return dmda_matrix(self, comm)
+        Notes
+        -----
+        The DMDA sizes are the grid shape reversed, so the natural ordering is NumPy's C
+        order; the matrix equals :meth:`grid_matrix`.
+        """
+        uniform = self.constant_coeff and self.coeff.flat[0] == 1.0
+        system = dmda_poisson(
+            self.labels,
+            exterior=self.exterior,
+            coeff=None if uniform else self.coeff,
+            spacing=self.spacing,
+            comm=comm,
+        )
+        return system.da, system.mat
 
     def __repr__(self) -> str:
         return (

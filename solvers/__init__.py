@@ -1,6 +1,7 @@
 """Krylov solvers, the deep conjugate-direction method and classical baselines.
 
-PETSc is imported only by :mod:`solvers.petsc` (and lazily by :func:`solvers.krylov.petsc_solve`).
+PETSc is loaded only by :func:`solvers.petsc.petsc_module` (in :mod:`solvers.petsc._core`), on
+first use; every KSP solve goes through :func:`solvers.petsc.ksp_solve`.
 """
 
 from .dcdm import dcdm

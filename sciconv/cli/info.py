@@ -30,7 +30,8 @@ DEPENDENCIES = (
 )
 
 _MPI_PROBE = (
-    "from petsc4py import PETSc\n"
+    "from solvers.petsc import petsc_module\n"
+    "PETSc = petsc_module()\n"
     "c = PETSc.COMM_WORLD\n"
     "v = PETSc.Vec().createMPI(8, comm=c); v.set(1.0)\n"
     "s = v.sum()\n"
@@ -56,12 +57,13 @@ def _version(name: str) -> str | None:
 
 def petsc_config() -> dict[str, Any]:
     """PETSc version, scalar type, precision, MPI (on/off, library) and install dir."""
-    try:
-        import numpy as np
-        import petsc4py
+    import numpy as np
 
-        petsc4py.init()
-        from petsc4py import PETSc
+    from solvers.petsc import petsc_module
+
+    try:
+        PETSc = petsc_module()
+        import petsc4py  # loaded by petsc_module; for its build configuration
     except ImportError as exc:
         return {"available": False, "error": str(exc)}
     cfg = petsc4py.get_config()

@@ -13,9 +13,8 @@ import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
 from pde import FLUID, dmda_poisson, poisson_problem
-from pde.petsc_views import grid_operator
-from sciconv.cli.poisson_mpi import CLASSICAL, solve_dmda
-from solvers.petsc import petsc_module
+from solvers.compare import DISTRIBUTED_CG, distributed_row
+from solvers.petsc import ksp_solve, petsc_module
 
 PETSc = petsc_module()
 comm = PETSc.COMM_WORLD
@@ -65,12 +64,13 @@ for case, geometry, shape, exterior in (
     br = system.rhs_random(5)
     b_nat, br_nat = system.gather_natural(b), system.gather_natural(br)
     sols = {}
-    for method in CLASSICAL:
-        x, row = solve_dmda(system, b, method, rtol=1e-13)
+    for method, options in DISTRIBUTED_CG.items():
+        x, info = ksp_solve(system.mat, b, options=options, rtol=1e-13)
+        row = distributed_row(method, info, b.norm())
         sols[method] = (system.gather_natural(x), row)
     if rank0:
         size = comm.getSize()
-        mat_err = abs(full - grid_operator(prob)).max()
+        mat_err = abs(full - prob.grid_matrix()).max()
         ref_null = prob.null_space()
         null_err = max(
             (abs(g.ravel()[fluid] - r).max() for g, r in zip(nulls, ref_null)), default=0

@@ -14,7 +14,6 @@ import pytest
 import scipy.sparse as sp
 
 from pde import FLUID, SOLID, PoissonProblem, dmda_poisson, make_geometry, poisson_problem
-from pde.petsc_views import grid_operator
 from tests.mpi import needs_mpiexec, run_mpi
 
 CASES = [
@@ -50,7 +49,7 @@ def test_dmda_poisson_one_rank_matches_problem(geometry, shape, exterior):
     )
     assert system.exterior == exterior and system.exterior_label == prob.exterior_label
     assert system.da.getSizes() == tuple(reversed(shape))
-    assert abs(_csr(system.mat) - grid_operator(prob)).max() == 0.0
+    assert abs(_csr(system.mat) - prob.grid_matrix()).max() == 0.0
     null = prob.null_space()
     if len(null):
         vecs = system.nullspace.getVecs()

@@ -19,7 +19,6 @@ from pde import (
     plume,
     poisson_problem,
 )
-from pde.petsc_views import grid_operator
 
 
 def loop_assembly(labels, exterior, coeff, spacing):
@@ -207,7 +206,7 @@ def test_petsc_dmda_matrix():
     da, mat = prob.petsc_dmda()
     assert da.getSizes() == (4, 5, 6)
     full = _csr(mat)
-    assert abs(full - grid_operator(prob)).max() == 0.0
+    assert abs(full - prob.grid_matrix()).max() == 0.0
     fluid = np.flatnonzero(prob.labels.ravel() == FLUID)
     assert abs(full[fluid][:, fluid] - prob.matrix).max() == 0.0
     closed = PoissonProblem(box((4, 5)), exterior="solid")
@@ -258,7 +257,7 @@ def test_cli_poisson_json_and_plot(tmp_path, capsys):
 @needs_pyamg
 def test_tour_section():
     """The tour section runs; both PETSc plug-in paths converge to the lsqr solution (1e-5)."""
-    from sciconv.cli.poisson import tour_lines
+    from sciconv.cli.poisson.serial import tour_lines
 
     lines = tour_lines()
     ksp = [ln for ln in lines if ln.startswith("KSP")]

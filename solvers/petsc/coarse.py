@@ -10,17 +10,12 @@ import scipy.sparse.csgraph as csgraph
 
 from sciconv.validation import as_int_tuple, describe
 
-from .petsc_grid import dmda_layout, owned_box
+from ..coarse import singular_pins
+from ..grid import FLUID
+from ._core import KSPSolver, petsc_module, petsc_to_scipy
+from .dmda import dmda_layout, owned_box
 
 __all__ = ["PetscCoarse", "local_aggregates"]
-
-FLUID = 0  # the label code of solvers.network.precond (not imported: it loads torch)
-
-
-def _petsc() -> Any:
-    from .petsc import petsc_module
-
-    return petsc_module()
 
 
 def local_aggregates(mat: Any, da: Any, fluid: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
@@ -94,8 +89,7 @@ class PetscCoarse:
     """
 
     def __init__(self, mat: Any, da: Any, labels: Any, block: int | tuple[int, ...]) -> None:
-        PETSc = _petsc()
-        from .coarse import singular_pins
+        PETSc = petsc_module()
 
         shape, _ = dmda_layout(da)
         labels = np.asarray(labels)
@@ -126,18 +120,19 @@ class PetscCoarse:
         # a redundant copy of A_c for the pins (connected components, row sums)
         every = PETSc.IS().createStride(m, 0, 1, comm=PETSc.COMM_SELF)
         (seq,) = self.Ac.createSubMatrices(every, every)
-        ip, ix, vals = seq.getValuesCSR()
-        self.pinned = singular_pins(sp.csr_matrix((vals, ix, ip), shape=(m, m)))
+        self.pinned = singular_pins(petsc_to_scipy(seq))
         seq.destroy()
         every.destroy()
         self.Ac.zeroRowsColumns(self.pinned.astype(PETSc.IntType), diag=1.0)
-        self.ksp = PETSc.KSP().create(comm=comm)
-        self.ksp.setOptionsPrefix("sciconv_coarse_")
-        self.ksp.setOperators(self.Ac)
-        self.ksp.setType("preonly")
-        pc = self.ksp.getPC()
-        pc.setType("redundant")  # inner KSP: preonly + LU (PCREDUNDANT's default)
-        self.ksp.setUp()
+        # inner KSP of PCREDUNDANT: preonly + LU (its default)
+        self.solver = KSPSolver(
+            self.Ac,
+            ksp_type="preonly",
+            pc_type="redundant",
+            prefix="sciconv_coarse_",
+            norm_type=None,
+            monitor=False,
+        )
         c_lo, c_hi = self.Ac.getOwnershipRange()
         mine = self.pinned[(self.pinned >= c_lo) & (self.pinned < c_hi)]
         self.pins_local = (mine - c_lo).astype(np.int64)
@@ -153,7 +148,7 @@ class PetscCoarse:
         """``out = P A_c^{-1} P^T r`` (collective)."""
         self.P.multTranspose(r, self.g)
         self.g.getArray()[self.pins_local] = 0.0
-        self.ksp.solve(self.g, self.y)
+        self.solver.solve(self.g, self.y)
         self.y.getArray()[self.pins_local] = 0.0
         self.P.mult(self.y, out)
 
@@ -166,5 +161,6 @@ class PetscCoarse:
 
     def destroy(self) -> None:
         """Free the PETSc objects."""
-        for obj in (self.ksp, self.Ac, self.P, self.g, self.y, self.t):
+        self.solver.destroy()
+        for obj in (self.Ac, self.P, self.g, self.y, self.t):
             obj.destroy()

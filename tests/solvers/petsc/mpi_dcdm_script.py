@@ -8,7 +8,6 @@ matrix-vector product with the whole-grid scipy matrix, printing one line for ea
 import numpy as np
 
 from pde import poisson_problem
-from pde.petsc_views import grid_operator
 from solvers.dcdm import dcdm
 from solvers.petsc import petsc_module
 
@@ -57,5 +56,5 @@ if comm.getRank() == 0:
         f"reason={ksp.getConvergedReason()} relerr={err:.3e}",
         flush=True,
     )
-    derr = np.linalg.norm(ys - grid_operator(prob) @ v) / np.linalg.norm(v)
+    derr = np.linalg.norm(ys - prob.grid_matrix() @ v) / np.linalg.norm(v)
     print(f"dmda size={comm.getSize()} relerr={derr:.3e}", flush=True)

@@ -10,11 +10,11 @@ from pde import AIR, dmda_poisson, poisson_problem
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import available
-from solvers.petsc_grid import global_index, window, window_bounds
 from tests.mpi import needs_mpiexec, run_mpi
 
 petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
 from solvers.petsc import NetworkPC, petsc_module  # noqa: E402
+from solvers.petsc.dmda import global_index, window, window_bounds  # noqa: E402
 
 PETSc = petsc_module()
 _ids = itertools.count()
@@ -86,7 +86,7 @@ def test_local_threads():
     """Given: as is; 0: the node's cores over its ranks (one rank here); negative: refused."""
     import os
 
-    from solvers.petsc_grid import local_threads
+    from solvers.petsc.dmda import local_threads
 
     assert local_threads(PETSc.COMM_WORLD, 3) == 3
     assert local_threads(PETSc.COMM_WORLD) == max(1, os.cpu_count() or 1)
@@ -236,7 +236,7 @@ def test_one_rank_petsc_coarse_equals_serial_coarse_correction(geometry, n, dim,
     to a random vector = solvers.coarse.CoarseCorrection (scipy) on its fluid entries, 1e-10;
     same aggregates and pins (pure Neumann cases: exterior solid)."""
     from solvers.coarse import CoarseCorrection
-    from solvers.petsc_coarse import PetscCoarse
+    from solvers.petsc.coarse import PetscCoarse
 
     prob = poisson_problem(geometry, n, dim, seed=10_003, exterior=exterior)
     system = dmda_poisson(prob.labels, exterior=prob.exterior)

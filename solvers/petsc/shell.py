@@ -1,4 +1,4 @@
-"""PETSc views of sciconv operators: shell matrices (MATPYTHON) and AIJ matrices.
+"""PETSc views of operators: shell matrices (MATPYTHON) of matrix-free ones, AIJ of sparse ones.
 
 ``as_petsc_mat(op)`` lets a PETSc ``KSP`` run on a :class:`sciconv.ConvOperator`, on any
 :class:`scipy.sparse.linalg.LinearOperator`, or on a scipy sparse matrix.
@@ -13,22 +13,9 @@ import scipy.sparse as sp
 
 from sciconv.validation import describe
 
-__all__ = ["OperatorShell", "as_petsc_mat", "petsc_module"]
+from ._core import aij_from_csr, as_comm, petsc_module
 
-
-def petsc_module() -> Any:
-    """Import and return ``petsc4py.PETSc`` (initialised), with a clear error if absent."""
-    try:
-        import petsc4py
-
-        petsc4py.init()
-        from petsc4py import PETSc
-    except ImportError as exc:  # pragma: no cover - petsc4py is installed by the bootstrap
-        raise ImportError(
-            "petsc4py is required for solvers.petsc; run `make setup` (scripts/bootstrap.sh) "
-            "to build PETSc and petsc4py"
-        ) from exc
-    return PETSc
+__all__ = ["OperatorShell", "as_petsc_mat"]
 
 
 class OperatorShell:
@@ -107,32 +94,15 @@ def as_petsc_mat(op: Any, comm: Any = None) -> Any:
     ``TypeError`` rather than silently dropping its imaginary part.
     """
     PETSc = petsc_module()
-    comm = PETSc.COMM_WORLD if comm is None else comm
-    if not isinstance(comm, PETSc.Comm):
-        comm = PETSc.Comm(comm)
+    comm = as_comm(comm)
+    if sp.issparse(op):
+        return aij_from_csr(op, comm)
     dtype = np.dtype(getattr(op, "dtype", np.float64))
     if dtype.kind == "c" and np.dtype(PETSc.ScalarType).kind != "c":
         raise TypeError(
             f"op has complex dtype {dtype} but this PETSc build has real scalars "
             f"({np.dtype(PETSc.ScalarType)})"
         )
-    if sp.issparse(op):
-        csr = sp.csr_matrix(op)
-        m, n = csr.shape
-        lo, hi = _ownership(m, comm)
-        local = csr[lo:hi]
-        csr_arrays = (
-            local.indptr.astype(PETSc.IntType),
-            local.indices.astype(PETSc.IntType),
-            local.data.astype(PETSc.ScalarType),
-        )
-        mat = PETSc.Mat().createAIJ(
-            ((hi - lo, m), (_ownership(n, comm)[1] - _ownership(n, comm)[0], n)),
-            csr=csr_arrays,
-            comm=comm,
-        )
-        mat.assemble()
-        return mat
     if not all(hasattr(op, a) for a in ("shape", "matvec", "rmatvec")):
         raise TypeError(
             f"op must be a ConvOperator, a scipy LinearOperator or a scipy sparse matrix, "
@@ -144,20 +114,3 @@ def as_petsc_mat(op: Any, comm: Any = None) -> Any:
     )
     mat.setUp()
     return mat
-
-
-def _ownership(n: int, comm: Any) -> tuple[int, int]:
-    """PETSc's default split of ``n`` rows: the first ``n % size`` ranks get one more."""
-    size, rank = comm.getSize(), comm.getRank()
-    base, extra = divmod(n, size)
-    lo = rank * base + min(rank, extra)
-    return lo, lo + base + (rank < extra)
-
-
-# The KSP/PC python types live in their own modules; PETSc's loader imports them by the
-# dotted paths solvers.petsc.DCDM and solvers.petsc.NetworkPC, so they are re-exported here.
-from .petsc_coarse import PetscCoarse  # noqa: E402
-from .petsc_ksp import DCDM  # noqa: E402
-from .petsc_pc import NetworkPC  # noqa: E402
-
-__all__ += ["DCDM", "NetworkPC", "PetscCoarse"]

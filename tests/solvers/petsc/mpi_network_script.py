@@ -1,9 +1,9 @@
 """Run under ``mpiexec -n N``: NetworkPC (gather and halo) with the DCDM KSP on a DMDA.
 
 Every rank builds the same held-out Poisson problem and its DMDA system; rank 0 prints
-``key=value`` lines that tests/solvers/test_mpi_network.py checks:
+``key=value`` lines that tests/solvers/petsc/test_distributed.py checks:
 
-* ``index``: :func:`solvers.petsc_grid.global_index` against the DMDA's own AO (2D and 3D);
+* ``index``: :func:`solvers.petsc.dmda.global_index` against the DMDA's own AO (2D and 3D);
 * ``window``: the halo exchange (a scatter from the owners) and the window labels against
   NumPy slicing of the whole grid with the exterior border (largest deviation, all ranks);
 * ``gather``: DCDM + gather strategy against the serial numpy ``dcdm`` with the same map
@@ -12,7 +12,7 @@ Every rank builds the same held-out Poisson problem and its DMDA system; rank 0 
 * ``halonet``: the halo network stage with a halo wider than the grid against the serial
   network on the gathered vector (largest relative deviation);
 * ``halo``: DCDM iterations with the halo strategy (halo 64 and halo 4) and the gather's;
-* ``coarse``: the distributed coarse correction (:class:`solvers.petsc_coarse.PetscCoarse`,
+* ``coarse``: the distributed coarse correction (:class:`solvers.petsc.coarse.PetscCoarse`,
   5x5 blocks, some cut at the rank boundary) against scipy with the same aggregates on rank 0, its
   Galerkin orthogonality :math:`P^T(r - Ax) = 0`, and DCDM iterations with halo + coarse
   (halo 64 and halo 4) and with gather + ``network+coarse``.
@@ -28,10 +28,10 @@ from solvers.coarse import CoarseCorrection
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import NetworkMap, load_pretrained
-from solvers.network.distributed import HaloNetwork
 from solvers.petsc import petsc_module
-from solvers.petsc_coarse import PetscCoarse
-from solvers.petsc_grid import dmda_layout, global_index, window, window_bounds
+from solvers.petsc.coarse import PetscCoarse
+from solvers.petsc.dmda import dmda_layout, global_index, window, window_bounds
+from solvers.petsc.halo import HaloNetwork
 
 torch.set_num_threads(1)
 PETSc = petsc_module()

@@ -8,15 +8,10 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from .petsc_grid import dmda_layout, global_index
+from ._core import petsc_module, petsc_to_scipy
+from .dmda import dmda_layout, global_index
 
 __all__ = ["GatherMap", "gather_matrix", "natural_to_global"]
-
-
-def _petsc() -> Any:
-    from .petsc import petsc_module
-
-    return petsc_module()
 
 
 def natural_to_global(da: Any) -> np.ndarray:
@@ -33,9 +28,7 @@ def gather_matrix(mat: Any, da: Any = None) -> sp.csr_matrix | None:
     it) is materialised on rank 0. With a DMDA ``da`` the rows and columns are permuted from
     PETSc's global ordering to the natural (C) ordering of the grid.
     """
-    from .petsc_pc import petsc_to_scipy
-
-    PETSc = _petsc()
+    PETSc = petsc_module()
     rank = mat.getComm().getRank()
     if mat.getType() == "python":
         full = petsc_to_scipy(mat) if rank == 0 else None
@@ -90,7 +83,7 @@ class GatherMap:
         select: np.ndarray | None = None,
         need_matrix: bool = True,
     ) -> None:
-        PETSc = _petsc()
+        PETSc = petsc_module()
         self.comm = mat.getComm()
         self.rank = self.comm.getRank()
         self.da = da
@@ -123,7 +116,7 @@ class GatherMap:
         if error is not None:
             raise error
         if message is not None:
-            raise RuntimeError(f"NetworkPC: the map failed on rank 0: {message}")
+            raise RuntimeError(f"MapPC: the map failed on rank 0: {message}")
 
     def _apply_root(self) -> None:
         a = self.v0.getArray()
@@ -135,7 +128,7 @@ class GatherMap:
 
     def apply(self, x: Any, y: Any) -> None:
         """``y = G^T f(G x)`` (collective)."""
-        PETSc = _petsc()
+        PETSc = petsc_module()
         fwd, rev = PETSc.ScatterMode.FORWARD, PETSc.ScatterMode.REVERSE
         ins = PETSc.InsertMode.INSERT
         src = x

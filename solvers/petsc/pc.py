@@ -1,10 +1,11 @@
-"""``NetworkPC``: any preconditioning map (a network, a multigrid cycle) as a PETSc PC python type.
+"""``MapPC``: any preconditioning map (a network, a multigrid cycle) as a PETSc PC python type.
 
-``-pc_type python -pc_python_type solvers.petsc.NetworkPC`` with ``-pc_network_map NAME``
-(a classical map of :mod:`solvers.maps`, e.g. ``jacobi:4`` or ``pyamg``), ``-pc_network MODEL``
-(a pretrained network, e.g. ``poisson2d``, after ``set_grid(labels, exterior)``), or
-``pc.getPythonContext().set_map(f)`` for any learned one. On several ranks
-``-pc_network_strategy gather|halo`` chooses how the map meets the distributed vector.
+``-pc_type python -pc_python_type solvers.petsc.NetworkPC`` (``NetworkPC`` is ``MapPC`` under
+its first name) with ``-pc_network_map NAME`` (a map of :mod:`solvers.maps`, e.g. ``jacobi:4``
+or ``pyamg``), ``-pc_network MODEL`` (a pretrained network, e.g. ``poisson2d``, after
+``set_grid(labels, exterior)``), or ``pc.getPythonContext().set_map(f)`` for any learned one.
+On several ranks ``-pc_network_strategy gather|halo`` chooses how the map meets the
+distributed vector.
 """
 
 from __future__ import annotations
@@ -15,38 +16,25 @@ from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
+import torch
 
 from sciconv.validation import check_choice
 
-from .maps import MAPS, make_map
+from ..grid import FLUID, GRID_MAPS, exterior_label
+from ..maps import MAPS, grid_spec, make_map
+from ..network.registry import load_pretrained
+from ._core import petsc_module
+from .dmda import local_threads
+from .gather import GatherMap
+from .halo import HaloNetwork
 
-__all__ = ["STRATEGIES", "NetworkPC", "petsc_to_scipy"]
+__all__ = ["STRATEGIES", "MapPC", "NetworkPC"]
 
 #: Values of ``-pc_network_strategy``.
 STRATEGIES = ("gather", "halo")
-FLUID = 0  # the label code of solvers.network.precond (not imported: it loads torch)
 
 
-def petsc_module() -> Any:
-    """``solvers.petsc.petsc_module()``, imported late: ``solvers.petsc`` re-exports this module."""
-    from .petsc import petsc_module as load
-
-    return load()
-
-
-def petsc_to_scipy(mat: Any) -> sp.csr_matrix:
-    """A serial PETSc Mat (AIJ, or a shell whose operator has ``to_sparse``) as scipy CSR."""
-    if mat.getType() == "python":
-        ctx = mat.getPythonContext()
-        op = getattr(ctx, "op", None)
-        if op is None or not hasattr(op, "to_sparse"):
-            raise TypeError("the shell matrix's operator has no to_sparse(); give a map instead")
-        return sp.csr_matrix(op.to_sparse())
-    indptr, indices, data = mat.getValuesCSR()
-    return sp.csr_matrix((data, indices, indptr), shape=mat.getSize())
-
-
-class NetworkPC:
+class MapPC:
     r"""PC python context applying :math:`y = f(x/\|x\|)` (or :math:`f(x)`), on any rank count.
 
     Parameters
@@ -78,16 +66,16 @@ class NetworkPC:
     rows); with an operator over the fluid cells only, on all entries. The DMDA is ``da``, or
     the operator's DM (``da.createMat()`` attaches it).
 
-    **Strategies.** ``gather`` (default): :class:`~solvers.petsc_gather.GatherMap` gathers
+    **Strategies.** ``gather`` (default): :class:`~solvers.petsc.gather.GatherMap` gathers
     the vector to rank 0 in natural order, applies the serial map there (built once, from
     the matrix gathered at ``setUp``), scatters back: the serial result on any number of
     ranks. ``halo`` (a DMDA system and ``-pc_network MODEL`` only):
-    :class:`~solvers.network.distributed.HaloNetwork` runs the network on each rank's box
+    :class:`~solvers.petsc.halo.HaloNetwork` runs the network on each rank's box
     grown by ``-pc_network_halo`` cells and the smoothing sweeps as processor-local
     Gauss-Seidel (block Jacobi between ranks); an approximation of the serial map, exact
     when the halo spans the grid. With ``-pc_network_map network+coarse[:MODEL[:B]]`` (or
     ``-pc_network_coarse B``) it adds the distributed two-level correction of
-    :class:`~solvers.petsc_coarse.PetscCoarse` (block aggregates cut at rank boundaries,
+    :class:`~solvers.petsc.coarse.PetscCoarse` (block aggregates cut at rank boundaries,
     :math:`A_c = P^TAP` by ``MatPtAP``, redundant LU), with MODEL defaulting to the coarse
     partner network ``poisson{2,3}d-coarse``.
 
@@ -133,9 +121,20 @@ class NetworkPC:
             raise ValueError(f"-pc_network_{name} must be an integer >= 0, got {value!r}")
         return int(value)
 
-    def set_grid(self, labels: Any, exterior: int | None = None, da: Any = None) -> None:
-        """The grid labels (and exterior label, and the DMDA) a network map needs."""
-        self.grid = (np.asarray(labels), exterior)
+    def set_grid(self, labels: Any, exterior: str | int | None = None, da: Any = None) -> None:
+        """The grid a grid map needs: labels, what lies outside and, optionally, the DMDA.
+
+        Parameters
+        ----------
+        labels : array_like of int
+            The whole grid's cell labels (:data:`~solvers.grid.FLUID` cells are unknowns).
+        exterior : {'air', 'solid'}, int or None
+            What lies outside the grid, as a name or a label code
+            (:func:`solvers.grid.exterior_label`).
+        da : PETSc.DMDA, optional
+            The DMDA of a whole-grid system (default: the operator's DM).
+        """
+        self.grid = (np.asarray(labels), exterior_label(exterior))
         self.da = da
 
     def set_map(self, fmap: Callable[[np.ndarray], np.ndarray]) -> None:
@@ -177,14 +176,15 @@ class NetworkPC:
         comm = P.getComm()
         if self.user_map is None and not self.spec:
             raise ValueError(
-                "NetworkPC has no map: call set_map(f) or give -pc_network_map NAME "
+                "MapPC has no map: call set_map(f) or give -pc_network_map NAME "
                 "(identity, jacobi:K, pyamg:K, exact) or -pc_network MODEL"
             )
         labels, exterior = self.grid if self.grid is not None else (None, None)
-        network = self.user_map is None and self.spec.startswith("network")
-        if network and labels is None:
+        name = self.spec.partition(":")[0] if self.user_map is None else ""
+        network = name.startswith("network")
+        if name in GRID_MAPS and labels is None:
             raise ValueError(
-                f"-pc_network {self.spec.partition(':')[2] or 'poisson2d'} needs the grid: call "
+                f"-pc_network_map {self.spec} needs the grid: call "
                 "pc.getPythonContext().set_grid(labels, exterior) before KSPSetUp"
             )
         da = self._dmda(P)
@@ -195,10 +195,6 @@ class NetworkPC:
                 f"cells and {(labels == FLUID).sum()} fluid cells"
             )
         if network and (comm.getSize() > 1 or self.threads_given):
-            import torch
-
-            from .petsc_grid import local_threads
-
             torch.set_num_threads(local_threads(comm, self.threads))
         if self.strategy == "halo":
             self.impl = self._halo(P, da, labels, exterior, whole_grid, network)
@@ -213,8 +209,6 @@ class NetworkPC:
         return dm if dm.handle and dm.getType() == "da" else None
 
     def _gather(self, P: Any, da: Any, labels: Any, exterior: Any, whole_grid: bool) -> Any:
-        from .petsc_gather import GatherMap
-
         user, spec = self.user_map, self.spec
 
         def build(A: sp.csr_matrix | None) -> Callable[[np.ndarray], np.ndarray]:
@@ -237,10 +231,6 @@ class NetworkPC:
                 "-pc_network_strategy halo needs a DMDA system over the whole grid (rows = "
                 "cells): set_grid(labels, exterior, da=da) with the operator of da.createMat()"
             )
-        from .maps import grid_spec
-        from .network.distributed import HaloNetwork
-        from .network.registry import load_pretrained
-
         _, model, block = grid_spec(self.spec, labels.ndim)
         net = load_pretrained(model)
         return HaloNetwork(net, P, da, labels, exterior=exterior, halo=self.halo, coarse=block)
@@ -270,5 +260,9 @@ class NetworkPC:
         what = self.spec if self.user_map is None else getattr(self.user_map, "__name__", "map")
         halo = f" (halo {self.halo})" if self.strategy == "halo" else ""
         viewer.printfASCII(
-            f"  NetworkPC: map {what}, normalize={self.normalize}, strategy {self.strategy}{halo}\n"
+            f"  MapPC: map {what}, normalize={self.normalize}, strategy {self.strategy}{halo}\n"
         )
+
+
+#: The first name of :class:`MapPC` (``-pc_python_type solvers.petsc.NetworkPC``).
+NetworkPC = MapPC

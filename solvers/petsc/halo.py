@@ -1,4 +1,7 @@
-"""The network preconditioner domain-decomposed over a DMDA: each rank on its box plus a halo."""
+"""The network preconditioner domain-decomposed over a DMDA: each rank on its box plus a halo.
+
+The PETSc half of the learned map (:mod:`solvers.network` itself has no PETSc).
+"""
 
 from __future__ import annotations
 
@@ -9,16 +12,13 @@ import torch
 
 from sciconv.validation import check_positive_int, describe
 
-from ..petsc_grid import dmda_layout, global_index, owned_box, window, window_bounds
-from .precond import FLUID, NetworkMap
+from ..grid import FLUID, exterior_label
+from ..network.precond import NetworkMap
+from ._core import petsc_module
+from .coarse import PetscCoarse
+from .dmda import dmda_layout, global_index, owned_box, window, window_bounds
 
 __all__ = ["HaloNetwork"]
-
-
-def _petsc() -> Any:
-    from ..petsc import petsc_module
-
-    return petsc_module()
 
 
 class HaloNetwork:
@@ -34,15 +34,16 @@ class HaloNetwork:
         Sizes ``reversed(labels.shape)``; its ownership ranges decide the boxes.
     labels : numpy int array
         The whole grid's labels (every rank holds them); :data:`FLUID` cells are unknowns.
-    exterior : int, optional
-        Label of what lies outside the grid (one border layer, as in the serial map).
+    exterior : {'air', 'solid'} or int, optional
+        What lies outside the grid, as a name or label code (one border layer, as in the
+        serial map); None: no border.
     halo : int
         Cells :math:`H` added to each side of the owned box.
     sweeps : int
         Symmetric sweeps of each smoothing stage (as :class:`NetworkMap`).
     coarse : int or tuple of int, optional
         Add the distributed two-level coarse correction
-        (:class:`~solvers.petsc_coarse.PetscCoarse`, aggregates of this block side) after
+        (:class:`~solvers.petsc.coarse.PetscCoarse`, aggregates of this block side) after
         the network step, as :class:`NetworkMap` with ``coarse=``; None or 0: none.
     device, dtype
         Where and in which precision the network runs.
@@ -90,14 +91,15 @@ class HaloNetwork:
         da: Any,
         labels: Any,
         *,
-        exterior: int | None = None,
+        exterior: str | int | None = None,
         halo: int = 32,
         sweeps: int = 1,
         coarse: int | tuple[int, ...] | None = None,
         device: Any = None,
         dtype: torch.dtype = torch.float32,
     ) -> None:
-        PETSc = _petsc()
+        PETSc = petsc_module()
+        exterior = exterior_label(exterior)
         self.halo = check_positive_int("halo", halo, 0)
         self.sweeps = check_positive_int("sweeps", sweeps, 0)
         shape, blocks = dmda_layout(da)
@@ -134,14 +136,12 @@ class HaloNetwork:
         self.sortype = sor.LOCAL_SYMMETRIC_SWEEP | sor.ZERO_INITIAL_GUESS
         self.coarse = None
         if coarse is not None and np.any(np.asarray(coarse) != 0):
-            from ..petsc_coarse import PetscCoarse
-
             self.coarse = PetscCoarse(mat, da, labels, coarse)
         self.calls = 0
 
     def network(self, s: Any, e: Any) -> None:
         r"""``e = N_H(s)`` (collective): the windowed network on each rank, own cells kept."""
-        PETSc = _petsc()
+        PETSc = petsc_module()
         rms_global = s.norm() / np.sqrt(max(self.n_fluid, 1))
         self.scatter.scatter(s, self.wvec, PETSc.InsertMode.INSERT, PETSc.ScatterMode.FORWARD)
         out = e.getArray()

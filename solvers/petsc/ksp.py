@@ -3,7 +3,8 @@
 Use it with ``-ksp_type python -ksp_python_type solvers.petsc.DCDM`` (PETSc imports the
 class by its dotted path) or ``ksp.setType('python'); ksp.setPythonContext(DCDM())``.
 The preconditioning map is the KSP's PC: e.g. ``-pc_type python -pc_python_type
-solvers.petsc.NetworkPC -pc_network_map pyamg``, or any PETSc PC.
+solvers.petsc.NetworkPC -pc_network_map pyamg`` (:class:`~solvers.petsc.pc.MapPC`), or any
+PETSc PC. :func:`solvers.petsc.ksp_solve` runs it with ``ksp_type=DCDM()``.
 """
 
 from __future__ import annotations
@@ -13,14 +14,9 @@ from typing import Any
 
 import numpy as np
 
+from ._core import petsc_module
+
 __all__ = ["DCDM"]
-
-
-def petsc_module() -> Any:
-    """``solvers.petsc.petsc_module()``, imported late: ``solvers.petsc`` re-exports this module."""
-    from .petsc import petsc_module as load
-
-    return load()
 
 
 class DCDM:

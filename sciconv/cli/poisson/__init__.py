@@ -1,0 +1,81 @@
+"""``sciconv poisson``: classical solvers and DCDM on a pressure-Poisson problem, side by side.
+
+The arguments and the dispatch live here: the serial path (:mod:`.serial`, a
+:class:`pde.PoissonProblem` in NumPy/SciPy, PETSc on one process) or, with ``--dmda`` or under
+``mpiexec`` with more than one rank, the distributed one (:mod:`.mpi`, a PETSc DMDA). The two
+paths share no code but the library's (:mod:`solvers.compare`, :func:`solvers.petsc.ksp_solve`).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from .mpi import launched_ranks
+from .mpi import run as run_mpi
+from .serial import SERIAL_DEFAULT
+from .serial import run as run_serial
+
+HELP = "solve a 2D/3D pressure-Poisson problem with CG, ICC, GAMG, PyAMG and DCDM and compare"
+
+__all__ = ["HELP", "add_arguments", "run"]
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--dim", type=int, choices=(2, 3), default=2, help="spatial dimension")
+    parser.add_argument("--n", type=int, default=64, help="cells per axis")
+    parser.add_argument(
+        "--geometry", choices=("box", "obstacles", "plume"), default="obstacles", help="domain"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="geometry and right-hand-side seed")
+    parser.add_argument(
+        "--exterior",
+        choices=("air", "solid"),
+        default=None,
+        help="outside the grid: air (Dirichlet) or solid walls (Neumann); default per geometry",
+    )
+    parser.add_argument(
+        "--rhs", choices=("divergence", "random"), default="divergence", help="right-hand side"
+    )
+    parser.add_argument(
+        "--solvers",
+        default=None,
+        help=f"comma-separated: cg, petsc-cg, jacobi, icc, gamg, pyamg, dcdm (default "
+        f"{SERIAL_DEFAULT}; with --dmda/under mpiexec: cg, jacobi, icc, gamg, all PETSc)",
+    )
+    parser.add_argument(
+        "--dmda",
+        action="store_true",
+        help="assemble on a distributed PETSc DMDA, each rank its own rows, and solve with "
+        "PETSc (automatic under mpiexec with more than one rank; only rank 0 prints)",
+    )
+    parser.add_argument("--rtol", type=float, default=1e-6, help="relative tolerance")
+    parser.add_argument("--maxiter", type=int, default=None, help="iteration limit")
+    parser.add_argument(
+        "--dcdm-map",
+        default="pyamg",
+        help="DCDM's map: identity, jacobi:K, pyamg:K, exact, coarse[:B] (two-level cycle), "
+        "network:NAME or network+coarse[:NAME[:B]] (a shipped network, e.g. poisson2d-coarse)",
+    )
+    parser.add_argument("--dcdm-directions", type=int, default=2, help="DCDM's k")
+    parser.add_argument(
+        "--dcdm-strategy",
+        choices=("gather", "halo"),
+        default="gather",
+        help="under MPI: apply the map on rank 0 (gather) or per rank on a halo-grown box (halo, "
+        "networks only)",
+    )
+    parser.add_argument(
+        "--dcdm-halo", type=int, default=32, help="halo width in cells of --dcdm-strategy halo"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=1, help="BLAS/OpenMP threads for the NumPy solvers"
+    )
+    parser.add_argument("--json", action="store_true", help="print a JSON object")
+    parser.add_argument("--plot", default=None, help="save a convergence plot to this path")
+
+
+def run(args: argparse.Namespace) -> int:
+    """The distributed path with ``--dmda`` or more than one launched rank, else the serial."""
+    if getattr(args, "dmda", False) or launched_ranks() > 1:
+        return run_mpi(args)
+    return run_serial(args)
