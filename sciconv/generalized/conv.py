@@ -1,4 +1,15 @@
-"""Kernel-generalized convolution layers: KernelConv1d and KernelConv2d."""
+"""Kernel-generalized convolution layers: KernelConv1d and KernelConv2d.
+
+The patch-filter inner product of a convolution is replaced by a kernel (kervolution) or a
+weighted distance, followed by a monotone link (generalized convolution).
+
+References
+----------
+Wang, Yang, Xie and Yuan, "Kervolutional Neural Networks", CVPR 2019. arXiv:1904.03955.
+
+Ghiasi-Shirazi, "Generalizing the Convolution Operator in Convolutional Neural Networks", Neural
+Processing Letters, 2019. arXiv:1707.09864.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +21,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from ..padding import resolve_padding
+from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from .functions import KERNELS, LINKS, apply_link, kernel_response
 from .l1 import check_smooth
 
@@ -220,6 +231,36 @@ class KernelConv2d(_KernelConvNd):
     'linear' kernel with the identity link is ``torch.nn.Conv2d``. The distance kernels are
     computed without unfolding: :math:`\sum_t a_t (x_t - w_t)^2 = \mathrm{conv}(x^2, a) -
     2\,\mathrm{conv}(x, a \odot w) + \sum_t a_t w_t^2`.
+
+    Examples
+    --------
+    The 'linear' kernel with the identity link is an ordinary convolution:
+
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> from sciconv.generalized import KernelConv2d
+    >>> _ = torch.manual_seed(0)
+    >>> x = torch.randn(2, 3, 8, 8)
+    >>> lin = KernelConv2d(3, 4, 3, padding=1)
+    >>> torch.allclose(lin(x), F.conv2d(x, lin.weight, lin.bias, padding=1), atol=1e-6)
+    True
+
+    A Gaussian kernel without bias responds in :math:`(0, 1]`, 1 for a patch equal to its filter:
+
+    >>> gauss = KernelConv2d(3, 4, 3, padding="same", bias=False, kernel="gaussian", gamma=0.1)
+    >>> y = gauss(x)
+    >>> y.shape
+    torch.Size([2, 4, 8, 8])
+    >>> bool(((y > 0) & (y <= 1)).all())
+    True
+
+    Padding modes are those of ``torch.nn.Conv2d``:
+
+    >>> from sciconv.generalized import PADDING_MODES
+    >>> PADDING_MODES
+    ('zeros', 'reflect', 'replicate', 'circular')
+    >>> KernelConv2d(3, 4, 3, padding=1, padding_mode="circular", kernel="l2")(x).shape
+    torch.Size([2, 4, 8, 8])
     """
 
     _ndim = 2
@@ -237,6 +278,26 @@ class KernelConv1d(_KernelConvNd):
     -----
     A 1-D convolution is computed as a 2-D one of height one: the input ``(N, C, L)`` is viewed
     as ``(N, C, 1, L)`` and the filter ``(O, C/g, k)`` as ``(O, C/g, 1, k)``.
+
+    Examples
+    --------
+    The negated L1 distance (an adder layer) is never positive; its maximum, 0, is reached by a
+    patch equal to its filter:
+
+    >>> import torch
+    >>> from sciconv.generalized import KernelConv1d
+    >>> _ = torch.manual_seed(0)
+    >>> adder = KernelConv1d(2, 3, 5, padding="same", bias=False, kernel="l1", link="negate")
+    >>> x = torch.randn(4, 2, 16)
+    >>> y = adder(x)
+    >>> y.shape
+    torch.Size([4, 3, 16])
+    >>> bool((y <= 0).all())
+    True
+    >>> valid = KernelConv1d(2, 3, 5, bias=False, kernel="l1", link="negate")
+    >>> w0 = valid.weight[:1].detach()  # filter 0 as an input of shape (1, 2, 5)
+    >>> valid(w0)[0, 0].item() == 0
+    True
     """
 
     _ndim = 1

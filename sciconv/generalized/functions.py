@@ -2,6 +2,15 @@
 
 Everything here works on the *padded* input of a 2-D convolution (1-D convolutions are 2-D
 convolutions of height one) and never unfolds it, except :mod:`sciconv.generalized.l1`.
+
+References
+----------
+Wang, Yang, Xie and Yuan, "Kervolutional Neural Networks", CVPR 2019. arXiv:1904.03955 (the
+polynomial and Gaussian kernels).
+
+Ghiasi-Shirazi, "Generalizing the Convolution Operator in Convolutional Neural Networks", Neural
+Processing Letters, 2019. arXiv:1707.09864 (weighted L2 / L1 distances, monotone links, the sine
+link).
 """
 
 from __future__ import annotations
@@ -40,6 +49,17 @@ def apply_link(link: str | Callable[[torch.Tensor], torch.Tensor], t: torch.Tens
     'sigmoid', 'tanh', 'softsign' and 'atan' are strictly increasing; 'negate' (:math:`-t`) is
     decreasing and turns the distances 'l2' and 'l1' into similarities; 'sine' is the periodic
     option of the generalized-convolution literature (increasing on :math:`[-\\pi/2, \\pi/2]`).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.generalized import LINKS, apply_link
+    >>> LINKS
+    ('identity', 'negate', 'sigmoid', 'tanh', 'softsign', 'atan', 'sine')
+    >>> apply_link("sigmoid", torch.zeros(3))
+    tensor([0.5000, 0.5000, 0.5000])
+    >>> apply_link(torch.relu, torch.tensor([-1.0, 2.0]))  # any callable
+    tensor([0., 2.])
     """
     if callable(link):
         return link(t)
@@ -92,6 +112,24 @@ def squared_distance(
     about :math:`\epsilon\,(\|x\|_a^2 + \|w\|_a^2)` (machine epsilon :math:`\epsilon`), so
     in float32 distances much smaller than the norms lose relative accuracy (float64 is exact to
     1e-10 in the tests).
+
+    Examples
+    --------
+    The three convolutions agree with the distances of the explicitly unfolded patches:
+
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> from sciconv.generalized import squared_distance
+    >>> _ = torch.manual_seed(0)
+    >>> xp = torch.randn(1, 2, 5, 5, dtype=torch.float64)
+    >>> w = torch.randn(3, 2, 3, 3, dtype=torch.float64)
+    >>> d2 = squared_distance(xp, w, (1, 1), (1, 1), groups=1)
+    >>> d2.shape
+    torch.Size([1, 3, 3, 3])
+    >>> patches = F.unfold(xp, 3)  # (1, 18, 9): one column per output position
+    >>> brute = ((patches.unsqueeze(1) - w.reshape(1, 3, 18, 1)) ** 2).sum(2)
+    >>> torch.allclose(d2.reshape(1, 3, 9), brute)
+    True
     """
     out_ch, cg, kh, kw = weight.shape
     n, c, h, w = xp.shape
@@ -157,6 +195,24 @@ def kernel_response(
     * l1 :math:`\sum_t a_t |x_t - w_t|` (no expansion exists: chunked unfold,
       :func:`sciconv.generalized.l1.l1_distance`); with ``smooth`` :math:`= \varepsilon > 0`,
       :math:`\sum_t a_t (\sqrt{(x_t - w_t)^2 + \varepsilon^2} - \varepsilon)`.
+
+    Examples
+    --------
+    A patch equal to its filter has distance 0, so Gaussian response 1 and Cauchy response 1;
+    the polynomial kernel is :math:`(\langle x, w\rangle + c)^p`:
+
+    >>> import torch
+    >>> from sciconv.generalized import KERNELS, kernel_response
+    >>> KERNELS
+    ('linear', 'polynomial', 'gaussian', 'l2', 'l1', 'cauchy')
+    >>> _ = torch.manual_seed(0)
+    >>> w = torch.randn(1, 2, 3, 3, dtype=torch.float64)
+    >>> args = (w, w, (1, 1), (1, 1), 1)  # input, filters, stride, dilation, groups
+    >>> [round(kernel_response(k, *args).item(), 8) for k in ("gaussian", "cauchy", "l1")]
+    [1.0, 1.0, 0.0]
+    >>> poly = kernel_response("polynomial", *args, degree=2, c=1.0)
+    >>> torch.allclose(poly, (w.pow(2).sum() + 1.0) ** 2)
+    True
     """
     check_choice("kernel", kernel, KERNELS)
     if kernel == "linear":

@@ -14,7 +14,14 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sciconv.generalized import KERNELS, LINKS, KernelConv1d, KernelConv2d, l1_chunks
+from sciconv.generalized import (
+    KERNELS,
+    LINKS,
+    KernelConv1d,
+    KernelConv2d,
+    l1_chunks,
+    l1_distance,
+)
 
 NP_PAD = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}
 TORCH_LINK = {
@@ -345,6 +352,16 @@ def test_smooth_l1_bounds(eps):
     with torch.no_grad():
         sm.weight.copy_(x[:1, :, :3, :3].expand(5, -1, -1, -1))
     assert sm(x)[0, :, 0, 0].abs().max() == 0.0
+
+
+def test_smooth_l1_distance_on_plain_tensors():
+    """The functional smoothed L1 with no scale and no input requiring grad runs (it raised an
+    AttributeError on ``scale.requires_grad``) and stays within K eps below the exact L1."""
+    torch.manual_seed(9)
+    xp = torch.rand(1, 2, 5, 5, dtype=torch.float64)
+    w = torch.rand(3, 2, 3, 3, dtype=torch.float64)
+    gap = l1_distance(xp, w, (1, 1), (1, 1), 1) - l1_distance(xp, w, (1, 1), (1, 1), 1, smooth=0.1)
+    assert gap.min() >= -1e-12 and gap.max() <= 18 * 0.1 + 1e-12
 
 
 def test_parameters_registered_and_device_dtype(device):
