@@ -1,7 +1,8 @@
 """Hadamard-product (multiplicative) convolution layers.
 
 Gated convolution (GLU), HorNet's recursive gated convolution gnConv, FiLM, squeeze-and-
-excitation and low-rank bilinear fusion: each multiplies two feature paths elementwise.
+excitation and low-rank bilinear fusion: each multiplies two feature paths elementwise. Each
+module names its paper under References.
 """
 
 from .bilinear import LowRankBilinear

@@ -1,4 +1,10 @@
-"""Low-rank bilinear (Hadamard-product) fusion of two feature vectors (Kim et al. 2017)."""
+"""Low-rank bilinear (Hadamard-product) fusion of two feature vectors.
+
+References
+----------
+Kim, On, Lim, Kim, Ha and Zhang, "Hadamard Product for Low-rank Bilinear Pooling", ICLR 2017.
+arXiv:1610.04325.
+"""
 
 from __future__ import annotations
 
@@ -38,6 +44,23 @@ class LowRankBilinear(nn.Module):
     :math:`z_k = x^\top W_k y + b_k` with the rank-:math:`R` tensor
     :math:`W_{k,i,j} = \sum_r P_{k,r} U_{r,i} V_{r,j}` (``torch.nn.Bilinear`` with that weight),
     at cost :math:`O(R(d_1 + d_2 + d_o))` per pair instead of :math:`O(d_1 d_2 d_o)`.
+
+    Examples
+    --------
+    With the identity activation the layer is ``torch.nn.Bilinear`` with a rank-``R`` weight:
+
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> from sciconv.hadamard import LowRankBilinear
+    >>> _ = torch.manual_seed(0)
+    >>> fuse = LowRankBilinear(5, 4, 3, rank=2, activation="identity", dtype=torch.float64)
+    >>> x = torch.randn(7, 5, dtype=torch.float64)
+    >>> y = torch.randn(7, 4, dtype=torch.float64)
+    >>> z = fuse(x, y)
+    >>> z.shape
+    torch.Size([7, 3])
+    >>> torch.allclose(z, F.bilinear(x, y, fuse.bilinear_weight(), fuse.p.bias))
+    True
     """
 
     def __init__(

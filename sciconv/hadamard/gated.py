@@ -1,4 +1,10 @@
-"""Gated (GLU) convolution: one half of a convolution's channels gates the other half."""
+"""Gated (GLU) convolution: one half of a convolution's channels gates the other half.
+
+References
+----------
+Dauphin, Fan, Auli and Grangier, "Language Modeling with Gated Convolutional Networks", ICML 2017.
+arXiv:1612.08083.
+"""
 
 from __future__ import annotations
 
@@ -26,7 +32,7 @@ class GatedConv(nn.Module):
         As in ``torch.nn.Conv2d``; one convolution with ``2 * out_channels`` outputs computes
         the value (first half) and the gate (second half).
     gate : {'sigmoid', 'tanh', 'identity'}
-        :math:`\sigma`; 'sigmoid' is the GLU of Dauphin et al. (2017), 'identity' a bilinear
+        :math:`\sigma`; 'sigmoid' is the gated linear unit (GLU), 'identity' a bilinear
         unit.
     dim : {1, 2, 3}
         Number of spatial axes.
@@ -39,6 +45,24 @@ class GatedConv(nn.Module):
     value path, :math:`\sigma(W_b * x)`, does not saturate (the motivation of the GLU). With
     ``groups > 1`` the value and gate halves each get ``groups`` blocks of the shared
     convolution, so pass ``groups`` dividing ``out_channels``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hadamard import GATES, GatedConv
+    >>> GATES
+    ('sigmoid', 'tanh', 'identity')
+    >>> _ = torch.manual_seed(0)
+    >>> glu = GatedConv(3, 8, 3, padding=1)
+    >>> x = torch.randn(2, 3, 16, 16)
+    >>> y = glu(x)
+    >>> y.shape
+    torch.Size([2, 8, 16, 16])
+    >>> value, gate = glu.conv(x).split(8, dim=1)
+    >>> torch.allclose(y, value * torch.sigmoid(gate))
+    True
+    >>> GatedConv(4, 4, 5, padding=2, gate="tanh", dim=1)(torch.randn(2, 4, 32)).shape
+    torch.Size([2, 4, 32])
     """
 
     def __init__(

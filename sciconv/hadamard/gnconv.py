@@ -1,4 +1,13 @@
-"""Recursive gated convolution gnConv (HorNet, Rao et al. 2022)."""
+"""Recursive gated convolution gnConv (HorNet) and its FFT global filter (GFNet).
+
+References
+----------
+Rao, Zhao, Tang, Zhou, Lim and Lu, "HorNet: Efficient High-Order Spatial Interactions with
+Recursive Gated Convolutions", NeurIPS 2022. arXiv:2207.14284.
+
+Rao, Zhao, Zhu, Lu and Zhou, "Global Filter Networks for Image Classification", NeurIPS 2021.
+arXiv:2107.00645 (the spectral global filter).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +16,8 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 from ..fft import fftconv
+from ..validation import as_int_tuple, check_choice, check_positive_int, describe
 
 __all__ = ["GlobalFilter", "RecursiveGatedConv"]
 
@@ -24,6 +33,25 @@ class GlobalFilter(nn.Module):
     mode : {'circular', 'same'}
         'circular' (periodic, the spectral global filter of GFNet/HorNet; a filter larger than
         the map wraps) or 'same' (zero boundary, centred, :func:`sciconv.fft.fftconv`).
+    device, dtype
+        Factory arguments.
+
+    Examples
+    --------
+    A unit impulse at the origin is the identity filter of the circular mode:
+
+    >>> import torch
+    >>> from sciconv.hadamard import GlobalFilter
+    >>> _ = torch.manual_seed(0)
+    >>> gf = GlobalFilter(4, 8)
+    >>> x = torch.randn(2, 4, 8, 8)
+    >>> gf(x).shape
+    torch.Size([2, 4, 8, 8])
+    >>> with torch.no_grad():
+    ...     _ = gf.weight.zero_()
+    ...     gf.weight[:, 0, 0] = 1.0
+    >>> torch.allclose(gf(x), x, atol=1e-6)
+    True
     """
 
     def __init__(
@@ -81,6 +109,23 @@ class RecursiveGatedConv(nn.Module):
     :math:`y = \mathrm{proj}_{out}(p_0 \odot s\,\mathrm{dw}(q))`, a pointwise map times a
     depthwise convolution; each extra order multiplies in one more gated term (interaction of
     order :math:`k+1`) at the cost of a 1x1 convolution.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hadamard import RecursiveGatedConv
+    >>> _ = torch.manual_seed(0)
+    >>> gn = RecursiveGatedConv(8, order=3)  # 7x7 depthwise spatial mixing
+    >>> gn.dims  # channel widths C_k = C / 2^(n-1-k)
+    [2, 4, 8]
+    >>> x = torch.randn(2, 8, 8, 8)
+    >>> gn(x).shape
+    torch.Size([2, 8, 8, 8])
+    >>> gf = RecursiveGatedConv(8, order=2, spatial="global", filter_size=8, scale=1 / 3)
+    >>> gf(x).shape
+    torch.Size([2, 8, 8, 8])
+    >>> torch.allclose(gn(x)[:1], gn(x[:1]), atol=1e-6)  # no batch mixing
+    True
     """
 
     def __init__(

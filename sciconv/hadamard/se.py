@@ -1,4 +1,9 @@
-"""Squeeze-and-excitation (Hu et al. 2018): channel gates from globally pooled features."""
+"""Squeeze-and-excitation: channel gates from globally pooled features.
+
+References
+----------
+Hu, Shen and Sun, "Squeeze-and-Excitation Networks", CVPR 2018. arXiv:1709.01507.
+"""
 
 from __future__ import annotations
 
@@ -29,6 +34,19 @@ class SqueezeExcite(nn.Module):
     :math:`\bar x_{n,c}` is the spatial mean of channel :math:`c` of sample :math:`n`,
     :math:`\delta` the ReLU and :math:`\sigma` the logistic sigmoid; the gate is a Hadamard
     product broadcast over space. No statistic is shared across the batch.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hadamard import SqueezeExcite
+    >>> _ = torch.manual_seed(0)
+    >>> se = SqueezeExcite(16, reduction=4)
+    >>> x = torch.randn(2, 16, 8, 8)
+    >>> s = se.gate(x)
+    >>> s.shape, bool(((s > 0) & (s < 1)).all())
+    (torch.Size([2, 16]), True)
+    >>> torch.allclose(se(x), x * s[:, :, None, None])
+    True
     """
 
     def __init__(
