@@ -2,7 +2,9 @@
 
 * :mod:`~sciconv.hyperbolic.ball` -- gyrovector operations of the ball of curvature ``-c``;
 * :mod:`~sciconv.hyperbolic.functions` -- custom autograd Functions (Möbius addition, exp0/log0,
-  projection, Poincaré FC) with hand-derived backward passes;
+  projection) with hand-derived backward passes;
+* :mod:`~sciconv.hyperbolic.fc` -- the HNN++ Poincaré fully connected map (``poincare_fc``,
+  its core from precomputed inner products, the hyperplane distances) and its backward;
 * :mod:`~sciconv.hyperbolic.layers`, :mod:`~sciconv.hyperbolic.batchnorm`,
   :mod:`~sciconv.hyperbolic.resnet` -- PoincareLinear (HNN++), PoincareConv2d (β-concatenation),
   midpoint batch norm with running statistics, Möbius residuals and the Poincaré ResNet.

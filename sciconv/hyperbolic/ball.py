@@ -1,9 +1,9 @@
 r"""The Poincaré ball of curvature :math:`-c` (:math:`c > 0`): gyrovector operations.
 
 Every function here is plain torch (autograd differentiates it, also with respect to a
-learnable curvature) and follows the formulas of geoopt's ``PoincareBall`` (Ganea et al.,
-2018; Ungar, 2005), so that the two agree to rounding. The hand-derived backward passes of
-the hot operations live in :mod:`sciconv.hyperbolic.functions`.
+learnable curvature) and follows the formulas of geoopt's ``PoincareBall`` (the gyrovector
+calculus of Ungar as used by Ganea et al.), so that the two agree to rounding. The hand-derived
+backward passes of the hot operations live in :mod:`sciconv.hyperbolic.functions`.
 
 Notes
 -----
@@ -23,11 +23,21 @@ inner product over ``dim``:
   (closed form below) and parallel transport :math:`P_{x\to y}(v)=\operatorname{gyr}[y,-x]v\;
   \lambda_x/\lambda_y`;
 * the gyromidpoint :math:`m=\tfrac12\otimes\frac{\sum_i w_i\lambda_{x_i}x_i}
-  {\sum_i w_i(\lambda_{x_i}-1)}` (Ungar 2010), which is the Einstein midpoint mapped to the ball.
+  {\sum_i w_i(\lambda_{x_i}-1)}` (Ungar), which is the Einstein midpoint mapped to the ball.
 
 Projection keeps points at norm at most :math:`(1-\varepsilon)/s`, with the dtype-aware
 margin ``BALL_EPS`` (geoopt's values: 4e-3 in float32, 1e-5 in float64); ``artanh`` clamps
 its argument to :math:`1-\text{eps}(\text{dtype})` and norms are clamped below at 1e-15.
+
+References
+----------
+Ganea, Bécigneul and Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018. arXiv:1805.09112.
+
+Ungar, "Analytic Hyperbolic Geometry: Mathematical Foundations and Applications", World Scientific,
+2005 (gyrovector spaces, Möbius addition and scalar multiplication, gyration).
+
+Ungar, "Barycentric Calculus in Euclidean and Hyperbolic Geometry: A Comparative Introduction",
+World Scientific, 2010 (the gyromidpoint).
 """
 
 from __future__ import annotations
@@ -70,7 +80,23 @@ _MIN_NORM = 1e-15
 
 
 def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
-    """Check ``c > 0`` and return it as a tensor (on ``like``'s device and dtype if given)."""
+    """Check ``c > 0`` and return it as a tensor (on ``like``'s device and dtype if given).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import as_curvature
+    >>> as_curvature(0.5)
+    tensor(0.5000, dtype=torch.float64)
+    >>> as_curvature(2, like=torch.zeros(3)).dtype
+    torch.float32
+    >>> as_curvature(torch.tensor([1.0])).shape  # a one-element tensor becomes 0-dim
+    torch.Size([])
+    >>> as_curvature(0.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: c must be a finite curvature > 0, got 0.0
+    """
     if isinstance(c, Tensor):
         if c.numel() != 1:
             raise ValueError(f"c must be a positive scalar curvature, got {describe(c)}")
@@ -89,7 +115,19 @@ def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
 
 
 def check_in_ball(name: str, x: Tensor, c: Tensor, dim: int = -1) -> None:
-    """Raise ``ValueError`` unless every point of ``x`` (along ``dim``) has norm < 1/sqrt(c)."""
+    """Raise ``ValueError`` unless every point of ``x`` (along ``dim``) has norm < 1/sqrt(c).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import as_curvature, check_in_ball
+    >>> c = as_curvature(1.0)
+    >>> check_in_ball("x", torch.tensor([[0.5, 0.5]]), c)  # inside: returns None
+    >>> check_in_ball("x", torch.tensor([[0.8, 0.8]]), c)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: x must lie inside the Poincaré ball (c*||x||^2 < 1 along dim -1), got max ...
+    """
     if not isinstance(x, Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
     if not x.is_floating_point():

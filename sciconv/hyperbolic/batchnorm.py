@@ -16,6 +16,14 @@ with learned :math:`\gamma > 0` (a scalar, since :math:`\sigma^2` is) and tangen
 :math:`\hat\mu \leftarrow \exp_{\hat\mu}(m\,\log_{\hat\mu}\mu)`, and the running variance is the
 exponential average :math:`\hat\sigma^2 \leftarrow (1-m)\hat\sigma^2 + m\,\sigma^2`; evaluation
 uses :math:`(\hat\mu, \hat\sigma^2)`, so an output does not depend on the rest of the batch.
+
+References
+----------
+van Spengler, Berkhout and Mettes, "Poincaré ResNet", ICCV 2023. arXiv:2303.14027 (Poincaré
+midpoint batch normalisation).
+
+Lou, Katsman, Jiang, Belongie, Lim and De Sa, "Differentiating through the Fréchet Mean", ICML
+2020. arXiv:2003.00335 (Riemannian batch normalisation with the Fréchet mean and variance).
 """
 
 from __future__ import annotations
@@ -46,6 +54,22 @@ class PoincareMidpointBatchNorm(nn.Module):
         Weight of the batch statistics in the running statistics, in ``(0, 1]``.
     eps : float
         Added to the variance.
+    device, dtype
+        Factory arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareMidpointBatchNorm
+    >>> _ = torch.manual_seed(0)
+    >>> bn = PoincareMidpointBatchNorm(3, dtype=torch.float64)
+    >>> x = 0.2 * torch.randn(4, 3, 5, 5, dtype=torch.float64)  # channels are ball points
+    >>> y = bn(x)  # training: batch statistics, running statistics updated
+    >>> y.shape, int(bn.num_batches_tracked)
+    (torch.Size([4, 3, 5, 5]), 1)
+    >>> _ = bn.eval()
+    >>> torch.allclose(bn(x)[:1], bn(x[:1]))  # evaluation: no dependence on the batch
+    True
     """
 
     def __init__(

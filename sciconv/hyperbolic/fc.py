@@ -1,4 +1,4 @@
-r"""The Poincaré fully connected map of HNN++ (Shimizu et al., 2021), with a hand-derived backward.
+r"""The Poincaré fully connected map of HNN++, with a hand-derived backward.
 
 Notes
 -----
@@ -33,6 +33,13 @@ never overflows. Backward, with :math:`\bar y` given and :math:`\gamma=\langle\b
 
 The factor :math:`\|z_k\|` cancels in :math:`\bar a`, so a zero column (identity initialisation)
 has a finite gradient.
+
+References
+----------
+Shimizu, Mukuta and Harada, "Hyperbolic Neural Networks++", ICLR 2021. arXiv:2006.08210.
+
+van Spengler, Berkhout and Mettes, "Poincaré ResNet", ICCV 2023. arXiv:2303.14027 (manual backward
+passes of the hyperbolic operations).
 """
 
 from __future__ import annotations
@@ -193,7 +200,24 @@ def poincare_fc_core(
     manual_backward: bool = True,
 ) -> Tensor:
     """The Poincaré FC map from ``a = <x, z_k>`` (along ``dim``), ``usq = ||x||^2`` (size 1
-    along ``dim``), ``nz = ||z_k||`` and offsets ``bias`` (broadcastable to ``a``)."""
+    along ``dim``), ``nz = ||z_k||`` and offsets ``bias`` (broadcastable to ``a``).
+
+    A convolution supplies ``a`` from ``conv2d`` (:class:`~sciconv.hyperbolic.PoincareConv2d`
+    calls it with ``dim=1``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import poincare_fc, poincare_fc_core
+    >>> _ = torch.manual_seed(0)
+    >>> x = 0.2 * torch.randn(5, 3, dtype=torch.float64)
+    >>> w = torch.randn(2, 3, dtype=torch.float64)
+    >>> a = x @ w.T
+    >>> usq = x.pow(2).sum(-1, keepdim=True)
+    >>> y = poincare_fc_core(a, usq, w.norm(dim=1), None, 1.0)
+    >>> torch.allclose(y, poincare_fc(x, w, None, 1.0))
+    True
+    """
     c = as_curvature(c, a)
     if _use_autograd(c, manual_backward):
         return poincare_fc_core_reference(a, usq, nz, bias, c, dim)
@@ -207,6 +231,22 @@ def poincare_fc(
 
     ``weight`` has shape ``(out_features, in_features)`` (rows are the orientations ``z_k``)
     and ``bias`` shape ``(out_features,)`` (the offsets ``r_k``) or is ``None``.
+
+    Examples
+    --------
+    The orientations :math:`z_k = e_k / 2` without offsets give the identity; any map sends the
+    ball into the ball:
+
+    >>> import torch
+    >>> from sciconv.hyperbolic import poincare_fc
+    >>> _ = torch.manual_seed(0)
+    >>> x = 0.2 * torch.randn(5, 3, dtype=torch.float64)
+    >>> torch.allclose(poincare_fc(x, 0.5 * torch.eye(3, dtype=torch.float64), None, 1.0), x)
+    True
+    >>> w, r = torch.randn(4, 3, dtype=torch.float64), torch.zeros(4, dtype=torch.float64)
+    >>> y = poincare_fc(x, w, r, c=1.0)
+    >>> y.shape, bool((y.norm(dim=-1) < 1).all())
+    (torch.Size([5, 4]), True)
     """
     c = as_curvature(c, x)
     if _use_autograd(c, manual_backward):
@@ -218,7 +258,27 @@ def poincare_fc(
 
 
 def hyperplane_dists(x: Tensor, weight: Tensor, bias: Tensor | None, c: Any) -> Tensor:
-    """Signed distances ``v_k(x)`` to the HNN++ hyperplanes (the logits of hyperbolic MLR)."""
+    r"""Signed distances ``v_k(x)`` to the HNN++ hyperplanes (the logits of hyperbolic MLR).
+
+    ``v_k`` is :math:`2\|z_k\|` times the geodesic distance to the hyperplane with normal
+    :math:`z_k` and offset :math:`r_k`, signed by the side of :math:`x`.
+
+    Examples
+    --------
+    For the hyperplane through the origin with normal :math:`z = e_1 / 2`, a point on the
+    :math:`e_1` axis is at its distance from the origin, :math:`2\operatorname{artanh}|x|`:
+
+    >>> import math
+    >>> import torch
+    >>> from sciconv.hyperbolic import hyperplane_dists
+    >>> z = torch.tensor([[0.5, 0.0]], dtype=torch.float64)
+    >>> x = torch.tensor([[0.5, 0.0], [-0.5, 0.0], [0.0, 0.3]], dtype=torch.float64)
+    >>> v = hyperplane_dists(x, z, None, c=1.0)
+    >>> [round(t, 6) for t in v[:, 0].tolist()]
+    [1.098612, -1.098612, 0.0]
+    >>> round(2 * math.atanh(0.5), 6)
+    1.098612
+    """
     c = as_curvature(c, x)
     a = x @ weight.t()
     usq = x.pow(2).sum(dim=-1, keepdim=True)

@@ -30,6 +30,13 @@ Möbius addition :math:`x\oplus y = (Ax + By)/D` with :math:`A = 1+2c\langle x,y
 Projection to radius :math:`M`: :math:`\bar x = (M/n)(\bar y - \hat x\langle\hat x,\bar y\rangle)`
 where it acts, :math:`\bar x = \bar y` elsewhere. The Poincaré fully connected map is in
 :mod:`sciconv.hyperbolic.fc`.
+
+References
+----------
+van Spengler, Berkhout and Mettes, "Poincaré ResNet", ICCV 2023. arXiv:2303.14027 (manual backward
+derivations of the core hyperbolic operations).
+
+Ganea, Bécigneul and Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018. arXiv:1805.09112.
 """
 
 from __future__ import annotations

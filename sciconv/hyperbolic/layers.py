@@ -2,7 +2,7 @@ r"""Poincaré-ball layers: HNN++ linear map, hyperbolic MLR, β-concatenation co
 
 Notes
 -----
-``PoincareConv2d`` follows Poincaré ResNet (van Spengler, Berkhout, Mettes, ICCV 2023): map the
+``PoincareConv2d`` follows Poincaré ResNet (van Spengler et al.): map the
 input to the tangent space at the origin, scale by :math:`\beta=B(nK/2,\tfrac12)/B(n/2,\tfrac12)`
 (:math:`n` input channels, :math:`K` kernel taps), gather each patch (β-concatenation),
 map it back with :math:`\exp_0` and apply the Poincaré fully connected map. The ``"fused"``
@@ -17,6 +17,17 @@ Identity initialisation: the HNN++ map with :math:`z_k=\tfrac12 e_k`, :math:`r=0
 identity (:math:`w=\lambda_x x`, :math:`1+\sqrt{1+c\lambda_x^2\|x\|^2}=\lambda_x`); the
 convolution puts :math:`1/(2\beta)` on the centre tap of channel :math:`k`, so that
 :math:`y = x + O(\|x\|^3)` for small inputs.
+
+References
+----------
+Shimizu, Mukuta and Harada, "Hyperbolic Neural Networks++", ICLR 2021. arXiv:2006.08210 (the
+Poincaré FC layer, hyperbolic MLR, β-split and β-concatenation).
+
+van Spengler, Berkhout and Mettes, "Poincaré ResNet", ICCV 2023. arXiv:2303.14027 (the Poincaré
+convolution as used here, identity-based initialisation).
+
+Ganea, Bécigneul and Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018. arXiv:1805.09112 (the
+tangent-space ReLU :math:`\exp_0\circ\operatorname{relu}\circ\log_0`).
 """
 
 from __future__ import annotations
@@ -52,7 +63,19 @@ def make_ball(c: float | PoincareBall, device: Any = None, dtype: Any = None) ->
 
 
 def beta_scale(n: int, k: int) -> float:
-    """β-concatenation scale ``B(n k / 2, 1/2) / B(n / 2, 1/2)`` (``B`` the beta function)."""
+    """β-concatenation scale ``B(n k / 2, 1/2) / B(n / 2, 1/2)`` (``B`` the beta function).
+
+    ``n`` is the size of each concatenated block (input channels), ``k`` the number of blocks
+    (kernel taps).
+
+    Examples
+    --------
+    >>> from sciconv.hyperbolic import beta_scale
+    >>> beta_scale(4, 1)  # one block: no rescaling
+    1.0
+    >>> round(beta_scale(16, 9), 3)  # close to 1/sqrt(k) = 0.333 for many channels
+    0.329
+    """
 
     def logbeta(a: float, b: float) -> float:
         return math.lgamma(a) + math.lgamma(b) - math.lgamma(a + b)
@@ -82,6 +105,20 @@ class PoincareLinear(nn.Module):
     Notes
     -----
     See :mod:`sciconv.hyperbolic.fc` for the map; the output is projected with the dtype margin.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareLinear
+    >>> _ = torch.manual_seed(0)
+    >>> x = 0.2 * torch.randn(5, 3, dtype=torch.float64)  # points of the unit ball
+    >>> same = PoincareLinear(3, 3, dtype=torch.float64)  # identity initialisation
+    >>> torch.allclose(same(x), x)
+    True
+    >>> down = PoincareLinear(3, 2, id_init=False, dtype=torch.float64)
+    >>> y = down(x)
+    >>> y.shape, bool((y.norm(dim=-1) < 1).all())
+    (torch.Size([5, 2]), True)
     """
 
     def __init__(
@@ -138,7 +175,31 @@ class PoincareLinear(nn.Module):
 
 
 class PoincareMLR(nn.Module):
-    """Hyperbolic multinomial logistic regression: logits are the HNN++ signed distances."""
+    """Hyperbolic multinomial logistic regression: logits are the HNN++ signed distances.
+
+    Parameters
+    ----------
+    in_features : int
+        Dimension of the input ball.
+    num_classes : int
+        Number of hyperplanes (logits).
+    c : float or PoincareBall
+        Curvature magnitude, or a shared ball module.
+    device, dtype
+        Factory arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareMLR
+    >>> _ = torch.manual_seed(0)
+    >>> mlr = PoincareMLR(4, num_classes=3, dtype=torch.float64)
+    >>> x = 0.3 * torch.randn(6, 4, dtype=torch.float64)
+    >>> mlr(x).shape
+    torch.Size([6, 3])
+    >>> mlr(torch.zeros(1, 4, dtype=torch.float64)).abs().max().item()  # r = 0: origin on all
+    0.0
+    """
 
     def __init__(
         self,
@@ -161,7 +222,29 @@ class PoincareMLR(nn.Module):
 
 
 class PoincareReLU(nn.Module):
-    """``exp0(relu(log0(x)))`` along ``dim`` (ReLU in the tangent space at the origin)."""
+    """``exp0(relu(log0(x)))`` along ``dim`` (ReLU in the tangent space at the origin).
+
+    Parameters
+    ----------
+    c : float or PoincareBall
+        Curvature magnitude, or a shared ball module.
+    dim : int
+        The ball axis (1: channels of ``(N, C, H, W)`` images).
+    manual_backward : bool
+        Use the hand-derived backward Functions.
+
+    Examples
+    --------
+    Points with non-negative coordinates are unchanged; negative coordinates become 0:
+
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareReLU
+    >>> relu = PoincareReLU(c=1.0, dim=-1)
+    >>> x = torch.tensor([[0.3, 0.2], [0.3, -0.2]], dtype=torch.float64)
+    >>> y = relu(x)
+    >>> torch.allclose(y[0], x[0]), y[1, 1].item()
+    (True, 0.0)
+    """
 
     def __init__(self, c: float | PoincareBall = 1.0, dim: int = 1, manual_backward: bool = True):
         super().__init__()
@@ -196,6 +279,25 @@ class PoincareConv2d(nn.Module):
     The weight has the layout of ``nn.Conv2d`` ``(out, in, kh, kw)``; its row ``k`` flattened is
     the hyperplane orientation :math:`z_k` acting on the unfolded patch (channel-major, as
     :func:`torch.nn.functional.unfold` orders it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareConv2d
+    >>> _ = torch.manual_seed(0)
+    >>> x = 0.1 * torch.randn(2, 3, 8, 8, dtype=torch.float64)  # pixels in the unit ball
+    >>> conv = PoincareConv2d(3, 4, 3, stride=2, padding=1, id_init=False, dtype=torch.float64)
+    >>> y = conv(x)
+    >>> y.shape, bool((y.norm(dim=1) < 1).all())
+    (torch.Size([2, 4, 4, 4]), True)
+    >>> conv.impl = "unfold"  # the literal recipe gives the same map
+    >>> torch.allclose(conv(x), y)
+    True
+
+    A 1x1 convolution with the identity initialisation is exactly the identity:
+
+    >>> torch.allclose(PoincareConv2d(3, 3, 1, dtype=torch.float64)(x), x)
+    True
     """
 
     def __init__(

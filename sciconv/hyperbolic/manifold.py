@@ -1,4 +1,9 @@
-"""The Poincaré ball as a ``torch.nn.Module`` holding a (possibly learnable) curvature."""
+"""The Poincaré ball as a ``torch.nn.Module`` holding a (possibly learnable) curvature.
+
+References
+----------
+Ganea, Bécigneul and Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018. arXiv:1805.09112.
+"""
 
 from __future__ import annotations
 
@@ -36,8 +41,36 @@ class PoincareBall(nn.Module):
 
     Notes
     -----
-    The methods call the functions of this module with ``self.c``; the ``check`` flags
+    The methods call the functions of :mod:`sciconv.hyperbolic.ball` with ``self.c``; they
     validate that inputs lie in the ball (a reduction and a host sync per argument).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import BALL_EPS, PoincareBall
+    >>> ball = PoincareBall(c=1.0, dtype=torch.float64)
+    >>> x = torch.tensor([0.3, -0.2], dtype=torch.float64)
+    >>> y = torch.tensor([-0.1, 0.4], dtype=torch.float64)
+    >>> origin = torch.zeros(2, dtype=torch.float64)
+    >>> torch.allclose(ball.logmap0(ball.expmap0(x)), x)
+    True
+    >>> torch.allclose(ball.mobius_add(-x, ball.mobius_add(x, y)), y)  # left cancellation
+    True
+    >>> bool(torch.isclose(ball.dist(origin, x), 2 * torch.atanh(x.norm())))
+    True
+
+    Projection keeps the dtype's margin ``BALL_EPS`` from the boundary:
+
+    >>> BALL_EPS[torch.float64]
+    1e-05
+    >>> round(ball.projx(torch.tensor([3.0, 4.0], dtype=torch.float64)).norm().item(), 10)
+    0.99999
+
+    A learnable curvature is a parameter that stays positive:
+
+    >>> learned = PoincareBall(0.5, learnable=True)
+    >>> [name for name, _ in learned.named_parameters()], round(learned.c.item(), 6)
+    (['raw_c'], 0.5)
     """
 
     def __init__(

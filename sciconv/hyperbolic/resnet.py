@@ -10,7 +10,14 @@ The network maps a Euclidean image into the ball with :math:`\exp_0` over the ch
 stem convolution and three stages of :math:`n = (\text{depth} - 2)/6` blocks (the given widths,
 first strides 1, 2, 2), pools each channel vector with the gyromidpoint over
 the pixels, and classifies with hyperbolic MLR (signed hyperplane distances as logits), as in
-Poincaré ResNet (van Spengler, Berkhout, Mettes, ICCV 2023).
+Poincaré ResNet.
+
+References
+----------
+van Spengler, Berkhout and Mettes, "Poincaré ResNet", ICCV 2023. arXiv:2303.14027.
+
+Shimizu, Mukuta and Harada, "Hyperbolic Neural Networks++", ICLR 2021. arXiv:2006.08210 (the
+Poincaré FC map and MLR).
 """
 
 from __future__ import annotations
@@ -33,12 +40,46 @@ __all__ = ["MobiusResidual", "PoincareBasicBlock", "PoincareResNet", "mobius_res
 def mobius_residual(
     x: Tensor, fx: Tensor, c: Any, dim: int = 1, *, manual_backward: bool = True
 ) -> Tensor:
-    """Möbius residual connection ``x ⊕ f(x)`` along ``dim`` (projected)."""
+    """Möbius residual connection ``x ⊕ f(x)`` along ``dim`` (projected).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import mobius_residual
+    >>> x = torch.tensor([[0.3, -0.2]], dtype=torch.float64)
+    >>> torch.allclose(mobius_residual(x, torch.zeros_like(x), 1.0, dim=-1), x)
+    True
+    >>> mobius_residual(x, -x, 1.0, dim=-1).norm().item() < 1e-12  # x ⊕ (-x) = 0
+    True
+    """
     return hf.mobius_add(x, fx, c, dim, check=False, manual_backward=manual_backward)
 
 
 class MobiusResidual(nn.Module):
-    """Wrap ``f`` as ``x ↦ x ⊕ f(x)`` (points along ``dim``)."""
+    r"""Wrap ``f`` as ``x ↦ x ⊕ f(x)`` (points along ``dim``).
+
+    Parameters
+    ----------
+    f : torch.nn.Module
+        Maps ball points to ball points of the same shape.
+    c : float or PoincareBall
+        Curvature magnitude, or a shared ball module.
+    dim : int
+        The ball axis.
+
+    Examples
+    --------
+    With ``f`` the identity the block doubles in the gyrovector sense, :math:`x \oplus x =
+    2 \otimes x`:
+
+    >>> import torch
+    >>> from sciconv.hyperbolic import MobiusResidual
+    >>> from sciconv.hyperbolic.ball import mobius_scalar_mul
+    >>> block = MobiusResidual(torch.nn.Identity(), c=1.0, dim=-1)
+    >>> x = torch.tensor([[0.3, -0.2]])
+    >>> torch.allclose(block(x), mobius_scalar_mul(2.0, x, 1.0))
+    True
+    """
 
     def __init__(self, f: nn.Module, c: float | PoincareBall = 1.0, dim: int = 1) -> None:
         super().__init__()
@@ -50,7 +91,35 @@ class MobiusResidual(nn.Module):
 
 
 class PoincareBasicBlock(nn.Module):
-    """Two 3x3 Poincaré convolutions with midpoint batch norm and a Möbius skip connection."""
+    """Two 3x3 Poincaré convolutions with midpoint batch norm and a Möbius skip connection.
+
+    Parameters
+    ----------
+    in_channels, out_channels : int
+        Channels (ball dimensions) of the input and output pixels.
+    stride : int
+        Stride of the first convolution; with ``stride > 1`` or a change of width the skip
+        connection is a strided 1x1 Poincaré convolution with batch norm.
+    ball : PoincareBall
+        The ball shared by every layer of the block.
+    id_init : bool
+        Identity-based initialisation of the convolutions that keep the shape.
+    **conv
+        Passed on to :class:`PoincareConv2d` (``manual_backward``, ``check_input``,
+        ``device``, ``dtype``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareBall, PoincareBasicBlock
+    >>> _ = torch.manual_seed(0)
+    >>> ball = PoincareBall(1.0, dtype=torch.float64)
+    >>> block = PoincareBasicBlock(4, 8, stride=2, ball=ball, dtype=torch.float64)
+    >>> x = 0.1 * torch.randn(2, 4, 8, 8, dtype=torch.float64)
+    >>> y = block(x)
+    >>> y.shape, bool((y.norm(dim=1) < 1).all())
+    (torch.Size([2, 8, 4, 4]), True)
+    """
 
     def __init__(
         self,
@@ -112,6 +181,19 @@ class PoincareResNet(nn.Module):
         such a network does not start learning within a few epochs).
     manual_backward : bool
         Use the hand-derived backward Functions in the convolutions and maps.
+    device, dtype
+        Factory arguments.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic import PoincareResNet
+    >>> _ = torch.manual_seed(0)
+    >>> net = PoincareResNet(depth=8, in_channels=1, num_classes=3, widths=(2, 4, 4))
+    >>> images = torch.randn(2, 1, 8, 8)
+    >>> logits = net(images)  # signed hyperplane distances of the pooled ball points
+    >>> logits.shape
+    torch.Size([2, 3])
     """
 
     def __init__(
