@@ -1,4 +1,13 @@
-"""The slow network: a coordinate-based implicit MLP with sinusoidal filters (hyper-kernels)."""
+"""The slow network: a coordinate-based implicit MLP with sinusoidal filters (hyper-kernels).
+
+References
+----------
+Fathony, Sahu, Willmott and Kolter, "Multiplicative Filter Networks", ICLR 2021 (the multiplicative
+filter network with sinusoidal filters, "FourierNet").
+
+Zhang, "HyperZ·Z·W Operator Connects Slow-Fast Networks for Full Context Interaction",
+arXiv:2401.17948, 2024 (coordinate MLPs as the slow network).
+"""
 
 from __future__ import annotations
 
@@ -19,6 +28,20 @@ def coordinate_grid(
     """Normalised coordinates in :math:`[-1, 1]` of a grid, shape ``(*size, len(size))``.
 
     An axis of length one sits at 0.
+
+    Examples
+    --------
+    >>> from sciconv.hyperzzw import coordinate_grid
+    >>> coordinate_grid((2, 3))
+    tensor([[[-1., -1.],
+             [-1.,  0.],
+             [-1.,  1.]],
+    <BLANKLINE>
+            [[ 1., -1.],
+             [ 1.,  0.],
+             [ 1.,  1.]]])
+    >>> coordinate_grid((1,))
+    tensor([[0.]])
     """
     axes = [
         torch.linspace(-1.0, 1.0, n, device=device, dtype=dtype)
@@ -59,6 +82,20 @@ class CoordinateMLP(nn.Module):
 
     The kernel depends on the coordinates and the parameters only, never on the activations,
     so it is the same for every sample and every batch; it can be sampled at any size.
+
+    Examples
+    --------
+    The same network sampled on a 3x3 and a 5x5 grid agrees where the coordinates coincide:
+
+    >>> import torch
+    >>> from sciconv.hyperzzw import CoordinateMLP
+    >>> _ = torch.manual_seed(0)
+    >>> mlp = CoordinateMLP(4, coord_dim=2, hidden=16)
+    >>> k3, k5 = mlp((3, 3)), mlp((5, 5))
+    >>> k3.shape, k5.shape
+    (torch.Size([4, 3, 3]), torch.Size([4, 5, 5]))
+    >>> torch.allclose(k3, k5[:, ::2, ::2], atol=1e-6)
+    True
     """
 
     def __init__(

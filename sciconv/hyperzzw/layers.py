@@ -1,4 +1,11 @@
-"""HyperZ·Z·W layers: global and local branches, the Terminator-style block, the slow loss."""
+"""HyperZ·Z·W layers: global and local branches, the Terminator-style block, the slow loss.
+
+References
+----------
+Zhang, "HyperZ·Z·W Operator Connects Slow-Fast Networks for Full Context Interaction",
+arXiv:2401.17948, 2024 (the HyperZ·Z·W operator, the Terminator architecture, the slow neural
+loss).
+"""
 
 from __future__ import annotations
 
@@ -33,9 +40,24 @@ def slow_neural_loss(kernel: torch.Tensor, w_hat: torch.Tensor) -> torch.Tensor:
 
     Notes
     -----
-    This is our reading of the "slow neural loss" of Zhang (2024): a local error that pulls the
-    hyper-kernel towards the fast weights it produced, added to the task loss with a small
-    factor. It is not verified against the authors' code.
+    This is our reading of the "slow neural loss" of the HyperZ·Z·W paper: a local error that
+    pulls the hyper-kernel towards the fast weights it produced, added to the task loss with a
+    small factor. It is not verified against the authors' code.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import slow_neural_loss
+    >>> kernel = torch.ones(3, 4, 4, requires_grad=True)
+    >>> slow_neural_loss(kernel, kernel.expand(2, 3, 4, 4)).item()  # fast weights = kernel
+    0.0
+    >>> w_hat = torch.zeros(2, 3, 4, 4, requires_grad=True)
+    >>> loss = slow_neural_loss(kernel, w_hat)
+    >>> loss.item()
+    1.0
+    >>> loss.backward()
+    >>> kernel.grad is not None, w_hat.grad is None  # stop-gradient on the fast weights
+    (True, True)
     """
     if tuple(w_hat.shape[1:]) != tuple(kernel.shape):
         raise ValueError(
@@ -49,6 +71,18 @@ def standardize(x: torch.Tensor, eps: float = 1e-5) -> torch.Tensor:
 
     :math:`y_n = (x_n - \mu_n) / \sqrt{\sigma_n^2 + \epsilon}` with :math:`\mu_n, \sigma_n^2`
     the mean and (biased) variance of sample :math:`n` alone, identical in train and eval.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import standardize
+    >>> _ = torch.manual_seed(0)
+    >>> x = 3.0 + 2.0 * torch.randn(2, 4, 5, 5, dtype=torch.float64)
+    >>> y = standardize(x)
+    >>> bool(y.mean(dim=(1, 2, 3)).abs().max() < 1e-12)  # zero mean per sample
+    True
+    >>> [round(t, 3) for t in y.var(dim=(1, 2, 3), correction=0).tolist()]
+    [1.0, 1.0]
     """
     return F.group_norm(x, 1, eps=eps)
 
@@ -73,6 +107,21 @@ class HyperZZW(nn.Module):
     -----
     :math:`K = \mathrm{MLP}(c)` on the input's grid, :math:`Y = \mathrm{HyperZZW}(Z, K)`; the
     slow network's parameters are registered submodule parameters.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import HyperZZW, hyperzzw
+    >>> _ = torch.manual_seed(0)
+    >>> layer = HyperZZW(3, hidden=16)
+    >>> z = torch.randn(2, 3, 8, 8)
+    >>> y, aux = layer(z, return_aux=True)
+    >>> y.shape, aux["kernel"].shape  # one map-sized hyper-kernel for the whole batch
+    (torch.Size([2, 3, 8, 8]), torch.Size([3, 8, 8]))
+    >>> torch.allclose(y, hyperzzw(z, layer.kernel((8, 8))))
+    True
+    >>> HyperZZW(3, dim=1, hidden=16)(torch.randn(2, 3, 40)).shape  # sequences
+    torch.Size([2, 3, 40])
     """
 
     def __init__(
@@ -138,6 +187,18 @@ class LocalHyperConv2d(nn.Module):
     Notes
     -----
     :math:`K = \mathrm{MLP}(c)` on a ``k x k`` grid; :func:`sciconv.hyperzzw.local_hyper_conv`.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import LocalHyperConv2d, local_hyper_conv
+    >>> _ = torch.manual_seed(0)
+    >>> layer = LocalHyperConv2d(3, kernel_size=5)
+    >>> z = torch.randn(2, 3, 8, 8)
+    >>> layer(z).shape
+    torch.Size([2, 3, 8, 8])
+    >>> torch.allclose(layer(z), local_hyper_conv(z, layer.slow((5, 5))))
+    True
     """
 
     def __init__(
@@ -188,6 +249,19 @@ class TerminatorBlock(nn.Module):
     bottleneck, standardised per sample (:func:`standardize`) and passed through a GELU:
     :math:`y = \mathrm{GELU}(\mathrm{std}(B[Z, G(Z), L_{k_1}(Z), \dots]))`. No statistic is
     shared across the batch, so a sample's output never depends on the others.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import TerminatorBlock
+    >>> _ = torch.manual_seed(0)
+    >>> block = TerminatorBlock(3, 8, local_sizes=(3,), hidden=16)
+    >>> x = torch.randn(2, 3, 8, 8)
+    >>> y, slow_loss = block(x, return_slow_loss=True)
+    >>> y.shape, slow_loss.shape
+    (torch.Size([2, 8, 8, 8]), torch.Size([]))
+    >>> torch.allclose(block(x[:1]), y[:1], atol=1e-5)  # no batch statistics
+    True
     """
 
     def __init__(

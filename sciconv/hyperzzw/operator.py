@@ -1,6 +1,11 @@
 """The HyperZ·Z·W operator: hyper-kernels times activations, then a full-context product.
 
 Functional forms; the layers in :mod:`sciconv.hyperzzw.layers` generate the hyper-kernels.
+
+References
+----------
+Zhang, "HyperZ·Z·W Operator Connects Slow-Fast Networks for Full Context Interaction",
+arXiv:2401.17948, 2024.
 """
 
 from __future__ import annotations
@@ -8,8 +13,8 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..validation import check_choice, describe
 from ..fft import fftconv
+from ..validation import check_choice, describe
 
 __all__ = ["FORMS", "context_weights", "hyperzzw", "local_hyper_conv"]
 
@@ -36,6 +41,18 @@ def context_weights(z: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     -------
     torch.Tensor
         ``(N, C, *spatial)``; sample :math:`n` depends on :math:`Z_n` only.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperzzw import context_weights
+    >>> _ = torch.manual_seed(0)
+    >>> z, k = torch.randn(2, 3, 4, 4), torch.randn(3, 4, 4)
+    >>> w_hat = context_weights(z, k)
+    >>> w_hat.shape
+    torch.Size([2, 3, 4, 4])
+    >>> torch.equal(w_hat[1], z[1] * k)
+    True
     """
     _check_z(z)
     if not isinstance(kernel, torch.Tensor) or tuple(kernel.shape) != tuple(z.shape[1:]):
@@ -64,7 +81,7 @@ def hyperzzw(z: torch.Tensor, kernel: torch.Tensor, form: str = "fft") -> torch.
 
     Notes
     -----
-    'published' (the form of Zhang 2024 as we read its code; square maps :math:`H = W` only):
+    'published' (the form of the paper as we read its code; square maps :math:`H = W` only):
     a per-sample, per-channel matrix product of the fast weight with the features,
 
     .. math:: Y_{n,c} = \tfrac{1}{H}\, \hat W_{n,c}\, Z_{n,c}, \qquad
@@ -78,9 +95,30 @@ def hyperzzw(z: torch.Tensor, kernel: torch.Tensor, form: str = "fft") -> torch.
               Z_{n,c}(x - u + s),
 
     with :math:`s = \lfloor (m-1)/2 \rfloor` per axis (centred) and :math:`|\Omega|` the number
-    of positions. Both are cubic in :math:`Z` and mix positions only within one channel of one
+    of positions. Both are quadratic in :math:`Z` and mix positions only within one channel of one
     sample; the :math:`1/H`, :math:`1/|\Omega|` factors keep the scale independent of the size.
     Cost: 'fft' :math:`O(N C |\Omega| \log |\Omega|)`, 'published' :math:`O(N C H^3)`.
+
+    Examples
+    --------
+    Both forms are quadratic in :math:`Z` (:math:`\hat W` is linear in it) and treat every
+    sample on its own:
+
+    >>> import torch
+    >>> from sciconv.hyperzzw import FORMS, hyperzzw
+    >>> FORMS
+    ('fft', 'published')
+    >>> _ = torch.manual_seed(0)
+    >>> z = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    >>> k = torch.randn(3, 8, 8, dtype=torch.float64)
+    >>> for form in FORMS:
+    ...     y = hyperzzw(z, k, form)
+    ...     print(form, tuple(y.shape), torch.allclose(hyperzzw(2 * z, k, form), 4 * y),
+    ...           torch.allclose(hyperzzw(z[1:], k, form), y[1:]))
+    fft (2, 3, 8, 8) True True
+    published (2, 3, 8, 8) True True
+    >>> hyperzzw(torch.randn(1, 3, 50), torch.randn(3, 50)).shape  # 'fft': any shape
+    torch.Size([1, 3, 50])
     """
     check_choice("form", form, FORMS)
     w_hat = context_weights(z, kernel)
@@ -120,6 +158,23 @@ def local_hyper_conv(z: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
     :math:`P_k` the adaptive average pooling of the map to :math:`k \times k`, and
     :math:`Y_{n,c} = \hat W_{n,c} \star Z_{n,c}` (cross-correlation, as ``conv2d``). The batch is
     folded into the channels (``groups = N C``), so sample :math:`n` sees its own kernel only.
+
+    Examples
+    --------
+    The fast kernel is linear in :math:`Z`, so the map is quadratic:
+
+    >>> import torch
+    >>> from sciconv.hyperzzw import local_hyper_conv
+    >>> _ = torch.manual_seed(0)
+    >>> z = torch.randn(2, 3, 8, 8, dtype=torch.float64)
+    >>> k = torch.randn(3, 3, 3, dtype=torch.float64)
+    >>> y = local_hyper_conv(z, k)
+    >>> y.shape
+    torch.Size([2, 3, 8, 8])
+    >>> torch.allclose(local_hyper_conv(2 * z, k), 4 * y)
+    True
+    >>> torch.allclose(local_hyper_conv(z[1:], k), y[1:])  # per-sample kernels
+    True
     """
     _check_z(z, 4)
     if z.dim() != 4:
