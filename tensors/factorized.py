@@ -4,6 +4,24 @@
 dense kernel) and applies them as a sequence of convolutions, so it trains from scratch in
 compressed form (a priori) or starts from a trained dense convolution (:meth:`from_conv`, a
 posteriori). The named layers (``CPConv2d``, ...) are in :mod:`tensors.layers`.
+
+References
+----------
+Lebedev, Ganin, Rakhuba, Oseledets and Lempitsky, "Speeding-up Convolutional Neural Networks Using
+Fine-tuned CP-Decomposition", ICLR 2015. arXiv:1412.6553 (CP: 1x1, kx1, 1xk, 1x1 convolutions).
+
+Kim, Park, Yoo, Choi, Yang and Shin, "Compression of Deep Convolutional Neural Networks for Fast
+and Low Power Mobile Applications", ICLR 2016. arXiv:1511.06530 (Tucker-2: 1x1, core, 1x1
+convolutions).
+
+Garipov, Podoprikhin, Novikov and Vetrov, "Ultimate Tensorization: Compressing Convolutional and FC
+Layers Alike", arXiv:1611.03214, 2016 (tensor-train convolutions; here the train runs over the
+kernel's own modes ``(in, *k, out)``, the direct variant discussed there, without reshaping the
+channels).
+
+Boukraichi, Akkari, Casenave and Ryckelynck, "A Priori Compression of Convolutional Neural Networks
+for Wave Simulators", arXiv:2304.04964, 2023 (a priori compressed layers trained from scratch, with
+one-way filters).
 """
 
 from __future__ import annotations
@@ -16,8 +34,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 from sciconv.padding import resolve_padding
+from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 
 from .decompose import Decomposition, decompose, resolve_rank
 
@@ -73,6 +91,34 @@ class FactorizedConv(nn.Module):
     scratch, every factor is drawn from :math:`N(0,\sigma^2)` with :math:`\sigma^{2n} \prod r =
     1/(3\,\mathrm{fan\_in})` (n factors, bond ranks r), so the kernel has the variance of
     ``nn.Conv2d``'s default initialisation.
+
+    Examples
+    --------
+    A priori (trained in compressed form), a Tucker layer holds its factors only and runs the
+    convolution with the kernel they represent:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from tensors import FactorizedConv
+    >>> _ = torch.manual_seed(0)
+    >>> layer = FactorizedConv(4, 8, 3, padding=1, rank=(3, 2), kind="tucker")
+    >>> [tuple(f.shape) for f in layer.factors]
+    [(8, 3), (4, 2), (3, 2, 3, 3)]
+    >>> layer.n_parameters(), layer.dense_parameters()
+    (94, 296)
+    >>> x = torch.randn(2, 4, 6, 6)
+    >>> dense = nn.functional.conv2d(x, layer.weight, layer.bias, padding=1)
+    >>> torch.allclose(layer(x), dense, atol=1e-5)
+    True
+
+    A posteriori, from a trained convolution (exact at full rank):
+
+    >>> conv = nn.Conv2d(4, 8, 3, padding=1, dtype=torch.float64)
+    >>> tt = FactorizedConv.from_conv(conv, "full", kind="tt")
+    >>> tt.rank, tt.decomposition_error < 1e-10
+    ((4, 12, 8), True)
+    >>> torch.allclose(tt(x.double()), conv(x.double()))
+    True
     """
 
     def __init__(

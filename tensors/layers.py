@@ -1,7 +1,8 @@
 """Named factorized layers: ``CPConv{1,2,3}d``, ``TuckerConv{1,2,3}d``, ``TTConv{1,2,3}d``.
 
 Each is :class:`tensors.factorized.FactorizedConv` with its kind and number of spatial axes
-fixed, and the signature of ``nn.Conv{1,2,3}d`` plus the keyword ``rank``.
+fixed, and the signature of ``nn.Conv{1,2,3}d`` plus the keyword ``rank``. The papers behind
+each kind are listed under References in :mod:`tensors.factorized`.
 """
 
 from __future__ import annotations
@@ -65,10 +66,27 @@ def _specialise(kind: str, ndim: int) -> type[FactorizedConv]:
             dtype=dtype,
         )
 
+    spatial = ", ".join(["6"] * ndim)
     doc = (
         f"{kind.upper() if kind != 'tucker' else 'Tucker'}-factorized ``nn.Conv{ndim}d`` "
         f"(see :class:`FactorizedConv`, kind={kind!r}, ndim={ndim}); same signature as "
-        f"``nn.Conv{ndim}d`` plus the keyword ``rank``."
+        f"``nn.Conv{ndim}d`` plus the keyword ``rank``.\n"
+        "\n"
+        "    Examples\n"
+        "    --------\n"
+        "    >>> import torch\n"
+        "    >>> import torch.nn.functional as F\n"
+        f"    >>> from tensors import {name}\n"
+        "    >>> _ = torch.manual_seed(0)\n"
+        f"    >>> layer = {name}(4, 8, 3, padding=1, rank=2)\n"
+        f"    >>> x = torch.randn(2, 4, {spatial})\n"
+        "    >>> layer(x).shape\n"
+        f"    torch.Size([2, 8, {spatial}])\n"
+        f"    >>> dense = F.conv{ndim}d(x, layer.weight, layer.bias, padding=1)\n"
+        "    >>> torch.allclose(layer(x), dense, atol=1e-5)\n"
+        "    True\n"
+        "    >>> layer.n_parameters() < layer.dense_parameters()\n"
+        "    True\n"
     )
     attrs = {"__init__": __init__, "__doc__": doc, "_KIND": kind, "_NDIM": ndim}
     return type(name, (FactorizedConv,), {**attrs, "__module__": __name__, "__qualname__": name})
