@@ -59,14 +59,13 @@ def petsc_config() -> dict[str, Any]:
     """PETSc version, scalar type, precision, MPI (on/off, library) and install dir."""
     import numpy as np
 
-    from solvers.petsc import petsc_module
+    from solvers.petsc._core import petsc_build_config, petsc_module
 
     try:
         PETSc = petsc_module()
-        import petsc4py  # loaded by petsc_module; for its build configuration
     except ImportError as exc:
         return {"available": False, "error": str(exc)}
-    cfg = petsc4py.get_config()
+    cfg = petsc_build_config()
     scalar = np.dtype(PETSc.ScalarType)
     out: dict[str, Any] = {
         "available": True,

@@ -23,6 +23,7 @@ from sciconv.validation import check_positive_int, describe
 from ..info import SolveInfo, check_rhs
 
 __all__ = [
+    "petsc_build_config",
     "REASONS",
     "KSPSolver",
     "aij_from_csr",
@@ -79,6 +80,20 @@ def petsc_module() -> Any:
             "to build PETSc and petsc4py"
         ) from exc
     return PETSc
+
+
+def petsc_build_config() -> dict[str, Any]:
+    """petsc4py's record of the PETSc it was built against (``PETSC_DIR``, ``PETSC_ARCH``).
+
+    Examples
+    --------
+    >>> sorted(petsc_build_config())[:2]
+    ['PETSC_ARCH', 'PETSC_DIR']
+    """
+    petsc_module()
+    import petsc4py
+
+    return dict(petsc4py.get_config())
 
 
 # ---------------------------------------------------------------------- communicators
