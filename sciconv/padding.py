@@ -50,6 +50,16 @@ def resolve_padding(
         'zeros', 'circular' or 'reflect' ('same' and 'valid' are zero padding).
     widths : tuple of (int, int)
         Left and right padding per spatial axis.
+
+    Examples
+    --------
+    >>> from sciconv.padding import resolve_padding
+    >>> resolve_padding("same", None, (10,), (4,), (1,))  # torch's split of d(k-1) = 3
+    ('zeros', ((1, 2),))
+    >>> resolve_padding("circular", None, (8, 8), (3, 3), (2, 1))
+    ('circular', ((2, 2), (1, 1)))
+    >>> resolve_padding([(0, 2), 1], None, (8, 8), (3, 3), (1, 1))  # explicit zero widths
+    ('zeros', ((0, 2), (1, 1)))
     """
     ndim = len(input_size)
     if isinstance(padding, str):
@@ -125,6 +135,18 @@ def index_map(n: int, left: int, right: int, mode: str) -> np.ndarray:
     * circular: ``q mod n`` (pads wider than ``n`` wrap again);
     * reflect: reflection without repeating the edge sample (numpy's and torch's
       'reflect'), i.e. ``q mod 2(n-1)`` folded back into ``[0, n)``.
+
+    Examples
+    --------
+    Two samples of padding on each side of a grid of 5:
+
+    >>> from sciconv.padding import index_map
+    >>> index_map(5, 2, 2, "zeros")
+    array([-1, -1,  0,  1,  2,  3,  4, -1, -1])
+    >>> index_map(5, 2, 2, "circular")
+    array([3, 4, 0, 1, 2, 3, 4, 0, 1])
+    >>> index_map(5, 2, 2, "reflect")
+    array([2, 1, 0, 1, 2, 3, 4, 3, 2])
     """
     q = np.arange(-left, n + right, dtype=np.int64)
     if mode == "zeros":

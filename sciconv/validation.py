@@ -22,7 +22,17 @@ __all__ = [
 
 
 def describe(value: Any) -> str:
-    """Short description of a value for error messages (arrays by shape and dtype)."""
+    """Short description of a value for error messages (arrays by shape and dtype).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.validation import describe
+    >>> describe(np.zeros((2, 3)))
+    'ndarray of shape (2, 3) and dtype float64'
+    >>> describe("abc"), len(describe(list(range(100))))  # long reprs are cut to 80
+    ("'abc'", 80)
+    """
     shape = getattr(value, "shape", None)
     dtype = getattr(value, "dtype", None)
     if shape is not None and dtype is not None:
@@ -32,7 +42,23 @@ def describe(value: Any) -> str:
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
-    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``."""
+    """Return ``value`` as an ``int`` after checking it is an integer ``>= minimum``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.validation import check_positive_int
+    >>> check_positive_int("trials", np.int64(3))
+    3
+    >>> check_positive_int("trials", 0)
+    Traceback (most recent call last):
+        ...
+    ValueError: trials must be an integer >= 1, got 0
+    >>> check_positive_int("trials", 2.0)
+    Traceback (most recent call last):
+        ...
+    TypeError: trials must be an integer >= 1, got 2.0
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an integer >= {minimum}, got {describe(value)}")
     if value < minimum:
@@ -41,7 +67,18 @@ def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
 
 
 def as_int_tuple(name: str, value: Any, ndim: int, minimum: int = 1) -> tuple[int, ...]:
-    """Broadcast an int or a length-``ndim`` sequence of ints to a tuple, checking bounds."""
+    """Broadcast an int or a length-``ndim`` sequence of ints to a tuple, checking bounds.
+
+    Examples
+    --------
+    >>> from sciconv.validation import as_int_tuple
+    >>> as_int_tuple("stride", 2, 3), as_int_tuple("stride", [1, 2], 2)
+    ((2, 2, 2), (1, 2))
+    >>> as_int_tuple("stride", (1, 2), 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: stride must be an int or a sequence of 3 ints, got (1, 2)
+    """
     if isinstance(value, numbers.Integral) and not isinstance(value, bool):
         values: Sequence[Any] = (value,) * ndim
     elif isinstance(value, Sequence) and not isinstance(value, str):
@@ -65,14 +102,37 @@ def as_int_tuple(name: str, value: Any, ndim: int, minimum: int = 1) -> tuple[in
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
-    """Check that ``value`` is one of the strings in ``choices``."""
+    """Check that ``value`` is one of the strings in ``choices``.
+
+    Examples
+    --------
+    >>> from sciconv.validation import check_choice
+    >>> check_choice("mode", "full", ("full", "same"))
+    'full'
+    >>> check_choice("mode", "valid", ("full", "same"))
+    Traceback (most recent call last):
+        ...
+    ValueError: mode must be one of ['full', 'same'], got 'valid'
+    """
     if not isinstance(value, str) or value not in choices:
         raise ValueError(f"{name} must be one of {sorted(choices)}, got {describe(value)}")
     return value
 
 
 def check_finite(name: str, array: Any) -> None:
-    """Raise ``ValueError`` if a numpy array or torch tensor holds NaN or infinity."""
+    """Raise ``ValueError`` if a numpy array or torch tensor holds NaN or infinity.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from sciconv.validation import check_finite
+    >>> check_finite("weight", np.ones(3))  # returns None when finite
+    >>> check_finite("weight", torch.tensor([1.0, float("nan")]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: weight must be finite, got NaN or infinity in Tensor of shape (2,) ...
+    """
     try:
         import torch
 

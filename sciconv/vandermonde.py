@@ -54,6 +54,16 @@ def parse_point(p: Any) -> Fraction | _PointAtInfinity:
     ``3602879701896397/36028797018963968``; pass ``"1/10"`` for one tenth. ``±inf`` (float or
     string) is the single projective point at infinity. Wrong types raise ``TypeError``, bad
     values (NaN, unparsable strings) ``ValueError``; both messages name ``points``.
+
+    Examples
+    --------
+    >>> from sciconv import INF, parse_point
+    >>> parse_point("5/6"), parse_point(-2), parse_point(0.5)
+    (Fraction(5, 6), Fraction(-2, 1), Fraction(1, 2))
+    >>> parse_point(0.1)  # the float nearest to 1/10, exactly
+    Fraction(3602879701896397, 36028797018963968)
+    >>> parse_point("-inf") is INF, parse_point(float("inf")) is INF
+    (True, True)
     """
     if p is INF:
         return INF
@@ -126,6 +136,20 @@ def vandermonde(
     -----
     Every entry is computed exactly in rationals and rounded once, so the 'mp', 'float' and
     'torch' matrices are the correctly rounded exact one. Duplicate points raise ``ValueError``.
+
+    Examples
+    --------
+    The points of Winograd's ``F(2, 3)``, the last one at infinity:
+
+    >>> from sciconv import INF, vandermonde
+    >>> vandermonde([0, 1, -1, INF]).astype(int)
+    array([[ 1,  0,  0,  0],
+           [ 1,  1,  1,  1],
+           [ 1, -1,  1, -1],
+           [ 0,  0,  0,  1]])
+    >>> vandermonde(["1/2", 2], ncols=3, kind="float")
+    array([[1.  , 0.5 , 0.25],
+           [1.  , 2.  , 4.  ]])
     """
     check_choice("kind", kind, ("exact", "mp", "float", "torch"))
     if kind != "torch" and (dtype is not None or device is not None):
@@ -158,6 +182,14 @@ def vandermonde_det(points: Iterable) -> Fraction:
     position ``r`` of ``N`` points, expanding along its row ``e_{N-1}`` gives
     :math:`\\det V = (-1)^{(N-1)-r} \\prod_{i<j} (q_j - q_i)` over the finite points ``q`` in
     order: the sign is ``(-1)`` to the number of points after ``INF`` (``+`` when it is last).
+
+    Examples
+    --------
+    >>> from sciconv import INF, exact_det, vandermonde, vandermonde_det
+    >>> vandermonde_det([0, 1, -1, INF]), exact_det(vandermonde([0, 1, -1, INF]))
+    (Fraction(2, 1), Fraction(2, 1))
+    >>> vandermonde_det([INF, 0, 1, -1])  # INF first: three points after it, sign -1
+    Fraction(-2, 1)
     """
     pts = _parse_points(points)
     finite = [p for p in pts if p is not INF]
@@ -220,7 +252,14 @@ def _eliminate(a: list[list[Fraction]], ncols_left: int) -> tuple[Fraction, bool
 
 
 def exact_det(matrix: Any) -> Fraction:
-    """Exact determinant by Fraction Gaussian elimination (floats are taken exactly)."""
+    """Exact determinant by Fraction Gaussian elimination (floats are taken exactly).
+
+    Examples
+    --------
+    >>> from sciconv import exact_det
+    >>> exact_det([[2, 1], [1, 3]]), exact_det([[0.5, 1], [1, 2]]), exact_det([[1, 2], [2, 4]])
+    (Fraction(5, 1), Fraction(0, 1), Fraction(0, 1))
+    """
     a = _square_fractions(matrix)
     return _eliminate(a, len(a))[0]
 
@@ -230,6 +269,17 @@ def exact_solve(matrix: Any, rhs: Any) -> np.ndarray:
 
     ``rhs`` is a vector of shape ``(n,)`` or a matrix ``(n, k)``; the result has its shape.
     A singular matrix raises ``numpy.linalg.LinAlgError`` (a ``ValueError``).
+
+    Examples
+    --------
+    Interpolation in exact arithmetic: the quadratic through ``(0, 1), (1, 2), (2, 5)`` has
+    the coefficients ``1, 0, 1``:
+
+    >>> from sciconv import exact_solve, vandermonde
+    >>> exact_solve(vandermonde([0, 1, 2]), [1, 2, 5])
+    array([Fraction(1, 1), Fraction(0, 1), Fraction(1, 1)], dtype=object)
+    >>> exact_solve([[2, 1], [1, 3]], [1, 2])
+    array([Fraction(1, 5), Fraction(3, 5)], dtype=object)
     """
     a = _square_fractions(matrix)
     n = len(a)
@@ -247,7 +297,26 @@ def exact_solve(matrix: Any, rhs: Any) -> np.ndarray:
 
 
 def exact_inverse(matrix: Any) -> np.ndarray:
-    """Exact inverse (object array of ``Fraction``); singular raises ``LinAlgError``."""
+    """Exact inverse (object array of ``Fraction``); singular raises ``LinAlgError``.
+
+    Examples
+    --------
+    The inverse of the Vandermonde matrix of ``F(2, 3)``'s points (its transpose is the
+    Winograd input transform ``B^T`` before the Lagrange normalisers are moved):
+
+    >>> import numpy as np
+    >>> from sciconv import INF, exact_inverse, vandermonde
+    >>> V = vandermonde([0, 1, -1, INF])
+    >>> Vinv = exact_inverse(V)
+    >>> bool((Vinv.dot(V) == np.eye(4)).all())
+    True
+    >>> [str(v) for v in Vinv[:, 1]]
+    ['0', '1/2', '1/2', '0']
+    >>> exact_inverse([[1, 2], [2, 4]])
+    Traceback (most recent call last):
+        ...
+    numpy.linalg.LinAlgError: matrix is singular, got [[1, 2], [2, 4]]
+    """
     n = len(_square_fractions(matrix))
     eye = np.empty((n, n), dtype=object)
     eye[:, :] = [[Fraction(int(i == j)) for j in range(n)] for i in range(n)]
@@ -284,6 +353,19 @@ def cond(matrix: Any, norm: int | str = 2, dps: int = 50) -> mpmath.mpf:
         ``mpmath.inf`` for a singular matrix: exactly singular when every entry is rational
         (int, Fraction, float, mpf; checked by :func:`exact_det`), else numerically singular at
         ``dps`` digits.
+
+    Examples
+    --------
+    The 2-norm condition number of the Vandermonde matrix of the finite points of
+    ``F(4, 3)``, and of an exactly singular matrix:
+
+    >>> from sciconv import cond, vandermonde
+    >>> round(float(cond(vandermonde([0, 1, -1, "1/2", "-1/2"]))), 4)
+    23.5309
+    >>> cond([[1, 2], [2, 4]])
+    mpf('+inf')
+    >>> float(cond([[2, 0], [0, 1]], norm=1)), float(cond([[2, 0], [0, 1]], norm="fro"))
+    (2.0, 2.5)
     """
     if norm not in (1, 2, "inf", "fro") or isinstance(norm, bool):
         raise ValueError(f"norm must be one of 1, 2, 'inf', 'fro', got {norm!r}")
@@ -346,8 +428,28 @@ def vandermonde_apply(
 
     Notes
     -----
-    Equal to ``c @ V.T`` with ``V = vandermonde(z, L)``. In torch, ``z ** l`` for a complex node
-    ``z = 0`` has a NaN gradient; use ``log_nodes`` for decaying state-space nodes.
+    Equal to ``c @ V`` with ``V = vandermonde(z, L)`` of shape ``(N, L)``. In torch, ``z ** l``
+    for a complex node ``z = 0`` has a NaN gradient; use ``log_nodes`` for decaying state-space
+    nodes.
+
+    Examples
+    --------
+    The kernel ``K_l = 2 (1/2)^l + (-1)^l`` of a two-mode diagonal system:
+
+    >>> import numpy as np
+    >>> from sciconv import vandermonde, vandermonde_apply
+    >>> z, c = np.array([0.5, -1.0]), np.array([2.0, 1.0])
+    >>> vandermonde_apply(z, c, 4)
+    array([ 3.  ,  0.  ,  1.5 , -0.75])
+    >>> bool(np.allclose(vandermonde_apply(z, c, 4), c @ vandermonde(z, 4, kind="float")))
+    True
+
+    Decaying complex nodes given by their logarithms, four powers at a time:
+
+    >>> logz = np.array([-0.1 + 1.0j, -0.2 - 0.5j])
+    >>> K = vandermonde_apply(logz, c, 10, chunk=4, log_nodes=True)
+    >>> bool(np.allclose(K, vandermonde_apply(np.exp(logz), c, 10)))
+    True
     """
     L = check_positive_int("L", L)
     chunk = L if chunk is None else check_positive_int("chunk", chunk)
