@@ -1,7 +1,12 @@
 """Conditioning of Winograd transforms in mpmath: kappa_2 of V, A^T, G, B^T and the predictor E.
 
-NOVA's quantity is ``kappa_2`` of the square Vandermonde matrix of the ``n - 1`` *finite*
+NOVA's quantity [1]_ is ``kappa_2`` of the square Vandermonde matrix of the ``n - 1`` *finite*
 points; with the INF row it is the matrix whose inverse is ``B^T``.
+
+References
+----------
+.. [1] J. Lohia, "NOVA: Discovering Well-Conditioned Winograd Transforms through Numerical
+   Optimization of Vandermonde Arithmetic", preprint, 2025. arXiv:2512.18453.
 """
 
 from __future__ import annotations
@@ -29,6 +34,18 @@ def kappa(X: Any, dps: int = 50) -> mpmath.mpf:
 
     :func:`sciconv.cond` with ``norm=2`` (``sigma_min`` is the smallest of the
     ``min(rows, cols)`` singular values).
+
+    Examples
+    --------
+    The output transform ``A^T`` (2 x 4) of ``F(2, 3)`` has orthogonal rows of equal norm;
+    its input transform ``B^T`` does not:
+
+    >>> from sciconv.winograd import kappa, transforms
+    >>> t = transforms(2, 3)
+    >>> round(float(kappa(t.AT)), 6)
+    1.0
+    >>> round(float(kappa(t.BT)), 6)  # 1 + sqrt(2)
+    2.414214
     """
     X = np.asarray(X, dtype=object)
     if X.ndim != 2:
@@ -37,7 +54,24 @@ def kappa(X: Any, dps: int = 50) -> mpmath.mpf:
 
 
 def kappa_vfin(points: Any, dps: int = 50) -> mpmath.mpf:
-    """``kappa_2`` of the square Vandermonde matrix of the finite points (NOVA's quantity)."""
+    """``kappa_2`` of the square Vandermonde matrix of the finite points (NOVA's quantity).
+
+    Examples
+    --------
+    NOVA's fractional points for ``F(6, 3)`` against the consecutive integers (the values
+    published in [1]_):
+
+    >>> from sciconv.winograd import kappa_vfin, transforms
+    >>> round(float(kappa_vfin(transforms(6, 3, "0,3/5,-3/5,1,-1,7/6,-7/6").points)), 2)
+    76.64
+    >>> round(float(kappa_vfin(transforms(6, 3, "0,1,-1,2,-2,3,-3").points)), 1)
+    2074.5
+
+    References
+    ----------
+    .. [1] J. Lohia, "NOVA: Discovering Well-Conditioned Winograd Transforms through
+       Numerical Optimization of Vandermonde Arithmetic", preprint, 2025. arXiv:2512.18453.
+    """
     finite = [p for p in points if p is not INF]
     if not finite:
         return mpmath.mpf(1)  # F(1, 1): no finite point, an empty (identity) map
@@ -62,6 +96,22 @@ def predictor_E(t: WinogradTransform, dim: int = 1, dps: int = 50) -> mpmath.mpf
     (``sa_i sg_i sb_i = 1``) every term is unchanged, so E depends on the points only. The
     Kronecker norms factor, ``||(X (x) X) e_{ij}|| = ||X e_i|| ||X e_j||``, so
     ``E_2D = E_1D ** 2``.
+
+    Examples
+    --------
+    ``E`` ranks point sets and is unchanged by exact rescalings such as :func:`balance`:
+
+    >>> from sciconv.winograd import balance, predictor_E, transforms
+    >>> t = transforms(6, 3, "0,1,-1,1/2,-1/2,2,-2")
+    >>> E = predictor_E(t)
+    >>> round(float(E), 4)
+    54.3216
+    >>> float(predictor_E(transforms(6, 3, "0,1,-1,2,-2,3,-3"))) > float(E)
+    True
+    >>> abs(float(predictor_E(balance(t)) / E) - 1) < 1e-30
+    True
+    >>> abs(float(predictor_E(t, dim=2) / E**2) - 1) < 1e-30
+    True
     """
     if dim not in (1, 2):
         raise ValueError(f"dim must be 1 or 2, got {dim!r}")
@@ -93,6 +143,18 @@ def kappa_table(t: WinogradTransform, dps: int = 50) -> dict[str, float]:
     -----
     The 2D transforms are Kronecker squares and ``sigma(X (x) X) = {sigma_i sigma_j}``, so
     ``kappa_2(X (x) X) = kappa_2(X)^2`` (tested against the explicit Kronecker product).
+
+    Examples
+    --------
+    >>> from sciconv.winograd import kappa_table, transforms
+    >>> tab = kappa_table(transforms(4, 3))
+    >>> sorted(tab)  # doctest: +NORMALIZE_WHITESPACE
+    ['E', 'E_2d', 'kappa_AT', 'kappa_AT_2d', 'kappa_BT', 'kappa_BT_2d', 'kappa_G',
+     'kappa_G_2d', 'kappa_V', 'kappa_V_2d', 'kappa_Vfin', 'kappa_Vfin_2d']
+    >>> round(tab["kappa_Vfin"], 3), round(tab["kappa_V"], 3), round(tab["E"], 3)
+    (42.472, 305.368, 25.968)
+    >>> bool(abs(tab["kappa_BT_2d"] / tab["kappa_BT"] ** 2 - 1) < 1e-12)
+    True
     """
     out: dict[str, float] = {
         "kappa_Vfin": float(kappa_vfin(t.points, dps)),

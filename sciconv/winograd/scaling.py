@@ -49,6 +49,26 @@ def rescale(
     -----
     ``A^T S_a [(S_g G g) * (S_b B^T d)] = A^T [(G g) * (B^T d)]`` because the Hadamard product
     commutes with diagonal scaling: ``(S_g u) * (S_b v) = S_g S_b (u * v)``.
+
+    Examples
+    --------
+    Move the ``1/2`` of ``F(2, 3)``'s filter transform into the output transform (``sb`` is
+    solved for, here all ones):
+
+    >>> from sciconv.winograd import rescale, transforms, verify
+    >>> t = transforms(2, 3)
+    >>> u = rescale(t, sa=[1, "1/2", "1/2", 1], sg=[1, 2, 2, 1])
+    >>> u.numpy()[1]  # G without fractions
+    array([[ 1.,  0.,  0.],
+           [ 1.,  1.,  1.],
+           [ 1., -1.,  1.],
+           [ 0.,  0.,  1.]])
+    >>> verify(u), u.placement
+    (True, 'custom')
+    >>> rescale(t, sa=[2, 1, 1, 1], sg=[1, 1, 1, 1], sb=[1, 1, 1, 1])
+    Traceback (most recent call last):
+        ...
+    ValueError: sa * sg * sb must equal 1 for every i (else the algorithm is not exact)
     """
     if not isinstance(t, WinogradTransform):
         raise TypeError(f"t must be a WinogradTransform, got {describe(t)}")
@@ -104,6 +124,20 @@ def balance(t: WinogradTransform, norm: int | str = 2, target: str = "output") -
     exact, so no rounding changes *unless* a value leaves the normal range: what balancing
     prevents is fp16 underflow (e.g. ``G g G^T`` below 6.1e-5 when ``G`` holds the tiny
     ``1/N_i``) and overflow (above 65504) of the intermediate transforms -- dynamic-range loss.
+
+    Examples
+    --------
+    After balancing, every row of ``G`` and ``B^T`` has norm in ``[1/sqrt 2, sqrt 2]``, and
+    the algorithm is still exact:
+
+    >>> import numpy as np
+    >>> from sciconv.winograd import balance, transforms, verify
+    >>> t = transforms(6, 3, "0,1,-1,1/2,-1/2,2,-2")
+    >>> b = balance(t)
+    >>> AT, G, BT = b.numpy()
+    >>> rows = np.r_[np.linalg.norm(G, axis=1), np.linalg.norm(BT, axis=1)]
+    >>> bool(np.all((rows >= 2**-0.5) & (rows <= 2**0.5))), verify(b)
+    (True, True)
     """
     if norm not in (2, "inf"):
         raise ValueError(f"norm must be 2 or 'inf', got {norm!r}")
@@ -126,6 +160,20 @@ def place_fractions(t: WinogradTransform, where: str) -> WinogradTransform:
     ``where`` is 'G' (wincnn: rows of ``B^T`` are monic node polynomials, the ``1/N_i`` sit in
     ``G`` and are applied to the filter once, offline), 'A' (in the output transform) or 'B'
     (``B^T = V^{-T}`` as is). See :func:`~sciconv.winograd.transforms`.
+
+    Examples
+    --------
+    With the normalisers kept in ``B^T``, ``G`` is the plain Vandermonde matrix of the points:
+
+    >>> from sciconv.winograd import place_fractions, transforms, verify
+    >>> t = place_fractions(transforms(2, 3), "B")
+    >>> t.G.astype(int)
+    array([[ 1,  0,  0],
+           [ 1,  1,  1],
+           [ 1, -1,  1],
+           [ 0,  0,  1]])
+    >>> t.placement, verify(t)
+    ('B', True)
     """
     if not isinstance(t, WinogradTransform):
         raise TypeError(f"t must be a WinogradTransform, got {describe(t)}")

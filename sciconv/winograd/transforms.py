@@ -2,7 +2,19 @@
 
 ``y = A^T [(G g) * (B^T d)]`` computes the correlation ``y_i = sum_k g_k d_{i+k}`` of a filter
 ``g`` (length ``r``) with an input tile ``d`` (length ``n = m + r - 1``) into ``m`` outputs, with
-``n`` multiplications instead of ``m r``.
+``n`` multiplications instead of ``m r``: Winograd's minimal filtering algorithm [1]_, in the
+form used for convolutional networks [2]_, built by Toom-Cook interpolation at ``n - 1``
+finite points and the point at infinity (the "modified" Toom-Cook algorithm of [3]_).
+
+References
+----------
+.. [1] S. Winograd, "Arithmetic Complexity of Computations", CBMS-NSF Regional Conference
+   Series in Applied Mathematics 33, SIAM, 1980.
+.. [2] A. Lavin and S. Gray, "Fast Algorithms for Convolutional Neural Networks", IEEE
+   Conference on Computer Vision and Pattern Recognition (CVPR), 2016. arXiv:1509.09308.
+.. [3] B. Barabasz, A. Anderson, K. M. Soodhalter and D. Gregg, "Error Analysis and Improving
+   the Accuracy of Winograd Convolution for Deep Neural Networks", ACM Transactions on
+   Mathematical Software 46(4), 2020. arXiv:1803.10986.
 """
 
 from __future__ import annotations
@@ -40,6 +52,20 @@ def default_points(count: int) -> list[Fraction]:
     count : int
         How many finite points (``n - 1`` for ``F(m, r)``; the point at infinity is added by
         :func:`transforms`).
+
+    Returns
+    -------
+    list of Fraction
+
+    Examples
+    --------
+    The six finite points of ``F(4, 3)`` (``n = 6``) and of ``F(6, 3)``:
+
+    >>> from sciconv.winograd import default_points
+    >>> [str(p) for p in default_points(5)]
+    ['0', '1', '-1', '2', '-2']
+    >>> [str(p) for p in default_points(7)]
+    ['0', '1', '-1', '2', '-2', '1/2', '-1/2']
     """
     count = check_positive_int("count", count, 0)
     pts = [Fraction(0)][:count]
@@ -59,6 +85,18 @@ def parse_points(points: Any, n: int) -> tuple:
     either ``n - 1`` finite points (INF is appended) or ``n`` points holding INF once. Returns
     the tuple of ``Fraction`` / INF with INF last. Wrong counts, duplicates and unparsable
     rationals raise ``ValueError`` naming ``points``.
+
+    Examples
+    --------
+    >>> from sciconv.winograd import parse_points
+    >>> parse_points("0, 1, -1, 1/2, -1/2", 6)
+    (Fraction(0, 1), Fraction(1, 1), Fraction(-1, 1), Fraction(1, 2), Fraction(-1, 2), INF)
+    >>> parse_points(["inf", 0, 1, -1], 4)  # INF may be given anywhere; it goes last
+    (Fraction(0, 1), Fraction(1, 1), Fraction(-1, 1), INF)
+    >>> parse_points("0,1,-1", 6)
+    Traceback (most recent call last):
+        ...
+    ValueError: points must hold 5 finite points (n - 1 = m + r - 2; INF is added), got 3: ...
     """
     if isinstance(points, str):
         points = [p for p in points.replace(" ", "").split(",") if p]
@@ -79,12 +117,6 @@ def parse_points(points: Any, n: int) -> tuple:
     return (*finite, INF)
 
 
-def _obj(rows: list[list[Fraction]]) -> np.ndarray:
-    out = np.empty((len(rows), len(rows[0])), dtype=object)
-    out[:, :] = rows
-    return out
-
-
 @dataclass(frozen=True)
 class WinogradTransform:
     """Exact transforms of ``F(m, r)``: ``AT`` (m x n), ``G`` (n x r), ``BT`` (n x n).
@@ -100,6 +132,20 @@ class WinogradTransform:
     AT, G, BT : numpy.ndarray of Fraction
     placement : str
         Where the Lagrange normalisers went ('G', 'A' or 'B'); 'custom' after a rescaling.
+
+    Examples
+    --------
+    >>> from sciconv.winograd import transforms
+    >>> t = transforms(4, 3, "0,1,-1,1/2,-1/2")
+    >>> t.m, t.r, t.n, t.placement
+    (4, 3, 6, 'G')
+    >>> t.label()
+    'F(4,3) {0, 1, -1, 1/2, -1/2}'
+    >>> AT, G, BT = t  # exact Fractions; t.numpy() and t.torch() round them once
+    >>> AT.shape, G.shape, BT.shape
+    ((4, 6), (6, 3), (6, 6))
+    >>> [str(v) for v in t.G[3]]  # (1, 1/2, 1/4) at the point 1/2, times its normaliser
+    ['8/3', '4/3', '2/3']
     """
 
     m: int
@@ -177,6 +223,26 @@ def transforms(m: int, r: int, points: Any = None, placement: str = "G") -> Wino
     ``A^T S_a, S_g G, S_b B^T`` with ``S_a S_g S_b = I`` is still exact; ``placement`` moves
     ``|1/N_i|`` (the absolute leading coefficient of row ``i``) between the three, so that
     with 'G' or 'A' every row of ``B^T`` is a node polynomial with leading coefficient ``+-1``.
+
+    Examples
+    --------
+    ``F(2, 3)`` from the points ``0, 1, -1, INF`` is Lavin and Gray's transform (up to row
+    signs); it computes two outputs of a 3-tap correlation with four multiplications:
+
+    >>> import numpy as np
+    >>> from sciconv.winograd import transforms
+    >>> t = transforms(2, 3)
+    >>> t.points
+    (Fraction(0, 1), Fraction(1, 1), Fraction(-1, 1), INF)
+    >>> AT, G, BT = t.numpy()
+    >>> G
+    array([[ 1. ,  0. ,  0. ],
+           [ 0.5,  0.5,  0.5],
+           [ 0.5, -0.5,  0.5],
+           [ 0. ,  0. ,  1. ]])
+    >>> g, d = np.array([1.0, 2.0, 3.0]), np.array([1.0, 0.0, -1.0, 2.0])
+    >>> AT @ ((G @ g) * (BT @ d)), np.correlate(d, g, "valid")
+    (array([-2.,  4.]), array([-2.,  4.]))
     """
     m = check_positive_int("m", m)
     r = check_positive_int("r", r)
@@ -254,6 +320,16 @@ def verify(t: WinogradTransform, dim: int = 1, seed: int = 0) -> bool:
     proof with ``m r n^2`` exact products (the polynomial identity read on the monomial basis).
     The 2D algorithm's tensor is the Kronecker square of the 1D one, so the 1D proof covers it;
     ``dim=2`` adds an end-to-end exact check of the nesting on integers in ``[-9, 9]``.
+
+    Examples
+    --------
+    >>> from sciconv.winograd import WinogradTransform, transforms, verify
+    >>> t = transforms(6, 3, "0,1,-1,1/2,-1/2,2,-2")
+    >>> verify(t), verify(t, dim=2)
+    (True, True)
+    >>> AT, G, BT = t
+    >>> verify(WinogradTransform(t.m, t.r, t.points, AT, G, -BT))  # one sign flipped: wrong
+    False
     """
     if not isinstance(t, WinogradTransform):
         raise TypeError(f"t must be a WinogradTransform, got {describe(t)}")
