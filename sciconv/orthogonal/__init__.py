@@ -1,14 +1,19 @@
 r"""Orthogonal convolutions: existence oracle, certificates, measures and exact layers.
 
 * :func:`exists` — does an orthogonal convolution with these channels, kernel, stride and
-  boundary exist (Achour, Malgouyres and Mamalet, JMLR 2022)? A :class:`Verdict` says which
-  kind (row- or column-orthogonal) and why.
+  boundary exist [1]_? A :class:`Verdict` says which kind (row- or column-orthogonal) and why.
 * :func:`certify` — minimise the Gram defect numerically and compare with the oracle.
 * :func:`err_F`, :func:`err_s`, :func:`l_orth`, :func:`orthogonality` — how far a kernel is
   from orthogonal (exact through the spectrum for circular padding).
 * :class:`OrthogonalConv2d` and friends — exactly orthogonal layers, orthogonal on every
   periodic grid; :class:`LOrthConv2d` — an ordinary convolution with the L_orth regulariser;
   :func:`sigma_report` — σ_min / σ_max of any convolution layer.
+
+References
+----------
+.. [1] E. M. Achour, F. Malgouyres and F. Mamalet, "Existence, Stability and Scalability of
+   Orthogonal Convolutional Neural Networks", Journal of Machine Learning Research 23(347),
+   2022. arXiv:2108.05623.
 """
 
 from .certify import Certificate, certify, default_grid

@@ -1,9 +1,15 @@
-r"""Existence oracle for orthogonal convolutions (Achour, Malgouyres and Mamalet, JMLR 2022).
+r"""Existence oracle for orthogonal convolutions, after the theorems of [1]_.
 
 A convolution with ``C`` input channels, ``M`` output channels, kernel ``k`` and stride ``S``
 in ``d`` dimensions is row-orthogonal (RO, :math:`KK^T = I`) or column-orthogonal (CO,
 :math:`K^TK = I`); which one applies is decided by :math:`M` against :math:`C S^d`, the ratio
 of output to input sizes. :func:`exists` says whether such a convolution exists, and why.
+
+References
+----------
+.. [1] E. M. Achour, F. Malgouyres and F. Mamalet, "Existence, Stability and Scalability of
+   Orthogonal Convolutional Neural Networks", Journal of Machine Learning Research 23(347),
+   2022. arXiv:2108.05623.
 """
 
 from __future__ import annotations
@@ -39,12 +45,31 @@ class Verdict:
         starts with ``"no orthogonal convolution: "``.
     hard : bool
         ``M == C prod(S)``: RO and CO coincide (a square operator for circular and 'same'),
-        known to be hard to reach by gradient descent (Achour et al., Sec. 4).
+        known to be hard to reach by gradient descent ([1]_, Sec. 4).
     note : str
         Extra remark (e.g. that only a single-tap kernel is orthogonal), or ``""``.
     effective : tuple of int
         Per axis, the number of kernel taps an orthogonal kernel may use within one
         stride block (see :func:`effective_size`).
+
+    References
+    ----------
+    .. [1] E. M. Achour, F. Malgouyres and F. Mamalet, "Existence, Stability and Scalability of
+       Orthogonal Convolutional Neural Networks", Journal of Machine Learning Research 23(347),
+       2022. arXiv:2108.05623.
+
+    Examples
+    --------
+    Six output channels from four with stride 2 and a 1-tap kernel: row-orthogonal is the
+    candidate (``M = 6 <= C S = 8``), but one tap per stride block leaves only ``C = 4``
+    usable columns, so two rows per frequency cannot be made orthonormal:
+
+    >>> from sciconv.orthogonal import exists
+    >>> v = exists(4, 6, 1, stride=2, dim=1)
+    >>> v.kind, bool(v), v.effective, v.floor_per_frequency()
+    ('RO', False, (1,), 2)
+    >>> sorted(v.to_dict())[:4]
+    ['effective', 'exists', 'hard', 'in_channels']
     """
 
     kind: str
@@ -95,6 +120,14 @@ def effective_size(
       or columns (CO) of the operator see only part of the kernel, and having the norm of
       an interior one forces the missing taps to vanish; what survives lies in
       :math:`[L_a, L_a + S_a)`, so :math:`e_a = \min(S_a, k_a - L_a)`.
+
+    Examples
+    --------
+    >>> from sciconv.orthogonal import effective_size
+    >>> effective_size((3, 3), (2, 2), "circular"), effective_size((1, 5), (2, 2), "valid")
+    ((2, 2), (1, 2))
+    >>> effective_size((3,), (1,), "same"), effective_size((4,), (4,), "same")
+    ((1,), (3,))
     """
     if padding == "same":
         return tuple(min(s, k - (k - 1) // 2) for k, s in zip(kernel_size, stride))
@@ -140,7 +173,7 @@ def exists(
     -----
     With :math:`e_a` of :func:`effective_size` and :math:`P = C\prod_a e_a`:
 
-    * **circular** (Achour et al., Thm. 1; any grid :math:`n_a = S_a N_a`): RO exists iff
+    * **circular** ([1]_, Thm. 1; any grid :math:`n_a = S_a N_a`): RO exists iff
       :math:`M \le P` (for square kernels: :math:`M \le C k^d`, binding only when
       :math:`k < S`); CO exists iff :math:`S_a \le k_a` for every axis. Necessity: the
       symbol has only :math:`P` non-zero columns. Sufficiency: compose an orthogonal
@@ -158,6 +191,30 @@ def exists(
       stride 1 only single-tap (1×1) kernels are orthogonal.
 
     The statements are confirmed numerically by :func:`sciconv.orthogonal.certify`.
+
+    References
+    ----------
+    .. [1] E. M. Achour, F. Malgouyres and F. Mamalet, "Existence, Stability and Scalability of
+       Orthogonal Convolutional Neural Networks", Journal of Machine Learning Research 23(347),
+       2022. arXiv:2108.05623.
+
+    Examples
+    --------
+    A common strided layer exists; more output channels than a 3 x 3 kernel can feed with
+    stride 4 do not; zero padding with stride 1 leaves only single-tap kernels:
+
+    >>> from sciconv.orthogonal import exists
+    >>> v = exists(64, 128, 3, stride=2)
+    >>> v.kind, v.exists
+    ('RO', True)
+    >>> v = exists(32, 289, 3, stride=4)
+    >>> v.exists
+    False
+    >>> print(v.reason)  # doctest: +ELLIPSIS
+    no orthogonal convolution: M = 289 > C·k² = 288 (row-orthogonal case) [M = 289, ...]
+    >>> v = exists(16, 32, 3, padding="same")
+    >>> v.kind, v.exists, v.note
+    ('CO', True, 'only kernels with a single non-zero tap (at ⌊(k-1)/2⌋) are orthogonal')
     """
     c = check_positive_int("in_channels", in_channels)
     m = check_positive_int("out_channels", out_channels)

@@ -1,9 +1,19 @@
 r"""Exactly orthogonal circular convolution layers (torch), and their transposes.
 
-The kernel is a product of orthogonal pieces in kernel space (a block-convolution
-parametrisation in the spirit of BCOP, Li et al. 2019), so the layer is an orthogonal
-operator on *every* periodic grid whose size the stride divides, not only on one grid size
-as a frequency-domain Cayley layer (Trockman and Kolter 2021) would be.
+The kernel is a product of orthogonal pieces in kernel space: the two-tap projector blocks
+:math:`[P, I - P]` of the block convolution orthogonal parametrisation (BCOP) [1]_, followed
+by the non-overlapping strided block convolution of the existence proof in [2]_. The layer
+is therefore an orthogonal operator on *every* periodic grid whose size the stride divides,
+not only on one grid size as a layer parametrised in the frequency domain would be.
+
+References
+----------
+.. [1] Q. Li, S. Haque, C. Anil, J. Lucas, R. Grosse and J.-H. Jacobsen, "Preventing Gradient
+   Attenuation in Lipschitz Constrained Convolutional Networks", Advances in Neural
+   Information Processing Systems (NeurIPS), 2019. arXiv:1911.00937.
+.. [2] E. M. Achour, F. Malgouyres and F. Mamalet, "Existence, Stability and Scalability of
+   Orthogonal Convolutional Neural Networks", Journal of Machine Learning Research 23(347),
+   2022. arXiv:2108.05623.
 """
 
 from __future__ import annotations
@@ -17,9 +27,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..validation import as_int_tuple, check_positive_int, describe
 from ..operator import ConvOperator
 from ..spectrum import conv_singular_values
+from ..validation import as_int_tuple, check_positive_int, describe
 from .existence import exists
 
 __all__ = [
@@ -43,6 +53,25 @@ def compose_kernels(outer: torch.Tensor, inner: torch.Tensor) -> torch.Tensor:
     With :math:`(Ax)_j = \sum_v a_v x_{j+v}` and :math:`(By)_i = \sum_u b_u y_{Si+u}`,
     :math:`(BAx)_i = \sum_t c_t x_{Si+t}` with :math:`c_t = \sum_{u+v=t} b_u a_v` (matrix
     products): a full convolution of the tap sequences, of size :math:`k_a + k_b - 1`.
+
+    Examples
+    --------
+    A 3-tap stride-1 convolution followed by a 2-tap stride-2 one is one 4-tap stride-2
+    convolution:
+
+    >>> import torch
+    >>> import torch.nn.functional as F
+    >>> from sciconv.orthogonal import compose_kernels
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> inner = torch.randn(3, 2, 3, generator=gen, dtype=torch.float64)  # 2 -> 3 channels
+    >>> outer = torch.randn(4, 3, 2, generator=gen, dtype=torch.float64)  # 3 -> 4, stride 2
+    >>> c = compose_kernels(outer, inner)
+    >>> tuple(c.shape)
+    (4, 2, 4)
+    >>> x = torch.randn(1, 2, 16, generator=gen, dtype=torch.float64)
+    >>> two = F.conv1d(F.conv1d(x, inner), outer, stride=2)
+    >>> bool(torch.allclose(two, F.conv1d(x, c, stride=2)))
+    True
     """
     d = inner.ndim - 2
     kb = outer.shape[2:]
@@ -297,6 +326,100 @@ class OrthogonalConvTranspose3d(_OrthogonalConvNd):
     _transposed = True
 
 
+_EXAMPLES = {
+    OrthogonalConv1d: """
+Examples
+--------
+Row-orthogonal (:math:`M = 6 \\le C S = 8`): every singular value is 1:
+
+>>> import torch
+>>> from sciconv.orthogonal import OrthogonalConv1d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConv1d(4, 6, 3, stride=2, dtype=torch.float64)
+>>> layer.verdict.kind, tuple(layer(torch.randn(2, 4, 16, dtype=torch.float64)).shape)
+('RO', (2, 6, 8))
+>>> sv = layer.singular_values(16)
+>>> len(sv), bool(abs(sv - 1).max() < 1e-12)
+(48, True)
+""",
+    OrthogonalConv2d: """
+Examples
+--------
+Column-orthogonal (:math:`M = 8 > C = 4`): the layer preserves norms, and its weight is an
+ordinary kernel for :class:`sciconv.ConvOperator`:
+
+>>> import torch
+>>> from sciconv import ConvOperator
+>>> from sciconv.orthogonal import OrthogonalConv2d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConv2d(4, 8, 3, bias=False, dtype=torch.float64)
+>>> x = torch.randn(2, 4, 10, 10, dtype=torch.float64)
+>>> y = layer(x)
+>>> layer.verdict.kind, tuple(y.shape), bool(torch.allclose(y.norm(), x.norm()))
+('CO', (2, 8, 10, 10), True)
+>>> A = ConvOperator(layer.weight.detach(), (4, 10, 10), padding="circular")
+>>> bool(torch.allclose(A.apply(x), y))
+True
+""",
+    OrthogonalConv3d: """
+Examples
+--------
+>>> import torch
+>>> from sciconv.orthogonal import OrthogonalConv3d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConv3d(2, 2, 3, bias=False, dtype=torch.float64)
+>>> x = torch.randn(1, 2, 4, 4, 4, dtype=torch.float64)
+>>> y = layer(x)
+>>> tuple(y.shape), bool(torch.allclose(y.norm(), x.norm()))
+((1, 2, 4, 4, 4), True)
+""",
+    OrthogonalConvTranspose1d: """
+Examples
+--------
+The adjoint of a row-orthogonal stride-2 convolution :math:`K` (4 -> 6 channels): it
+upsamples and, as :math:`KK^T = I`, preserves norms:
+
+>>> import torch
+>>> from sciconv import ConvOperator
+>>> from sciconv.orthogonal import OrthogonalConvTranspose1d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConvTranspose1d(6, 4, 3, stride=2, bias=False, dtype=torch.float64)
+>>> y = torch.randn(2, 6, 8, dtype=torch.float64)
+>>> x = layer(y)
+>>> tuple(x.shape), bool(torch.allclose(x.norm(), y.norm()))
+((2, 4, 16), True)
+>>> K = ConvOperator(layer.weight.detach(), (4, 16), stride=2, padding="circular")
+>>> bool(torch.allclose(K.apply_adjoint(y), x))
+True
+""",
+    OrthogonalConvTranspose2d: """
+Examples
+--------
+>>> import torch
+>>> from sciconv.orthogonal import OrthogonalConvTranspose2d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConvTranspose2d(8, 4, 3, stride=2, bias=False, dtype=torch.float64)
+>>> y = torch.randn(1, 8, 4, 4, dtype=torch.float64)
+>>> x = layer(y)
+>>> tuple(x.shape), bool(torch.allclose(x.norm(), y.norm()))
+((1, 4, 8, 8), True)
+>>> bool(abs(layer.singular_values(4) - 1).max() < 1e-12)
+True
+""",
+    OrthogonalConvTranspose3d: """
+Examples
+--------
+>>> import torch
+>>> from sciconv.orthogonal import OrthogonalConvTranspose3d
+>>> _ = torch.manual_seed(0)
+>>> layer = OrthogonalConvTranspose3d(4, 2, 2, stride=2, bias=False, dtype=torch.float64)
+>>> y = torch.randn(1, 4, 2, 2, 2, dtype=torch.float64)
+>>> x = layer(y)
+>>> tuple(x.shape), bool(torch.allclose(x.norm(), y.norm()))
+((1, 2, 4, 4, 4), True)
+""",
+}
+
 for _cls in (OrthogonalConv1d, OrthogonalConv2d, OrthogonalConv3d):
     _cls.__doc__ = _DOC.format(d=_cls._dim, what="convolution", t="", tm="", tn="")
 for _cls in (OrthogonalConvTranspose1d, OrthogonalConvTranspose2d, OrthogonalConvTranspose3d):
@@ -308,3 +431,5 @@ for _cls in (OrthogonalConvTranspose1d, OrthogonalConvTranspose2d, OrthogonalCon
         "from ``out_channels`` to ``in_channels`` (the existence conditions are :math:`K`'s)",
         tn=" up to the adjoint: the layer applies its ``apply_adjoint``",
     )
+for _cls, _ex in _EXAMPLES.items():
+    _cls.__doc__ += _ex
