@@ -7,8 +7,8 @@ from typing import Any
 
 import torch
 
-from ..validation import describe
 from ..fft import FFTConvolver, fftconv
+from ..validation import describe
 
 __all__ = ["SSMState", "causal_conv", "ssm_recurrence", "ssm_step"]
 
@@ -31,6 +31,23 @@ def causal_conv(u: Any, K: Any, D: Any = None, *, convolver: FFTConvolver | None
     -----
     :func:`sciconv.fftconv` with ``mode='causal'`` zero-pads to ``fft_size(2L - 1)``, so the
     circular convolution of that length has no wrap-around.
+
+    Examples
+    --------
+    An impulse returns the kernel (plus the skip term at ``t = 0``); a batch of channels
+    shares nothing but the time axis:
+
+    >>> import numpy as np
+    >>> from sciconv.ssm import causal_conv
+    >>> K = np.array([0.5, 0.25, 0.125, 0.0625])
+    >>> causal_conv(np.array([1.0, 0.0, 0.0, 0.0]), K, D=np.array(1.0))
+    array([1.5   , 0.25  , 0.125 , 0.0625])
+    >>> u = np.random.default_rng(0).standard_normal((8, 3, 32))  # (batch, H, L)
+    >>> Kh = np.random.default_rng(1).standard_normal((3, 32))  # one kernel per channel
+    >>> y = causal_conv(u, Kh, D=np.ones(3))
+    >>> ref = np.convolve(u[2, 1], Kh[1])[:32] + u[2, 1]
+    >>> y.shape, bool(np.allclose(y[2, 1], ref))
+    ((8, 3, 32), True)
     """
     if u.ndim < 1:
         raise ValueError(f"u must have a time axis (..., L), got {describe(u)}")
@@ -50,6 +67,14 @@ class SSMState:
         The state vector(s).
     t : int
         Number of steps taken since the zero state.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import SSMState
+    >>> s = SSMState.zeros((2, 4), dtype=torch.float64)
+    >>> tuple(s.x.shape), s.t, float(s.x.abs().sum())
+    ((2, 4), 0, 0.0)
     """
 
     x: torch.Tensor
@@ -78,6 +103,21 @@ def ssm_step(
     -----
     Unrolled from :math:`x_{-1} = 0`, the outputs are :math:`y_t = \\sum_{j \\le t} C \\bar
     A^j \\bar B u_{t-j} + D u_t`, the causal convolution with :math:`K_j = C \\bar A^j \\bar B`.
+
+    Examples
+    --------
+    A one-mode system ``x' = x / 2 + u``, ``y = x'`` fed an impulse:
+
+    >>> import torch
+    >>> from sciconv.ssm import SSMState, ssm_step
+    >>> Abar, Bbar, C = (torch.tensor([v], dtype=torch.float64) for v in (0.5, 1.0, 1.0))
+    >>> state = SSMState.zeros((1,), dtype=torch.float64)
+    >>> y, state = ssm_step(Abar, Bbar, C, torch.tensor(1.0, dtype=torch.float64), state)
+    >>> float(y), state.t
+    (1.0, 1)
+    >>> y, state = ssm_step(Abar, Bbar, C, torch.tensor(0.0, dtype=torch.float64), state)
+    >>> float(y), state.t
+    (0.5, 2)
     """
     x = state.x
     if Abar.ndim == Bbar.ndim + 1:
@@ -99,7 +139,27 @@ def ssm_recurrence(
     D: torch.Tensor | None = None,
     state: SSMState | None = None,
 ) -> tuple[torch.Tensor, SSMState]:
-    """Run :func:`ssm_step` over the last axis of ``u`` (..., L); returns ``(y, final state)``."""
+    """Run :func:`ssm_step` over the last axis of ``u`` (..., L); returns ``(y, final state)``.
+
+    Examples
+    --------
+    The recurrence and the causal convolution with the kernel :math:`K_l = C \\bar A^l
+    \\bar B` give the same outputs; the final state continues the sequence:
+
+    >>> import torch
+    >>> from sciconv.ssm import causal_conv, krylov, ssm_recurrence
+    >>> gen = torch.Generator().manual_seed(0)
+    >>> Abar = 0.3 * torch.randn(3, 3, generator=gen, dtype=torch.float64)  # dense (N, N)
+    >>> Bbar, C = torch.randn(2, 3, generator=gen, dtype=torch.float64)
+    >>> u = torch.randn(5, 20, generator=gen, dtype=torch.float64)  # (batch, L)
+    >>> y, final = ssm_recurrence(Abar, Bbar, C, u)
+    >>> bool(torch.allclose(y, causal_conv(u, krylov(Abar, Bbar, C, 20)))), final.t
+    (True, 20)
+    >>> _, mid = ssm_recurrence(Abar, Bbar, C, u[:, :10])
+    >>> y2, _ = ssm_recurrence(Abar, Bbar, C, u[:, 10:], state=mid)
+    >>> bool(torch.allclose(y2, y[:, 10:]))
+    True
+    """
     if state is None:
         dtype = torch.promote_types(torch.promote_types(Abar.dtype, Bbar.dtype), u.dtype)
         shape = torch.broadcast_shapes(u.shape[:-1] + (1,), Bbar.shape)

@@ -1,7 +1,16 @@
 """Discretisation of ``x' = A x + B u``: generalised bilinear transform and zero-order hold.
 
 Works for a dense ``A`` (N, N) and for a diagonal ``A`` given as its diagonal (..., N), on numpy
-arrays and torch tensors (differentiable).
+arrays and torch tensors (differentiable). The generalised bilinear transform is that of [1]_,
+as used for state-space layers in [2]_.
+
+References
+----------
+.. [1] G. Zhang, T. Chen and X. Chen, "Performance Recovery in Digital Implementation of
+   Analogue Systems", SIAM Journal on Control and Optimization 45(6), 2007.
+.. [2] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+   Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+   Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
 """
 
 from __future__ import annotations
@@ -23,7 +32,19 @@ _ALPHA = {"bilinear": 0.5, "forward_euler": 0.0, "backward_euler": 1.0}
 
 
 def check_dt(dt: Any) -> Any:
-    """Check that the step ``dt`` (scalar, array or tensor) is finite and ``> 0``; return it."""
+    """Check that the step ``dt`` (scalar, array or tensor) is finite and ``> 0``; return it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.ssm.discretize import check_dt
+    >>> check_dt(0.1), check_dt(np.array([0.1, 0.2])).shape
+    (0.1, (2,))
+    >>> check_dt(0.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: dt must be finite and > 0, got 0.0
+    """
     if isinstance(dt, bool):
         raise TypeError(f"dt must be a positive number or array, got {dt!r}")
     if isinstance(dt, torch.Tensor):
@@ -75,7 +96,7 @@ def discretize(
 
     Notes
     -----
-    Generalised bilinear transform (Zhang et al. 2007; Gu et al. 2021):
+    Generalised bilinear transform ([1]_, [2]_):
 
     .. math:: \\bar A = (I - \\alpha\\,\\Delta A)^{-1}(I + (1-\\alpha)\\Delta A), \\quad
               \\bar B = (I - \\alpha\\,\\Delta A)^{-1} \\Delta B.
@@ -89,6 +110,35 @@ def discretize(
     ``scipy.signal.cont2discrete`` ('zoh', 'gbt', 'bilinear', 'euler', 'backward_diff') in
     ``Abar`` and ``Bbar``; scipy's GBT also rescales ``C`` and ``D``, which the state-space
     kernels here keep unchanged (:math:`\\bar C = C`).
+
+    References
+    ----------
+    .. [1] G. Zhang, T. Chen and X. Chen, "Performance Recovery in Digital Implementation of
+       Analogue Systems", SIAM Journal on Control and Optimization 45(6), 2007.
+    .. [2] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+       Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+       Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
+
+    Examples
+    --------
+    A scalar decay :math:`x' = -x + u` with step 0.1: ZOH gives :math:`e^{-0.1}` and
+    :math:`1 - e^{-0.1}`, the bilinear transform :math:`0.95 / 1.05` and :math:`0.1 / 1.05`:
+
+    >>> import numpy as np
+    >>> from sciconv.ssm import discretize, hippo
+    >>> [np.round(v, 6) for v in discretize(np.array([-1.0]), np.array([1.0]), 0.1, "zoh")]
+    [array([0.904837]), array([0.095163])]
+    >>> [np.round(v, 6) for v in discretize(np.array([-1.0]), np.array([1.0]), 0.1)]
+    [array([0.904762]), array([0.095238])]
+
+    For a dense HiPPO matrix, ZOH gives :math:`\\bar A = e^{\\Delta A}` and
+    :math:`A \\bar B = (\\bar A - I) B`:
+
+    >>> from scipy.linalg import expm
+    >>> A, B = hippo("legt", 4)
+    >>> Ab, Bb = discretize(A, B, 0.1, "zoh")
+    >>> bool(np.allclose(Ab, expm(0.1 * A))), bool(np.allclose(A @ Bb, (Ab - np.eye(4)) @ B))
+    (True, True)
     """
     check_choice("method", method, DISCRETIZATIONS)
     if method == "gbt":

@@ -1,6 +1,27 @@
 """HiPPO matrices (LegS, LegT, LagT, FouT, LMU), their normal-plus-low-rank form, S4D inits.
 
-All matrices are float64 numpy arrays for a continuous-time system ``x' = A x + B u``.
+All matrices are float64 numpy arrays for a continuous-time system ``x' = A x + B u``: the
+HiPPO operators of [1]_ (LegS, LegT, LagT), the Fourier variant FouT of [3]_, the Legendre
+Memory Unit of [4]_, the normal-plus-low-rank form of S4 [2]_ and the diagonal
+initialisations of S4D [5]_.
+
+References
+----------
+.. [1] A. Gu, T. Dao, S. Ermon, A. Rudra and C. Ré, "HiPPO: Recurrent Memory with Optimal
+   Polynomial Projections", Advances in Neural Information Processing Systems (NeurIPS),
+   2020. arXiv:2008.07669.
+.. [2] A. Gu, K. Goel and C. Ré, "Efficiently Modeling Long Sequences with Structured State
+   Spaces", International Conference on Learning Representations (ICLR), 2022.
+   arXiv:2111.00396.
+.. [3] A. Gu, I. Johnson, A. Timalsina, A. Rudra and C. Ré, "How to Train Your HiPPO: State
+   Space Models with Generalized Orthogonal Basis Projections", International Conference on
+   Learning Representations (ICLR), 2023. arXiv:2206.12037.
+.. [4] A. R. Voelker, I. Kajić and C. Eliasmith, "Legendre Memory Units: Continuous-Time
+   Representation in Recurrent Neural Networks", Advances in Neural Information Processing
+   Systems (NeurIPS), 2019.
+.. [5] A. Gu, A. Gupta, K. Goel and C. Ré, "On the Parameterization and Initialization of
+   Diagonal State Space Models", Advances in Neural Information Processing Systems
+   (NeurIPS), 2022. arXiv:2206.11893.
 """
 
 from __future__ import annotations
@@ -35,7 +56,7 @@ def hippo(measure: str, N: int, *, theta: float = 1.0, beta: float = 1.0) -> tup
 
     Notes
     -----
-    With :math:`r_n = \\sqrt{2n+1}` (Gu et al. 2020, 2022; Voelker et al. 2019):
+    With :math:`r_n = \\sqrt{2n+1}` ([1]_, [2]_, [3]_, [4]_):
 
     * LegS (scaled Legendre): :math:`A_{nk} = -r_n r_k` (n > k), :math:`-(n+1)` (n = k), 0
       (n < k); :math:`B_n = r_n`. Lower triangular, eigenvalues :math:`-1, \\dots, -N`.
@@ -57,6 +78,41 @@ def hippo(measure: str, N: int, *, theta: float = 1.0, beta: float = 1.0) -> tup
       :math:`(c_k, s_k)` and :math:`e = \\phi(0) = (1, 0, \\sqrt2, 0, \\sqrt2, 0, \\dots)`:
       the derivative of the windowed coefficients, with :math:`u(t-1)` reconstructed as
       :math:`e^T x`.
+
+    References
+    ----------
+    .. [1] A. Gu, T. Dao, S. Ermon, A. Rudra and C. Ré, "HiPPO: Recurrent Memory with Optimal
+       Polynomial Projections", Advances in Neural Information Processing Systems (NeurIPS),
+       2020. arXiv:2008.07669.
+    .. [2] A. Gu, K. Goel and C. Ré, "Efficiently Modeling Long Sequences with Structured State
+       Spaces", International Conference on Learning Representations (ICLR), 2022.
+       arXiv:2111.00396.
+    .. [3] A. Gu, I. Johnson, A. Timalsina, A. Rudra and C. Ré, "How to Train Your HiPPO: State
+       Space Models with Generalized Orthogonal Basis Projections", International Conference on
+       Learning Representations (ICLR), 2023. arXiv:2206.12037.
+    .. [4] A. R. Voelker, I. Kajić and C. Eliasmith, "Legendre Memory Units: Continuous-Time
+       Representation in Recurrent Neural Networks", Advances in Neural Information Processing
+       Systems (NeurIPS), 2019.
+
+    Examples
+    --------
+    LegS is lower triangular with eigenvalues ``-1, ..., -N``; the LMU's transfer function
+    with ``C = 1`` is a Padé approximant of the delay :math:`e^{-\\theta s}`, exact at
+    :math:`s = 0` and close at :math:`s = 1`:
+
+    >>> import numpy as np
+    >>> from sciconv.ssm import hippo
+    >>> A, B = hippo("legs", 4)
+    >>> np.diag(A), bool(np.allclose(np.triu(A, 1), 0))
+    (array([-1., -2., -3., -4.]), True)
+    >>> B.round(4)
+    array([1.    , 1.7321, 2.2361, 2.6458])
+    >>> A, B = hippo("lmu", 6, theta=1.0)
+    >>> round(float(np.ones(6) @ np.linalg.solve(-A, B)), 12)
+    1.0
+    >>> h1 = np.ones(6) @ np.linalg.solve(np.eye(6) - A, B)
+    >>> bool(abs(h1 - np.exp(-1.0)) < 1e-6)
+    True
     """
     check_choice("measure", measure, MEASURES)
     N = check_positive_int("N", N)
@@ -106,6 +162,20 @@ def hippo_rank_correction(measure: str, N: int) -> np.ndarray:
     LegT: rank 2, :math:`P = \\tfrac{1}{\\sqrt2}(r \\odot [n \\text{ odd}], r \\odot
     [n \\text{ even}])`. LagT: :math:`P_n = 1/\\sqrt2`. FouT: :math:`P = e`. LMU has no
     orthogonal NPLR form (it is LegT under a non-orthogonal similarity) and raises ValueError.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.ssm import hippo, hippo_rank_correction
+    >>> for measure in ("legs", "legt", "lagt", "fout"):
+    ...     A = hippo(measure, 6)[0]
+    ...     P = hippo_rank_correction(measure, 6)
+    ...     S = A + P.T @ P
+    ...     print(measure, P.shape, bool(np.allclose(S @ S.T, S.T @ S)))
+    legs (1, 6) True
+    legt (2, 6) True
+    lagt (1, 6) True
+    fout (1, 6) True
     """
     check_choice("measure", measure, MEASURES)
     N = check_positive_int("N", N)
@@ -144,6 +214,20 @@ def nplr(measure: str, N: int) -> tuple:
     with :math:`\\tilde P = V^* P^T` (the convention of :func:`sciconv.ssm.dplr_to_dense` with
     ``Q = P``). The normal part is :math:`cI + S` with ``S`` skew-symmetric, so ``V`` comes
     from the Hermitian eigenproblem of :math:`-iS` and is unitary to rounding.
+
+    Examples
+    --------
+    LegS: the normal part is :math:`-\\tfrac12 I` plus a skew matrix, and the DPLR form
+    rebuilds ``A`` in the eigenbasis:
+
+    >>> import numpy as np
+    >>> from sciconv.ssm import dplr_to_dense, hippo, nplr
+    >>> Lambda, P, B, V = nplr("legs", 8)
+    >>> bool(np.allclose(Lambda.real, -0.5))
+    True
+    >>> A = hippo("legs", 8)[0]
+    >>> bool(np.allclose(V @ dplr_to_dense(Lambda, P) @ V.conj().T, A))
+    True
     """
     A, B = hippo(measure, N)
     P = hippo_rank_correction(measure, N)
@@ -157,7 +241,7 @@ def nplr(measure: str, N: int) -> tuple:
 
 
 def s4d_init(kind: str, N: int) -> np.ndarray:
-    """Diagonal state matrix ``A`` (N,) of S4D (Gu et al. 2022, "On the parametrization ...").
+    """Diagonal state matrix ``A`` (N,) of S4D [5]_.
 
     Notes
     -----
@@ -168,6 +252,24 @@ def s4d_init(kind: str, N: int) -> np.ndarray:
       positive imaginary part (one of each conjugate pair).
 
     The complex inits are half of a conjugate-symmetric spectrum; kernels use ``2 Re``.
+
+    References
+    ----------
+    .. [5] A. Gu, A. Gupta, K. Goel and C. Ré, "On the Parameterization and Initialization of
+       Diagonal State Space Models", Advances in Neural Information Processing Systems
+       (NeurIPS), 2022. arXiv:2206.11893.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.ssm import s4d_init
+    >>> s4d_init("real", 3)
+    array([-1., -2., -3.])
+    >>> A = s4d_init("lin", 4)
+    >>> A.real, (A.imag / np.pi).round(12)
+    (array([-0.5, -0.5, -0.5, -0.5]), array([0., 1., 2., 3.]))
+    >>> bool(np.allclose(s4d_init("legs", 4).real, -0.5))
+    True
     """
     check_choice("kind", kind, S4D_INITS)
     N = check_positive_int("N", N)

@@ -1,7 +1,21 @@
 """State-space convolution kernels ``K_l = C Abar^l Bbar``: Krylov, Vandermonde and Cauchy.
 
 One entry point, :func:`ssm_kernel`; every method computes the same kernel (tested against the
-dense Krylov loop in float64).
+dense Krylov loop in float64): the Krylov kernel of LSSL [1]_, the Cauchy kernel of a
+diagonal-plus-low-rank matrix through its generating function (S4 [2]_) and the Vandermonde
+kernel of a diagonal matrix (S4D [3]_).
+
+References
+----------
+.. [1] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+   Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+   Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
+.. [2] A. Gu, K. Goel and C. Ré, "Efficiently Modeling Long Sequences with Structured State
+   Spaces", International Conference on Learning Representations (ICLR), 2022.
+   arXiv:2111.00396.
+.. [3] A. Gu, A. Gupta, K. Goel and C. Ré, "On the Parameterization and Initialization of
+   Diagonal State Space Models", Advances in Neural Information Processing Systems
+   (NeurIPS), 2022. arXiv:2206.11893.
 """
 
 from __future__ import annotations
@@ -51,6 +65,14 @@ def dplr_to_dense(Lambda: Any, P: Any, Q: Any = None) -> Any:
     """Dense ``A = diag(Lambda) - P^T conj(Q)`` of a diagonal-plus-low-rank matrix.
 
     ``Lambda`` (N,), ``P`` and ``Q`` (r, N) (``Q`` defaults to ``P``); numpy or torch.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv.ssm import dplr_to_dense
+    >>> dplr_to_dense(np.array([-1.0, -2.0]), np.array([[1.0, 1.0]]))
+    array([[-2., -1.],
+           [-1., -3.]])
     """
     is_t = any(isinstance(v, torch.Tensor) for v in (Lambda, P, Q))
     lam, p = _t(Lambda), _t(P)
@@ -76,6 +98,17 @@ def krylov(Abar: Any, Bbar: Any, C: Any, L: int) -> torch.Tensor:
 
     ``Abar`` (..., N, N), ``Bbar`` (..., N), ``C`` (..., N) broadcast together; returns
     (..., L). Torch tensors in and out; ``L`` matrix-vector products.
+
+    Examples
+    --------
+    Two modes ``1/2`` and ``-1/2``: :math:`K_l = (1/2)^l + (-1/2)^l`:
+
+    >>> import torch
+    >>> from sciconv.ssm import krylov
+    >>> Abar = torch.diag(torch.tensor([0.5, -0.5], dtype=torch.float64))
+    >>> one = torch.ones(2, dtype=torch.float64)
+    >>> krylov(Abar, one, one, 5).tolist()
+    [2.0, 0.0, 0.5, 0.0, 0.125]
     """
     L = check_positive_int("L", L)
     x, out = Bbar, []
@@ -93,6 +126,17 @@ def krylov_doubling(Abar: Any, Bbar: Any, C: Any, L: int) -> torch.Tensor:
     With :math:`X_m = [\\bar B, \\bar A \\bar B, \\dots, \\bar A^{m-1}\\bar B]`,
     :math:`X_{2m} = [X_m, \\bar A^m X_m]`; ``ceil(log2 L)`` matrix products and squarings
     instead of ``L`` matrix-vector products.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import hippo, discretize, krylov, krylov_doubling
+    >>> A, B = (torch.as_tensor(v) for v in hippo("legt", 8))
+    >>> Abar, Bbar = discretize(A, B, 0.05)
+    >>> C = torch.linspace(-1.0, 1.0, 8, dtype=torch.float64)
+    >>> K = krylov_doubling(Abar, Bbar, C, 100)
+    >>> tuple(K.shape), bool(torch.allclose(K, krylov(Abar, Bbar, C, 100)))
+    ((100,), True)
     """
     L = check_positive_int("L", L)
     X = Bbar[..., :, None]
@@ -110,6 +154,16 @@ def cauchy_kernel(v: Any, z: Any, w: Any, scale: Any = None) -> torch.Tensor:
     ``v`` (..., N), ``z`` and ``scale`` (J,) (``scale`` defaults to ones), ``w`` (N,).
     Materialises (..., J, N). The homogeneous form with ``scale`` evaluates the bilinear
     generating function at ``z = -1`` without a division by zero.
+
+    Examples
+    --------
+    :math:`k_0 = 1/2 + 1/1` and :math:`k_1 = 1/3 + 1/2`:
+
+    >>> import torch
+    >>> from sciconv.ssm import cauchy_kernel
+    >>> v, w = torch.tensor([1.0, 1.0]), torch.tensor([0.0, 1.0])
+    >>> [round(k, 4) for k in cauchy_kernel(v, torch.tensor([2.0, 3.0]), w).tolist()]
+    [1.5, 0.8333]
     """
     den = z[:, None] - (w[None, :] if scale is None else scale[:, None] * w[None, :])
     return (v[..., None, :] / den).sum(-1)
@@ -205,7 +259,7 @@ def ssm_kernel(
       :math:`K_l = \\sum_n (C_n \\bar B_n) z_n^l`, computed by
       :func:`sciconv.vandermonde_apply`; for ZOH the nodes are passed as logarithms
       :math:`\\Delta a_n` (``log_nodes``), exact powers :math:`e^{l \\Delta a_n}`.
-    * Cauchy (DPLR, bilinear; Gu et al. 2022, S4): the truncated generating function
+    * Cauchy (DPLR, bilinear; [2]_): the truncated generating function
       :math:`\\hat K(z) = \\sum_{l<L} K_l z^l = \\tilde C (I - \\bar A z)^{-1} \\bar B` with
       :math:`\\tilde C = C (I - \\bar A^L)`, at :math:`z_j = e^{-2\\pi i j/L}`, equals
       :math:`\\tilde C \\big(\\tfrac{1-z}{\\Delta} I - \\tfrac{1+z}{2} A\\big)^{-1} B`; with
@@ -218,6 +272,44 @@ def ssm_kernel(
       :math:`\\lambda = 0`), the sum is evaluated on the circle :math:`|z| = \\rho = 2^{-1/L}`
       instead, with :math:`\\tilde C = C(I - \\rho^L \\bar A^L)` and :math:`K_l` rescaled by
       :math:`\\rho^{-l}` (an error growth of at most 2).
+
+    References
+    ----------
+    .. [1] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+       Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+       Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
+    .. [2] A. Gu, K. Goel and C. Ré, "Efficiently Modeling Long Sequences with Structured State
+       Spaces", International Conference on Learning Representations (ICLR), 2022.
+       arXiv:2111.00396.
+    .. [3] A. Gu, A. Gupta, K. Goel and C. Ré, "On the Parameterization and Initialization of
+       Diagonal State Space Models", Advances in Neural Information Processing Systems
+       (NeurIPS), 2022. arXiv:2206.11893.
+
+    Examples
+    --------
+    The HiPPO-LegS kernel, densely by Krylov doubling and through the DPLR form by Cauchy
+    kernels (S4's algorithm), agree:
+
+    >>> import numpy as np
+    >>> from sciconv.ssm import hippo, nplr, ssm_kernel
+    >>> A, B = hippo("legs", 8)
+    >>> C = np.random.default_rng(0).standard_normal(8)
+    >>> K = ssm_kernel(A, B, C, dt=0.05, L=64)  # dense A: 'krylov_doubling'
+    >>> K.shape
+    (64,)
+    >>> Lambda, P, Bt, V = nplr("legs", 8)
+    >>> Kc = ssm_kernel(Lambda, Bt, C @ V, dt=0.05, L=64, P=P)  # 'cauchy'
+    >>> bool(np.allclose(Kc, K))
+    True
+
+    A batch of diagonal systems (one per channel and step) by Vandermonde products:
+
+    >>> Ad = np.array([[-0.5 + 1j, -0.5 + 2j, -0.1 + 0j], [-1 + 0.5j, -0.2 + 0j, -2 + 3j]])
+    >>> C, dt = np.ones((2, 3)), np.array([0.1, 0.2])
+    >>> Kd = ssm_kernel(Ad, 1.0, C, dt, 16, discretization="zoh")  # 'vandermonde'
+    >>> Kk = ssm_kernel(Ad, 1.0, C, dt, 16, "krylov", "zoh")
+    >>> Kd.shape, bool(np.allclose(Kd, Kk))
+    ((2, 16), True)
     """
     check_choice("method", method, ("auto",) + KERNEL_METHODS)
     check_choice("discretization", discretization, DISCRETIZATIONS)

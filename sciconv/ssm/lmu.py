@@ -1,4 +1,13 @@
-"""Legendre Memory Unit (Voelker et al. 2019) with an explicit state; parallel variant by FFT."""
+"""Legendre Memory Unit [1]_ with an explicit state; parallel variant [2]_ by FFT.
+
+References
+----------
+.. [1] A. R. Voelker, I. Kajić and C. Eliasmith, "Legendre Memory Units: Continuous-Time
+   Representation in Recurrent Neural Networks", Advances in Neural Information Processing
+   Systems (NeurIPS), 2019.
+.. [2] N. R. Chilkuri and C. Eliasmith, "Parallelizing Legendre Memory Unit Training",
+   International Conference on Machine Learning (ICML), 2021. arXiv:2102.11417.
+"""
 
 from __future__ import annotations
 
@@ -19,7 +28,21 @@ __all__ = ["LMU", "LMUState"]
 
 @dataclass(frozen=True)
 class LMUState:
-    """Hidden state ``h`` (B, hidden), memory ``m`` (B, order), steps taken ``t``."""
+    """Hidden state ``h`` (B, hidden), memory ``m`` (B, order), steps taken ``t``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import LMU
+    >>> _ = torch.manual_seed(0)
+    >>> lmu = LMU(3, 5, order=4, theta=8.0)
+    >>> state = lmu.initial_state(2)
+    >>> tuple(state.h.shape), tuple(state.m.shape), state.t
+    ((2, 5), (2, 4), 0)
+    >>> h, state = lmu.step(torch.randn(2, 3), state)
+    >>> bool(torch.equal(h, state.h)), state.t
+    (True, 1)
+    """
 
     h: torch.Tensor
     m: torch.Tensor
@@ -37,7 +60,7 @@ class LMU(nn.Module):
     theta : float
         Window length in steps (the memory approximates the last ``theta`` inputs).
     parallel : bool
-        Drop the recurrent encoders and the hidden-to-hidden weight (Chilkuri & Eliasmith 2021):
+        Drop the recurrent encoders and the hidden-to-hidden weight ([2]_):
         the memory is then a linear time-invariant system of the input, computed in 'conv' mode
         by a causal FFT convolution.
     device, dtype
@@ -54,6 +77,30 @@ class LMU(nn.Module):
     In parallel mode :math:`e_h = e_m = 0`, :math:`W_h = 0` and
     :math:`m_t = \\sum_{j \\le t} \\bar A^j \\bar B u_{t-j}` (kernel by
     :func:`sciconv.ssm.ssm_kernel` with ``C = I``).
+
+    References
+    ----------
+    .. [1] A. R. Voelker, I. Kajić and C. Eliasmith, "Legendre Memory Units: Continuous-Time
+       Representation in Recurrent Neural Networks", Advances in Neural Information Processing
+       Systems (NeurIPS), 2019.
+    .. [2] N. R. Chilkuri and C. Eliasmith, "Parallelizing Legendre Memory Unit Training",
+       International Conference on Machine Learning (ICML), 2021. arXiv:2102.11417.
+
+    Examples
+    --------
+    The parallel LMU computes the same hidden states step by step or by one causal FFT
+    convolution of the input with the memory's impulse responses:
+
+    >>> import torch
+    >>> from sciconv.ssm import LMU
+    >>> _ = torch.manual_seed(0)
+    >>> lmu = LMU(3, 5, order=4, theta=8.0, parallel=True, dtype=torch.float64)
+    >>> x = torch.randn(2, 30, 3, dtype=torch.float64)  # (batch, L, input_size)
+    >>> h = lmu(x, mode="conv")
+    >>> tuple(h.shape), bool(torch.allclose(h, lmu(x, mode="step")))
+    ((2, 30, 5), True)
+    >>> tuple(lmu.memory_kernel(30).shape)  # (order, L)
+    (4, 30)
     """
 
     def __init__(

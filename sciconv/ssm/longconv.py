@@ -1,4 +1,11 @@
-"""Long convolutions with squash and smooth regularisers (Fu et al. 2023)."""
+"""Long convolutions with squash and smooth regularisers [1]_.
+
+References
+----------
+.. [1] D. Y. Fu, E. L. Epstein, E. Nguyen, A. W. Thomas, M. Zhang, T. Dao, A. Rudra and
+   C. Ré, "Simple Hardware-Efficient Long Convolutions for Sequence Modeling", International
+   Conference on Machine Learning (ICML), 2023. arXiv:2302.06646.
+"""
 
 from __future__ import annotations
 
@@ -15,14 +22,32 @@ __all__ = ["LongConv", "smooth", "squash"]
 
 
 def squash(k: torch.Tensor, lam: float) -> torch.Tensor:
-    """Soft-threshold ``sign(k) * max(|k| - lam, 0)``, the proximal map of ``lam * |k|_1``."""
+    """Soft-threshold ``sign(k) * max(|k| - lam, 0)``, the proximal map of ``lam * |k|_1``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import squash
+    >>> squash(torch.tensor([-2.0, 0.5, 1.5, 3.0]), 1.0).tolist()
+    [-1.0, 0.0, 0.5, 2.0]
+    """
     if not lam >= 0:
         raise ValueError(f"lam must be a number >= 0, got {lam!r}")
     return torch.sign(k) * F.relu(k.abs() - lam)
 
 
 def smooth(k: torch.Tensor, width: int) -> torch.Tensor:
-    """Centred moving average of odd ``width`` along the last axis, zero padded (avg pool)."""
+    """Centred moving average of odd ``width`` along the last axis, zero padded (avg pool).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import smooth
+    >>> smooth(torch.tensor([0.0, 0.0, 3.0, 0.0, 0.0]), 3).tolist()
+    [0.0, 1.0, 1.0, 1.0, 0.0]
+    >>> smooth(torch.ones(2, 3, 8), 5).shape  # any leading axes
+    torch.Size([2, 3, 8])
+    """
     width = check_positive_int("width", width)
     if width % 2 == 0:
         raise ValueError(f"width must be an odd integer >= 1, got {width}")
@@ -54,8 +79,28 @@ class LongConv(nn.Module):
     -----
     The effective kernel is :math:`k = S_\\lambda(\\mathrm{avg}_w(W))` with
     :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x|-\\lambda, 0)`, and
-    :math:`y = k * u + D u` causally, by FFT (Fu et al. 2023, "Simple hardware-efficient long
-    convolutions for sequence modeling").
+    :math:`y = k * u + D u` causally, by FFT [1]_.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, E. L. Epstein, E. Nguyen, A. W. Thomas, M. Zhang, T. Dao, A. Rudra and
+       C. Ré, "Simple Hardware-Efficient Long Convolutions for Sequence Modeling", International
+       Conference on Machine Learning (ICML), 2023. arXiv:2302.06646.
+
+    Examples
+    --------
+    The output at time ``t`` depends only on inputs up to ``t``:
+
+    >>> import torch
+    >>> from sciconv.ssm import LongConv
+    >>> _ = torch.manual_seed(0)
+    >>> layer = LongConv(4, 64, squash_lambda=1e-3, smooth_width=3, dtype=torch.float64)
+    >>> u = torch.randn(2, 4, 64, dtype=torch.float64)
+    >>> y = layer(u)
+    >>> u2 = u.clone()
+    >>> u2[..., 40:] = 0.0
+    >>> tuple(y.shape), bool(torch.allclose(layer(u2)[..., :40], y[..., :40]))
+    ((2, 4, 64), True)
     """
 
     def __init__(

@@ -1,4 +1,11 @@
-"""LSSL: a linear state-space layer with a fixed dense HiPPO matrix (Gu et al. 2021)."""
+"""LSSL: a linear state-space layer with a fixed dense HiPPO matrix [1]_.
+
+References
+----------
+.. [1] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+   Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+   Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
+"""
 
 from __future__ import annotations
 
@@ -42,6 +49,26 @@ class LSSL(nn.Module):
     Per channel ``h``: :math:`\\bar A_h, \\bar B_h` discretise :math:`(A, B)` with
     :math:`\\Delta_h`; :math:`y_h = K_h * u_h + D_h u_h` with :math:`K_{h,l} = C_h \\bar A_h^l
     \\bar B_h` (dense Krylov by doubling), or, equivalently, the recurrence of :meth:`step`.
+
+    References
+    ----------
+    .. [1] A. Gu, I. Johnson, K. Goel, K. Saab, T. Dao, A. Rudra and C. Ré, "Combining
+       Recurrent, Convolutional, and Continuous-time Models with Linear State-Space Layers",
+       Advances in Neural Information Processing Systems (NeurIPS), 2021. arXiv:2110.13985.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.ssm import LSSL
+    >>> _ = torch.manual_seed(0)
+    >>> layer = LSSL(2, state_size=8, measure="legs", dtype=torch.float64)
+    >>> u = torch.randn(1, 2, 40, dtype=torch.float64)
+    >>> y = layer(u)
+    >>> tuple(y.shape), bool(torch.allclose(layer(u, mode="step"), y))
+    ((1, 2, 40), True)
+    >>> Abar, Bbar = layer.discrete()  # one discretisation per channel
+    >>> tuple(Abar.shape), tuple(Bbar.shape)
+    ((2, 8, 8), (2, 8))
     """
 
     def __init__(
