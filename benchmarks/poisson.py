@@ -30,57 +30,21 @@ import json
 import os
 import platform
 import sys
-import time
 from pathlib import Path
 
 for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
     os.environ.setdefault(_var, "1")
 
-import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pde import poisson_problem  # noqa: E402
 from solvers.compare import compare  # noqa: E402
-from solvers.dcdm import dcdm  # noqa: E402
-from solvers.maps import make_map  # noqa: E402
 
 HELD_OUT_SEED = 10_000
 BASELINES = ["petsc-cg", "icc", "gamg", "pyamg"]
 #: column -> (make_map spec, DCDM directions)
 MAPS = {"coarse": ("coarse", 2), "learned": ("learned", 2), "net+coarse": ("network+coarse", 10)}
-
-
-def map_row(prob, b, spec: str, directions: int, maxiter: int) -> dict:
-    """Set-up, ms per application, FLOP per cell and the DCDM solve of one map."""
-    t0 = time.perf_counter()
-    M = make_map(spec, prob.matrix, labels=prob.labels, exterior=prob.exterior)
-    setup = time.perf_counter() - t0
-    r = np.random.default_rng(0).standard_normal(prob.n)
-    apply_s = []
-    for _ in range(3):
-        t = time.perf_counter()
-        M(r)
-        apply_s.append(time.perf_counter() - t)
-    ns = prob.null_space() if prob.is_singular else None
-    t0 = time.perf_counter()
-    x, info = dcdm(prob.matrix, b, rtol=1e-6, M=M, directions=directions, nullspace=ns,
-                   maxiter=maxiter)  # fmt: skip
-    solve = time.perf_counter() - t0
-    row = {
-        "solver": f"dcdm[{spec}]",
-        "iterations": info.iterations,
-        "converged": info.converged,
-        "setup_s": setup,
-        "solve_s": solve,
-        "time_s": setup + solve,
-        "true_relres": float(np.linalg.norm(b - prob.matrix @ x) / np.linalg.norm(b)),
-        "ms_per_apply": 1e3 * float(np.median(apply_s)),
-        "flops_per_cell": M.flops() / prob.labels.size,
-    }
-    if hasattr(M, "network_s"):
-        row["network_setup_s"] = M.network_s
-    return row
 
 
 def run_case(geometry: str, n: int, dim: int, maps: dict, maxiter: int) -> dict:
@@ -91,10 +55,10 @@ def run_case(geometry: str, n: int, dim: int, maps: dict, maxiter: int) -> dict:
     rows = {}
     for name in BASELINES:
         (row,) = compare(prob, [name], b, rtol=1e-6, maxiter=maxiter)
-        row["solve_s"] = row["time_s"] - row["setup_s"]
         rows[row["solver"]] = row
     for col, (spec, k) in maps.items():
-        rows[col] = map_row(prob, b, spec, k, maxiter)
+        (rows[col],) = compare(prob, ["dcdm"], b, rtol=1e-6, maxiter=maxiter, dcdm_map=spec,
+                               directions=k)  # fmt: skip
     rows["_meta"] = {"geometry": geometry, "n": n, "dim": dim, "unknowns": prob.n}
     return rows
 
@@ -134,7 +98,7 @@ def markdown(results: list[dict], columns: list[str]) -> list[str]:
         for c in (c for c in MAPS if c in rows):
             r = rows[c]
             lines.append(f"| {m['geometry']} {m['n']}^{m['dim']} | {c} | "
-                         f"{r['ms_per_apply']:.1f} | {r['flops_per_cell']:.0f} | "
+                         f"{r['map_ms']:.1f} | {r['map_flops_per_cell']:.0f} | "
                          f"{r.get('network_setup_s', 0.0):.3f} |")  # fmt: skip
     return lines
 

@@ -8,8 +8,10 @@ prints iterations to rtol 1e-6 and wall time of
   ``net`` (the bare network), ``sgs`` (two symmetric Gauss-Seidel sweeps, no network),
   ``net+sgs`` (SGS, line-searched network step, SGS: ``network:MODEL``), ``coarse`` (SGS,
   two-level block correction, SGS: no network), ``net+coarse`` (SGS, network, coarse
-  correction, SGS: ``network+coarse:MODEL``, the recommended map) and
-  ``untrained+coarse`` (that map with an untrained network: what training buys);
+  correction, SGS: ``network+coarse:MODEL``), ``learned`` (SGS, coarse correction with the
+  prolongator the shipped ``stencil{dim}d`` network predicts once per matrix, SGS: linear,
+  no network per iteration) and ``untrained+coarse`` (net+coarse with an untrained network:
+  what training buys);
 
 and saves iterations against grid size (and the convergence curves of the largest case) to
 ``--plot``.
@@ -37,10 +39,9 @@ from threadpoolctl import threadpool_limits  # noqa: E402
 from pde import poisson_problem  # noqa: E402
 from solvers.compare import compare  # noqa: E402
 from solvers.dcdm import dcdm  # noqa: E402
-from solvers.maps import COARSE_BLOCK  # noqa: E402
+from solvers.grid import COARSE_BLOCK  # noqa: E402
+from solvers.maps import make_map  # noqa: E402
 from solvers.network import (  # noqa: E402
-    AIR,
-    SOLID,
     MultigridNet,
     NetworkMap,
     available,
@@ -52,9 +53,12 @@ BASELINES = ["cg", "icc", "gamg", "pyamg"]
 
 
 def dcdm_row(prob, b, model, mode: str, coarse: int | None, maxiter: int) -> dict:
-    ext = AIR if prob.exterior == "air" else SOLID
     t0 = time.perf_counter()
-    f = NetworkMap(model, prob.labels, exterior=ext, A=prob.matrix, mode=mode, coarse=coarse)
+    if mode == "spec":  # a make_map spec, e.g. 'learned'
+        f = make_map(model, prob.matrix, labels=prob.labels, exterior=prob.exterior)
+    else:
+        f = NetworkMap(model, prob.labels, exterior=prob.exterior, A=prob.matrix, mode=mode,
+                       coarse=coarse)  # fmt: skip
     null = prob.null_space() if prob.is_singular else None
     x, info = dcdm(prob.matrix, b, rtol=1e-6, M=f, directions=10, nullspace=null,
                    maxiter=maxiter)  # fmt: skip
@@ -84,8 +88,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument(
         "--maps",
         nargs="+",
-        default=["sgs", "net+sgs", "coarse", "net+coarse"],
-        choices=["net", "sgs", "net+sgs", "coarse", "net+coarse", "untrained+coarse"],
+        default=["sgs", "net+sgs", "coarse", "learned", "net+coarse"],
+        choices=["net", "sgs", "net+sgs", "coarse", "learned", "net+coarse", "untrained+coarse"],
     )
     ap.add_argument("--plot", default="out/dcdm_poisson.png")
     args = ap.parse_args(argv)
@@ -102,7 +106,8 @@ def main(argv: list[str] | None = None) -> None:
     maps = {"net": (plain_model, "network", None), "sgs": (None, "smoother", None),
             "net+sgs": (plain_model, "network+smoother", None),
             "coarse": (None, "smoother", blk), "net+coarse": (model, "network+smoother", blk),
-            "untrained+coarse": (untrained, "network+smoother", blk)}  # fmt: skip
+            "untrained+coarse": (untrained, "network+smoother", blk),
+            "learned": ("learned", "spec", None)}  # fmt: skip
     maps = {k: maps[k] for k in args.maps}
     cols = ["cg", "icc-cg", "gamg-cg", "pyamg-sa", *(f"dcdm[{k}]" for k in maps)]
     print(f"models: {args.model} (net+coarse), {plain} (net, net+sgs); coarse block {blk}")

@@ -74,5 +74,6 @@ def main() -> None:
         f"{info.iterations} iterations, kappa = {condition_number(lap):.1f}"
     )
 
+
 if __name__ == "__main__":
     main()

@@ -14,7 +14,6 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from .grid import exterior_label
 from .info import SolveInfo
 from .krylov import ALIASES, solve
 from .maps import make_map
@@ -103,6 +102,8 @@ def compare(
     -------
     list of dict
         Rows with ``solver``, ``iterations``, ``time_s`` (setup + solve), ``setup_s``,
+        ``solve_s``, for DCDM the map's cost (:func:`map_cost`: ``map_ms``,
+        ``map_flops_per_cell``, ``network_setup_s``),
         ``true_relres`` (:math:`\|b-Ax\|/\|b\|` recomputed here), ``reason``, ``converged``,
         ``message`` and ``residuals`` (relative, per iteration).
 
@@ -135,43 +136,85 @@ def compare(
     for raw in names:
         name = ALIASES.get(raw, raw)
         kw: dict[str, Any] = {"rtol": rtol, "maxiter": maxiter}
-        setup = 0.0
+        setup, extra = 0.0, {}
         if name == "dcdm":
             t0 = time.perf_counter()
-            ext = exterior_label(problem.exterior)
-            fmap = make_map(dcdm_map, A, labels=problem.labels, exterior=ext)
-            kw.update(M=fmap, directions=directions, nullspace=null)
+            fmap = make_map(dcdm_map, A, labels=problem.labels, exterior=problem.exterior)
             setup = time.perf_counter() - t0
+            extra = map_cost(fmap, np.asarray(problem.labels).size)
+            kw.update(M=fmap, directions=directions, nullspace=null)
         elif name in PETSC_METHODS:
             kw["nullspace"] = null
         x, info = solve(A, b, method=name, **kw)
-        setup = setup or float(info.extra.get("setup_s", 0.0))
+        if name == "dcdm":
+            solve_s = float(info.extra["time_s"])
+        else:
+            setup = float(info.extra.get("setup_s", 0.0))
+            solve_s = float(info.extra["time_s"]) - setup
         label = f"dcdm[{dcdm_map},k={directions}]" if name == "dcdm" else name
         rows.append(
             {
                 "solver": label,
                 "iterations": info.iterations,
-                "time_s": info.extra["time_s"] + (setup if name == "dcdm" else 0.0),
+                "time_s": setup + solve_s,
                 "setup_s": setup,
+                "solve_s": solve_s,
                 "true_relres": float(np.linalg.norm(b - A @ x)) / bnorm,
                 "reason": info.reason,
                 "converged": info.converged,
                 "message": info.message,
                 "residuals": [float(r) / bnorm for r in info.residuals],
+                **extra,
             }
         )
     return rows
 
 
+def map_cost(fmap: Any, cells: int, repeats: int = 3) -> dict[str, float]:
+    """What one application of a DCDM map costs: ``map_ms`` (median wall milliseconds on a
+    random vector), ``map_flops_per_cell`` (its :meth:`flops` over the grid's cells, when the
+    map counts them) and ``network_setup_s`` (the set-up share of a network, when it has one).
+
+    Examples
+    --------
+    >>> import scipy.sparse as sp
+    >>> from solvers.maps import make_map
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(64, 64), format="csr")
+    >>> sorted(map_cost(make_map("jacobi", A), 64))
+    ['map_ms']
+    """
+    n = fmap.shape[0] if hasattr(fmap, "shape") else fmap.n
+    r = np.random.default_rng(0).standard_normal(n)
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fmap(r)
+        times.append(time.perf_counter() - t0)
+    out = {"map_ms": 1e3 * float(np.median(times))}
+    if hasattr(fmap, "flops"):
+        out["map_flops_per_cell"] = fmap.flops() / cells
+    if hasattr(fmap, "network_s"):
+        out["network_setup_s"] = float(fmap.network_s)
+    return out
+
+
 def table(rows: list[dict[str, Any]]) -> list[str]:
-    """The rows of :func:`compare` as aligned text lines."""
-    lines = [
-        f"{'solver':<30} {'its':>6} {'time [s]':>10} {'setup [s]':>10} {'true relres':>12}  reason"
-    ]
+    """The rows of :func:`compare` as aligned text lines.
+
+    Columns: iterations, set-up, solve and total seconds, the true relative residual, and for
+    a DCDM map its milliseconds and FLOP per cell per application (``-`` for the others).
+    """
+    head = (f"{'solver':<34} {'its':>6} {'setup [s]':>10} {'solve [s]':>10} {'total [s]':>10} "
+            f"{'true relres':>12} {'map ms':>8} {'FLOP/cell':>10}  reason")  # fmt: skip
+    lines = [head]
     for r in rows:
+        ms = f"{r['map_ms']:>8.2f}" if "map_ms" in r else f"{'-':>8}"
+        fl = r.get("map_flops_per_cell")
+        fl = f"{fl:>10.0f}" if fl is not None else f"{'-':>10}"
+        solve = r.get("solve_s", r["time_s"] - r["setup_s"])
         lines.append(
-            f"{r['solver']:<30} {r['iterations']:>6d} {r['time_s']:>10.4f} {r['setup_s']:>10.4f} "
-            f"{r['true_relres']:>12.3e}  {r['reason']}"
+            f"{r['solver']:<34} {r['iterations']:>6d} {r['setup_s']:>10.4f} {solve:>10.4f} "
+            f"{r['time_s']:>10.4f} {r['true_relres']:>12.3e} {ms} {fl}  {r['reason']}"
         )
     return lines
 

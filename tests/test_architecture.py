@@ -76,7 +76,8 @@ def block(kind: str) -> list[str]:
     text = (ROOT / "ARCHITECTURE.md").read_text()
     match = re.search(rf"```{kind}\n(.*?)```", text, re.S)
     assert match, f"ARCHITECTURE.md has no ```{kind} block"
-    return [ln.split("#")[0].strip() for ln in match.group(1).splitlines() if ln.split("#")[0].strip()]
+    lines = (ln.split("#")[0].strip() for ln in match.group(1).splitlines())
+    return [ln for ln in lines if ln]
 
 
 def under(name: str, prefix: str) -> bool:

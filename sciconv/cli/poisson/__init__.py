@@ -52,9 +52,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--maxiter", type=int, default=None, help="iteration limit")
     parser.add_argument(
         "--dcdm-map",
-        default="pyamg",
-        help="DCDM's map: identity, jacobi:K, pyamg:K, exact, coarse[:B] (two-level cycle), "
-        "network:NAME or network+coarse[:NAME[:B]] (a shipped network, e.g. poisson2d-coarse)",
+        default="coarse",
+        help="DCDM's map (default coarse: the fastest measured, benchmarks/RESULTS.md): "
+        "identity, jacobi:K, pyamg:K, exact, coarse[:B] (two-level cycle), smoothed[:B] (with "
+        "a smoothed prolongator), learned[:NAME] (prolongator predicted by the shipped "
+        "stencil{2,3}d network), network:NAME or network+coarse[:NAME[:B]] (a network inside "
+        "every iteration, e.g. poisson2d-coarse)",
     )
     parser.add_argument("--dcdm-directions", type=int, default=2, help="DCDM's k")
     parser.add_argument(
