@@ -7,6 +7,7 @@ import importlib
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -111,7 +112,8 @@ def mpi_check(nprocs: int = 2, timeout: float = 120.0) -> dict[str, Any]:
         proc = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, check=False)
     except subprocess.TimeoutExpired:
         return {"ok": False, "reason": f"timed out after {timeout:.0f} s"}
-    lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("rank ")]
+    # one report per rank; mpiexec may interleave the ranks' lines, so match, do not split
+    lines = re.findall(r"rank \d+ of \d+: sum=\S+ ranks=\d+", proc.stdout)
     ok = (
         proc.returncode == 0
         and len(lines) == nprocs
