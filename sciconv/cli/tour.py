@@ -157,20 +157,22 @@ def _dcdm_network() -> list[str]:
         b = prob.rhs_divergence(seed)
         rows = compare(prob, ["petsc-cg", "icc", "gamg", "pyamg"], b, rtol=1e-6)
         rows.append(petsc_dcdm(prob, b, "coarse", "PETSc DCDM[coarse, no network]"))
+        rows.append(petsc_dcdm(prob, b, "learned", "PETSc DCDM[learned, net at set-up]"))
         rows.append(petsc_dcdm(prob, b, "network+coarse", "PETSc DCDM[network+coarse]"))
         title = f"{geometry} {n}^{dim} ({prob.n} unknowns), held-out seed {seed}, rtol 1e-6"
         path = f"out/tour_dcdm_{dim}d.png"
         plot(rows, path, title)
         gamg = next(r for r in rows if r["solver"] == "gamg-cg")
         icc = next(r for r in rows if r["solver"] == "icc-cg")
-        net = rows[-1]
+        coarse, learned, net = rows[-3:]
         lines += [f"{title}:", *("  " + line for line in table(rows))]
-        lines.append(
-            f"  network+coarse vs GAMG-CG: {net['iterations'] / gamg['iterations']:.2f}x "
-            f"iterations, {net['time_s'] / gamg['time_s']:.0f}x wall time; vs ICC-CG: "
-            f"{net['iterations'] / icc['iterations']:.2f}x iterations, "
-            f"{net['time_s'] / icc['time_s']:.0f}x wall time; plot {path}"
-        )
+        for name, r in (("coarse", coarse), ("learned", learned), ("network+coarse", net)):
+            lines.append(
+                f"  {name} vs GAMG-CG: {r['iterations'] / gamg['iterations']:.2f}x iterations, "
+                f"{r['time_s'] / gamg['time_s']:.2f}x wall time; vs ICC-CG: "
+                f"{r['time_s'] / icc['time_s']:.2f}x wall time"
+            )
+        lines.append(f"  plot {path}")
     return lines
 
 
