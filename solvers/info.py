@@ -41,6 +41,24 @@ class SolveInfo:
     -----
     ``int(info)`` follows SciPy's convention: 0 converged, the iteration count when the
     iteration limit was hit, and -1 for a breakdown; ``info == 0`` compares that code.
+
+    Examples
+    --------
+    >>> info = SolveInfo("rtol", 3, [1.0, 0.1, 0.01, 1e-6])
+    >>> info.converged, int(info), info == 0
+    (True, 0, True)
+    >>> SolveInfo("maxiter", 50).code, SolveInfo("breakdown", 4, message="stagnation").code
+    (50, -1)
+
+    Every solver of :mod:`solvers` returns one (here: CG on a 1D Laplacian):
+
+    >>> import scipy.sparse as sp
+    >>> from solvers import cg
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8), format="csr")
+    >>> b = np.random.default_rng(0).standard_normal(8)
+    >>> x, info = cg(A, b, rtol=1e-10)
+    >>> info.reason, info.iterations, len(info.residuals) == info.iterations + 1
+    ('rtol', 8, True)
     """
 
     reason: str
