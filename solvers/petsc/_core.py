@@ -68,6 +68,17 @@ def petsc_module() -> Any:
     -----
     The only place in the project that loads PETSc; importing :mod:`solvers` or :mod:`pde`
     does not, only calling this does.
+
+    Examples
+    --------
+    >>> PETSc = petsc_module()
+    >>> np.dtype(PETSc.ScalarType), PETSc.COMM_SELF.getSize()  # real double scalars
+    (dtype('float64'), 1)
+    >>> v = PETSc.Vec().createSeq(3, comm=PETSc.COMM_SELF)
+    >>> _ = v.set(2.0)
+    >>> float(v.sum()), type(v).__name__
+    (6.0, 'Vec')
+    >>> _ = v.destroy()
     """
     try:
         import petsc4py
@@ -104,6 +115,16 @@ def as_comm(comm: Any = None) -> Any:
     -----
     A ``PETSc.Comm`` is returned as is; anything else is handed to ``PETSc.Comm(comm)``,
     which accepts mpi4py communicators.
+
+    Examples
+    --------
+    >>> from mpi4py import MPI
+    >>> PETSc = petsc_module()
+    >>> as_comm() == PETSc.COMM_WORLD, as_comm(PETSc.COMM_SELF) is PETSc.COMM_SELF
+    (True, True)
+    >>> comm = as_comm(MPI.COMM_SELF)
+    >>> type(comm).__name__, comm.getSize()
+    ('Comm', 1)
     """
     PETSc = petsc_module()
     if comm is None:
@@ -118,6 +139,18 @@ def ownership(n: int, comm: Any = None) -> tuple[int, int]:
     -----
     ``PETSC_DECIDE`` gives the first ``n % size`` ranks one row more than the others, in
     rank order; this is that split, computed without creating a vector.
+
+    Examples
+    --------
+    On one rank every row is owned; PETSc's own split of a vector agrees:
+
+    >>> PETSc = petsc_module()
+    >>> ownership(10, PETSc.COMM_SELF)
+    (0, 10)
+    >>> v = PETSc.Vec().createMPI(10, comm=PETSc.COMM_SELF)
+    >>> v.getOwnershipRange() == ownership(10, PETSc.COMM_SELF)
+    True
+    >>> _ = v.destroy()
     """
     n = check_positive_int("n", n, 0)
     comm = as_comm(comm)
@@ -133,6 +166,11 @@ def max_over_ranks(comm: Any, value: float) -> float:
     Notes
     -----
     Used for wall times, which are reported as the slowest rank's.
+
+    Examples
+    --------
+    >>> max_over_ranks(petsc_module().COMM_SELF, 2.5)
+    2.5
     """
     comm = as_comm(comm)
     if comm.getSize() == 1:
@@ -160,6 +198,24 @@ def aij_from_csr(csr: Any, comm: Any = None) -> Any:
     -----
     The column layout is PETSc's default split of ``n``; a complex matrix is refused with a
     ``TypeError`` when PETSc has real scalars (its imaginary part would be dropped).
+
+    Examples
+    --------
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(5, 5), format="csr")
+    >>> mat = aij_from_csr(A, petsc_module().COMM_SELF)
+    >>> mat.getType(), mat.getSize(), mat.getValue(1, 0), mat.getValue(1, 1)
+    ('seqaij', (5, 5), -1.0, 2.0)
+    >>> x, y = mat.createVecs()
+    >>> _ = x.setArray(np.arange(5.0))
+    >>> mat.mult(x, y)
+    >>> bool(np.allclose(y.getArray(), A @ np.arange(5.0)))
+    True
+    >>> for obj in (mat, x, y):
+    ...     _ = obj.destroy()
+    >>> aij_from_csr(A.astype(complex))
+    Traceback (most recent call last):
+    ...
+    TypeError: csr has complex dtype complex128 but this PETSc build has real scalars (float64)
     """
     if not sp.issparse(csr):
         raise TypeError(f"csr must be a scipy sparse matrix, got {describe(csr)}")
@@ -192,6 +248,17 @@ def petsc_to_scipy(mat: Any) -> sp.csr_matrix:
     An AIJ matrix is read with ``MatGetRowIJ``-style ``getValuesCSR`` (this rank's rows: call
     it on a sequential matrix, e.g. one from ``createSubMatrices``); a MATPYTHON shell is
     materialised by its operator's ``to_sparse()``.
+
+    Examples
+    --------
+    A round trip scipy -> PETSc -> scipy:
+
+    >>> A = sp.random(6, 6, density=0.5, format="csr", random_state=0) + sp.eye(6)
+    >>> mat = aij_from_csr(A, petsc_module().COMM_SELF)
+    >>> B = petsc_to_scipy(mat)
+    >>> type(B).__name__, (B != A).nnz
+    ('csr_matrix', 0)
+    >>> _ = mat.destroy()
     """
     if mat.getType() == "python":
         ctx = mat.getPythonContext()
@@ -217,6 +284,28 @@ def attach_null_space(mat: Any, vectors: Any) -> Any:
     -------
     petsc4py.PETSc.NullSpace or None
         None when ``vectors`` is empty (nothing is attached).
+
+    Examples
+    --------
+    The 1D pure-Neumann Laplacian is singular, with the constants as null space:
+
+    >>> L = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(6, 6)).tolil()
+    >>> L[0, 0] = L[-1, -1] = 1.0
+    >>> mat = aij_from_csr(L.tocsr(), petsc_module().COMM_SELF)
+    >>> nsp = attach_null_space(mat, np.ones((1, 6)) / np.sqrt(6))
+    >>> nsp.test(mat), mat.getNullSpace().handle == nsp.handle
+    (True, True)
+    >>> attach_null_space(mat, np.zeros((0, 6))) is None
+    True
+
+    A Krylov solve of a consistent system then converges:
+
+    >>> b = L @ np.arange(6.0)
+    >>> x, info = ksp_solve(mat, b, rtol=1e-10)
+    >>> info.converged, bool(np.allclose(L @ x, b))
+    (True, True)
+    >>> for obj in (mat, nsp):
+    ...     _ = obj.destroy()
     """
     PETSc = petsc_module()
     if isinstance(vectors, PETSc.NullSpace):
@@ -256,7 +345,15 @@ def _check_scalar(name: str, dtype: Any) -> None:
 
 # ---------------------------------------------------------------------- reasons
 def reason_name(code: int) -> str:
-    """PETSc's name of a KSP converged reason (``2`` -> ``'CONVERGED_RTOL'``)."""
+    """PETSc's name of a KSP converged reason (``2`` -> ``'CONVERGED_RTOL'``).
+
+    Examples
+    --------
+    >>> reason_name(2), reason_name(-9)
+    ('CONVERGED_RTOL', 'DIVERGED_NANORINF')
+    >>> reason_name(12345)  # not a reason: the number as text
+    '12345'
+    """
     return _reason_names().get(int(code), str(int(code)))
 
 
@@ -267,7 +364,15 @@ def _reason_names() -> dict[int, str]:
 
 
 def solve_reason(name: str) -> str:
-    """The :attr:`SolveInfo.reason` of a PETSc reason name (:data:`REASONS`, else lower case)."""
+    """The :attr:`SolveInfo.reason` of a PETSc reason name (:data:`REASONS`, else lower case).
+
+    Examples
+    --------
+    >>> solve_reason("CONVERGED_ATOL"), solve_reason(reason_name(-9)), REASONS["DIVERGED_MAX_IT"]
+    ('atol', 'nan', 'maxiter')
+    >>> solve_reason("DIVERGED_DTOL")
+    'diverged_dtol'
+    """
     return REASONS.get(name, name.lower())
 
 
@@ -313,6 +418,26 @@ class KSPSolver:
     Jacobi and ASM factor their blocks there, so the factorisation counts as set-up time,
     :attr:`setup_s`). The options stay in PETSc's database until :meth:`destroy` (sub-solvers
     made at set-up read them).
+
+    Examples
+    --------
+    One set-up (an ICC factorisation, exact on a tridiagonal matrix), two right-hand sides:
+
+    >>> from scipy.sparse.linalg import spsolve
+    >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(20, 20), format="csc")
+    >>> mat = aij_from_csr(A, petsc_module().COMM_SELF)
+    >>> solver = KSPSolver(mat, ksp_type="cg", pc_type="icc", rtol=1e-10)
+    >>> b, x = mat.createVecs()
+    >>> for seed in (0, 1):
+    ...     rhs = np.random.default_rng(seed).standard_normal(20)
+    ...     _ = b.setArray(rhs)
+    ...     info = solver.solve(b, x)
+    ...     print(info.reason, info.iterations, np.allclose(x.getArray(), spsolve(A, rhs)))
+    rtol 1 True
+    rtol 1 True
+    >>> solver.destroy()
+    >>> for obj in (mat, b, x):
+    ...     _ = obj.destroy()
     """
 
     def __init__(
@@ -485,6 +610,39 @@ def ksp_solve(
     :func:`solvers.krylov.cg`. PETSc's options override the arguments (they are read last),
     so ``options={"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM"}`` and
     ``ksp_type=DCDM()`` run the same solver.
+
+    Examples
+    --------
+    Jacobi-preconditioned CG on a 10 x 10 Dirichlet box, from scipy matrix to numpy solution:
+
+    >>> from scipy.sparse.linalg import spsolve
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(10, 10))
+    >>> A = (sp.kron(sp.eye(10), T) + sp.kron(T, sp.eye(10))).tocsc()
+    >>> b = np.random.default_rng(0).standard_normal(100)
+    >>> x, info = ksp_solve(A, b, ksp_type="cg", pc_type="jacobi", rtol=1e-10)
+    >>> info.reason, info.extra["ksp_reason"], bool(np.allclose(x, spsolve(A, b)))
+    ('rtol', 'CONVERGED_RTOL', True)
+    >>> bool(info.extra["true_residual"] <= 1e-9 * np.linalg.norm(b)), info.extra["ranks"]
+    (True, 1)
+
+    The DCDM KSP by its dotted path, with PETSc's incomplete Cholesky as its map:
+
+    >>> opts = {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM",
+    ...         "ksp_dcdm_directions": 3}
+    >>> x, info = ksp_solve(A, b, pc_type="icc", options=opts, rtol=1e-10)
+    >>> info.converged, bool(np.allclose(x, spsolve(A, b)))
+    (True, True)
+
+    With PETSc vectors in and out (the caller destroys the solution):
+
+    >>> mat = aij_from_csr(A)
+    >>> bv = mat.createVecLeft()
+    >>> _ = bv.setArray(b)
+    >>> xv, info = ksp_solve(mat, bv, rtol=1e-10)
+    >>> type(xv).__name__, bool(np.allclose(xv.getArray(), spsolve(A, b)))
+    ('Vec', True)
+    >>> for obj in (mat, bv, xv):
+    ...     _ = obj.destroy()
     """
     PETSc = petsc_module()
     vec_mode = isinstance(b, PETSc.Vec)

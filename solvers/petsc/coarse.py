@@ -24,6 +24,24 @@ def local_aggregates(mat: Any, da: Any, fluid: np.ndarray, block: tuple[int, ...
     The connected fluid pieces of (grid block of side ``block``) ∩ (owned box), joined by the
     non-zero couplings of ``mat``'s owned rows, numbered ``0..m-1`` as scipy's
     ``connected_components`` numbers them (the serial :func:`solvers.coarse.block_aggregates`).
+
+    Examples
+    --------
+    One rank, a 4 x 4 all-fluid grid (the 5-point Laplacian) in blocks of 2 x 2:
+
+    >>> from solvers.petsc import aij_from_csr, petsc_module
+    >>> PETSc = petsc_module()
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(4, 4))
+    >>> A = (sp.kron(sp.eye(4), T) + sp.kron(T, sp.eye(4))).tocsr()
+    >>> da = PETSc.DMDA().create(sizes=(4, 4), stencil_width=1, comm=PETSc.COMM_SELF)
+    >>> mat = aij_from_csr(A, PETSc.COMM_SELF)  # one rank: global order = C order
+    >>> local_aggregates(mat, da, np.ones((4, 4), dtype=bool), (2, 2)).reshape(4, 4)
+    array([[0, 0, 1, 1],
+           [0, 0, 1, 1],
+           [2, 2, 3, 3],
+           [2, 2, 3, 3]])
+    >>> for obj in (mat, da):
+    ...     _ = obj.destroy()
     """
     box = owned_box(da)
     lo, hi = mat.getOwnershipRange()
@@ -86,6 +104,41 @@ class PetscCoarse:
     right-hand side and solution held at zero. With the exact solve,
     :math:`x \leftarrow x + PA_c^{-1}P^T(r - Ax)` is the A-orthogonal projection of the error
     onto :math:`\mathrm{range}(P)`, and :math:`P^T(r - Ax) = 0` after it (up to the pins).
+
+    Examples
+    --------
+    On one rank (an 8 x 8 all-fluid grid, 4 x 4 blocks) it is the serial
+    :class:`solvers.coarse.CoarseCorrection`:
+
+    >>> from solvers.coarse import CoarseCorrection
+    >>> from solvers.petsc import aij_from_csr, petsc_module
+    >>> PETSc = petsc_module()
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
+    >>> A = (sp.kron(sp.eye(8), T) + sp.kron(T, sp.eye(8))).tocsr()
+    >>> labels = np.zeros((8, 8), dtype=int)
+    >>> da = PETSc.DMDA().create(sizes=(8, 8), stencil_width=1, comm=PETSc.COMM_SELF)
+    >>> mat = aij_from_csr(A, PETSc.COMM_SELF)  # one rank: global order = C order
+    >>> coarse = PetscCoarse(mat, da, labels, 4)
+    >>> ref = CoarseCorrection(A, labels == FLUID, block=4)
+    >>> coarse.size, ref.size
+    (4, 4)
+    >>> r, out = mat.createVecs()
+    >>> v = np.random.default_rng(0).standard_normal(64)
+    >>> _ = r.setArray(v)
+    >>> coarse(r, out)
+    >>> bool(np.allclose(out.getArray(), ref(v)))
+    True
+
+    After :meth:`correct` the residual is orthogonal to the coarse space:
+
+    >>> x = mat.createVecLeft()
+    >>> coarse.correct(x, r)
+    >>> P = petsc_to_scipy(coarse.P)
+    >>> P.shape, bool(np.allclose(P.T @ (v - A @ x.getArray()), 0.0))
+    ((64, 4), True)
+    >>> coarse.destroy()
+    >>> for obj in (mat, da, r, out, x):
+    ...     _ = obj.destroy()
     """
 
     def __init__(self, mat: Any, da: Any, labels: Any, block: int | tuple[int, ...]) -> None:

@@ -82,6 +82,37 @@ class HaloNetwork:
     it); it equals the serial network when every window is all of :math:`\bar\Omega`
     (:math:`H \ge` the grid size), the only case in which it is exact. Its effect on DCDM
     iterations is measured by ``examples/mpi_dcdm.py``.
+
+    Examples
+    --------
+    On one rank with a halo as wide as the grid, it is the serial
+    :class:`~solvers.network.precond.NetworkMap` (an untrained, seeded network on an 8 x 8
+    all-fluid grid with open air around, with and without the coarse correction):
+
+    >>> import scipy.sparse as sp
+    >>> from solvers.network import MultigridNet
+    >>> from solvers.petsc import aij_from_csr
+    >>> PETSc = petsc_module()
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
+    >>> A = (sp.kron(sp.eye(8), T) + sp.kron(T, sp.eye(8))).tocsr()
+    >>> labels = np.zeros((8, 8), dtype=int)
+    >>> da = PETSc.DMDA().create(sizes=(8, 8), stencil_width=1, comm=PETSc.COMM_SELF)
+    >>> mat = aij_from_csr(A, PETSc.COMM_SELF)  # one rank: global order = C order
+    >>> _ = torch.manual_seed(0)
+    >>> net = MultigridNet(2, width=4, depth=1)
+    >>> r, y = mat.createVecs()
+    >>> v = np.random.default_rng(0).standard_normal(64)
+    >>> _ = r.setArray(v)
+    >>> for coarse in (None, 4):
+    ...     halo = HaloNetwork(net, mat, da, labels, exterior="air", halo=8, coarse=coarse)
+    ...     halo.apply(r, y)
+    ...     serial = NetworkMap(net, labels, exterior="air", A=A, coarse=coarse)
+    ...     print(coarse, np.allclose(y.getArray(), serial(v)), halo.calls)
+    ...     halo.destroy()
+    None True 1
+    4 True 1
+    >>> for obj in (mat, da, r, y):
+    ...     _ = obj.destroy()
     """
 
     def __init__(

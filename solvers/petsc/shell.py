@@ -30,6 +30,25 @@ class OperatorShell:
     ----------
     op : object
         Anything with ``shape``, ``matvec`` and ``rmatvec`` acting on flat numpy vectors.
+
+    Examples
+    --------
+    The context of a shell made by :func:`as_petsc_mat`, counting PETSc's calls:
+
+    >>> from scipy.sparse.linalg import aslinearoperator
+    >>> A = sp.diags([-1.0, 3.0, -2.0], [-1, 0, 1], shape=(4, 4), format="csr")
+    >>> mat = as_petsc_mat(aslinearoperator(A), petsc_module().COMM_SELF)
+    >>> ctx = mat.getPythonContext()
+    >>> isinstance(ctx, OperatorShell)
+    True
+    >>> x, y = mat.createVecs()
+    >>> _ = x.setArray(np.arange(4.0))
+    >>> mat.mult(x, y)
+    >>> mat.multTranspose(x, y)
+    >>> bool(np.allclose(y.getArray(), A.T @ np.arange(4.0))), ctx.calls
+    (True, {'mult': 1, 'multTranspose': 1, 'getDiagonal': 0})
+    >>> for obj in (mat, x, y):
+    ...     _ = obj.destroy()
     """
 
     def __init__(self, op: Any) -> None:
@@ -92,6 +111,34 @@ def as_petsc_mat(op: Any, comm: Any = None) -> Any:
     -----
     PETSc here is built with real double scalars; a complex operator is refused with a
     ``TypeError`` rather than silently dropping its imaginary part.
+
+    Examples
+    --------
+    A matrix-free operator (here a :class:`scipy.sparse.linalg.LinearOperator` of a 2D
+    Dirichlet Laplacian) solved by PETSc's CG through its shell matrix:
+
+    >>> from scipy.sparse.linalg import LinearOperator, spsolve
+    >>> from solvers.petsc import ksp_solve
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
+    >>> A = (sp.kron(sp.eye(8), T) + sp.kron(T, sp.eye(8))).tocsc()
+    >>> op = LinearOperator(A.shape, matvec=lambda v: A @ v, rmatvec=lambda v: A.T @ v)
+    >>> mat = as_petsc_mat(op)
+    >>> mat.getType(), mat.getSize()
+    ('python', (64, 64))
+    >>> b = np.random.default_rng(0).standard_normal(64)
+    >>> x, info = ksp_solve(mat, b, ksp_type="cg", pc_type="none", rtol=1e-10)
+    >>> info.converged, bool(np.allclose(x, spsolve(A, b)))
+    (True, True)
+    >>> mat.getPythonContext().calls["mult"] >= info.iterations
+    True
+    >>> _ = mat.destroy()
+
+    A sparse matrix becomes an AIJ matrix instead:
+
+    >>> mat = as_petsc_mat(A)
+    >>> mat.getType()
+    'seqaij'
+    >>> _ = mat.destroy()
     """
     PETSc = petsc_module()
     comm = as_comm(comm)
