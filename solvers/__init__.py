@@ -6,13 +6,14 @@ first use; every KSP solve goes through :func:`solvers.petsc.ksp_solve`.
 
 from .dcdm import dcdm
 from .info import SolveInfo
-from .krylov import ALIASES, BASELINES, cg, petsc_solve, pyamg_cg, solve
+from .krylov import ALIASES, BASELINES, SOLVERS, cg, petsc_solve, pyamg_cg, solve
 from .maps import MAPS, make_map
 
 __all__ = [
     "ALIASES",
     "BASELINES",
     "MAPS",
+    "SOLVERS",
     "SolveInfo",
     "cg",
     "dcdm",

@@ -29,7 +29,7 @@ __all__ = [
     "table",
 ]
 
-#: The baselines of :data:`solvers.krylov.BASELINES` that run in PETSc (they take ``nullspace``).
+#: The baselines of :data:`solvers.krylov.SOLVERS` that run in PETSc (they take ``nullspace``).
 PETSC_METHODS = ("petsc-cg", "jacobi-cg", "icc-cg", "gamg-cg")
 #: Solver name -> PETSc options of a CG solve on a distributed matrix (the ``options`` of
 #: :func:`solvers.petsc.ksp_solve`). ``icc`` is block Jacobi with one ICC(0) block per rank
@@ -83,7 +83,7 @@ def compare(
     problem : GridProblem
         The matrix, its grid (labels, exterior) and its null space.
     names : list of str
-        Keys or aliases of :data:`solvers.krylov.BASELINES` (``dcdm`` uses ``dcdm_map``).
+        Keys or aliases of :data:`solvers.krylov.SOLVERS` (``dcdm`` uses ``dcdm_map``).
     b : numpy array
         Right-hand side.
     rtol : float

@@ -57,7 +57,9 @@ class NetworkMap:
     ----------
     model : torch.nn.Module or None
         A :class:`~solvers.network.model.MultigridNet` (or any ``(B,4,*g) -> (B,1,*g)`` net);
-        None only with ``mode='smoother'``.
+        None only with ``mode='smoother'`` (the two-level cycle without a network; prefer
+        :class:`~solvers.twolevel.TwoLevelMap` or ``make_map('coarse')`` for it, which do not
+        load torch).
     labels : array_like of int
         Cell labels of the grid (:data:`FLUID` cells are the unknowns, in C order).
     exterior : {'air', 'solid'} or int, optional
