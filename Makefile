@@ -14,7 +14,7 @@ demo: setup
 # the suite and every docstring example of the four packages, in one pytest call
 # (conftest.py lists what collection must not import)
 test: setup lint
-	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules tests sciconv tensors pde solvers
+	SCICONV_REQUIRE_ALL=1 $(PY) -m pytest -q -p no:cacheprovider --doctest-modules tests sciconv tensors pde solvers
 
 # the dense-SVD sweeps marked slow (minutes); not part of `make test`
 test-slow: setup
