@@ -60,6 +60,14 @@ def box(shape: Sequence[int] | int, dim: int | None = None) -> np.ndarray:
     numpy.ndarray of int8
         Labels (all :data:`FLUID`). What lies outside the grid is chosen by the problem
         (``exterior='air'``: a Dirichlet box; ``'solid'``: a closed, pure-Neumann box).
+
+    Examples
+    --------
+    >>> box((2, 3))
+    array([[0, 0, 0],
+           [0, 0, 0]], dtype=int8)
+    >>> box(4, dim=3).shape, (FLUID, SOLID, AIR)
+    ((4, 4, 4), (0, 1, 2))
     """
     return np.full(_shape(shape, dim), FLUID, dtype=np.int8)
 
@@ -94,6 +102,21 @@ def obstacles(
     :math:`c` satisfies :math:`\|c - m\|_2 \le r` (sphere) or :math:`\|c - m\|_\infty \le r`
     (box). Obstacles may overlap and may enclose fluid pockets; such pockets are separate
     components of the matrix (see :meth:`pde.poisson.PoissonProblem.null_space`).
+
+    Examples
+    --------
+    >>> labels = obstacles((8, 10), count=2, seed=0, kinds=("box",), size=(0.15, 0.2))
+    >>> labels
+    array([[0, 0, 0, 0, 0, 0, 1, 1, 1, 0],
+           [0, 0, 0, 0, 0, 0, 1, 1, 1, 0],
+           [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+           [0, 0, 1, 1, 0, 0, 0, 0, 0, 0],
+           [0, 0, 1, 1, 0, 0, 0, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+           [0, 0, 0, 0, 0, 0, 0, 0, 0, 0]], dtype=int8)
+    >>> bool(np.array_equal(obstacles(16, 2, seed=7), obstacles(16, 2, seed=7)))  # seeded
+    True
     """
     labels = box(shape, dim)
     count = check_positive_int("count", count, minimum=0)
@@ -123,6 +146,18 @@ def plume(
     The top layer (``labels[-1]``) is :data:`AIR`; with ``exterior='solid'`` the side and
     bottom walls are closed, so the only Dirichlet boundary is the free surface at the top.
     Obstacles (``count``, seeded) sit in the lower 80 % of the domain.
+
+    Examples
+    --------
+    >>> plume((5, 4), count=0)
+    array([[0, 0, 0, 0],
+           [0, 0, 0, 0],
+           [0, 0, 0, 0],
+           [0, 0, 0, 0],
+           [2, 2, 2, 2]], dtype=int8)
+    >>> labels = plume(16, 2, count=3, seed=0)
+    >>> bool((labels[-1] == AIR).all()), bool((labels[13:-1] == FLUID).all())
+    (True, True)
     """
     labels = obstacles(shape, dim, count=count, seed=seed) if count else box(shape, dim)
     labels[int(0.8 * labels.shape[0]) : -1][labels[int(0.8 * labels.shape[0]) : -1] == SOLID] = (
@@ -139,7 +174,18 @@ GEOMETRIES = {"box": box, "obstacles": obstacles, "plume": plume}
 def make_geometry(
     name: str, shape: Sequence[int] | int, dim: int | None = None, **kw
 ) -> np.ndarray:
-    """Call the generator ``name`` of :data:`GEOMETRIES` (``seed=`` etc. are forwarded)."""
+    """Call the generator ``name`` of :data:`GEOMETRIES` (``seed=`` etc. are forwarded).
+
+    Examples
+    --------
+    >>> sorted(GEOMETRIES)
+    ['box', 'obstacles', 'plume']
+    >>> bool(np.array_equal(make_geometry("obstacles", 12, 2, seed=3), obstacles(12, 2, seed=3)))
+    True
+    >>> make_geometry("box", (2, 2), seed=3)  # box takes no seed: it is dropped
+    array([[0, 0],
+           [0, 0]], dtype=int8)
+    """
     check_choice("name", name, tuple(GEOMETRIES))
     if name == "box":
         kw.pop("seed", None)

@@ -12,6 +12,20 @@ pure-Neumann components that span the null space (:func:`neumann_components`) an
 right-hand sides (:func:`divergence`, :func:`normals`). A box reads only itself plus one ghost
 layer of the grid, except for the component labelling and the pseudo-random streams, which
 are whole-grid by nature (see the Notes of :func:`divergence`).
+
+References
+----------
+Harlow and Welch, "Numerical Calculation of Time-Dependent Viscous Incompressible Flow of Fluid
+with Free Surface", Physics of Fluids 8(12), 2182-2189, 1965 (cell-centred pressures on the
+staggered MAC grid, a free surface where the pressure is fixed).
+
+Bridson, "Fluid Simulation for Computer Graphics", 2nd ed., CRC Press, 2015, ch. 5 "Making
+Fluids Incompressible" (the pressure-projection matrix of fluid / solid / air cells: solid
+faces drop out (Neumann), air neighbours keep their diagonal term with zero pressure
+(Dirichlet)).
+
+Patankar, "Numerical Heat Transfer and Fluid Flow", Hemisphere, 1980 (the harmonic mean of
+the cell coefficients on a face of a variable-coefficient finite-volume Laplacian).
 """
 
 from __future__ import annotations
