@@ -117,10 +117,10 @@ def smoothed_prolongation(A: Any, aggregates: np.ndarray, weights: Any) -> sp.cs
     >>> A = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(4, 4), format="csr")
     >>> P = smoothed_prolongation(A, np.array([0, 0, 1, 1]), 0.5)
     >>> P.toarray().round(2)
-    array([[ 0.75,  0.  ],
-           [ 1.  ,  0.25],
-           [ 0.25,  1.  ],
-           [ 0.  ,  0.75]])
+    array([[0.75, 0.  ],
+           [0.75, 0.25],
+           [0.25, 0.75],
+           [0.  , 0.75]])
     """
     A = sp.csr_matrix(A, dtype=float)
     A.sort_indices()

@@ -46,6 +46,16 @@ class StencilGeometry:
         Network input: :math:`|a_{ij}|/a_{ii}` per direction (channel ``2*axis + side``,
         side 0 for the lower neighbour), the Dirichlet excess
         :math:`(a_{ii} - \\sum_{j\\ne i}|a_{ij}|)/a_{ii}` and the fluid mask; zero off the fluid.
+
+    Examples
+    --------
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(3, 3))
+    >>> A = sp.csr_matrix(sp.kron(T, sp.eye(3)) + sp.kron(sp.eye(3), T))
+    >>> g = StencilGeometry.from_matrix(A, np.zeros((3, 3), int))
+    >>> g.features.shape, g.present[4].tolist()   # the centre cell has all 5 slots
+    ((6, 3, 3), [True, True, True, True, True])
+    >>> float(g.features[4, 0, 0])   # Dirichlet excess of a corner cell: (4 - 2) / 4
+    0.5
     """
 
     A: sp.csr_matrix
@@ -215,7 +225,18 @@ class StencilNet(nn.Module):
 def learned_prolongation(
     model: StencilNet, A: Any, labels: Any, block: int = 4
 ) -> tuple[sp.csr_matrix, np.ndarray]:
-    """``(P, aggregates)``: the prolongator the network predicts for ``A`` on ``labels``."""
+    """``(P, aggregates)``: the prolongator the network predicts for ``A`` on ``labels``.
+
+    Examples
+    --------
+    >>> from solvers.coarse import smoothed_prolongation
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
+    >>> A = sp.csr_matrix(sp.kron(T, sp.eye(8)) + sp.kron(sp.eye(8), T))
+    >>> net = StencilNet(2, width=4, depth=1).double()   # untrained: the last layer is zero
+    >>> P, agg = learned_prolongation(net, A, np.zeros((8, 8), int))
+    >>> P.shape, bool(abs(P - smoothed_prolongation(A, agg, 2 / 3)).max() < 1e-15)
+    ((64, 4), True)
+    """
     geom = StencilGeometry.from_matrix(A, labels)
     p = next(model.parameters())
     x = torch.as_tensor(geom.features, dtype=p.dtype, device=p.device).unsqueeze(0)

@@ -43,6 +43,17 @@ class TwoLevelProblem:
     :math:`E_S = (I-(D+U)^{-1}A)(I-(D+L)^{-1}A)` (one symmetric Gauss-Seidel sweep: forward
     then backward, as :func:`pyamg.relaxation.relaxation.gauss_seidel` does), the error
     propagation :math:`I - MA` of the run-time map.
+
+    Examples
+    --------
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
+    >>> A = sp.csr_matrix(sp.kron(T, sp.eye(8)) + sp.kron(sp.eye(8), T))
+    >>> pb = TwoLevelProblem(A, np.zeros((8, 8), int), block=4)
+    >>> P = pb.prolongation(torch.zeros(5, 8, 8, dtype=torch.float64), 2 / 3)
+    >>> Z = torch.randn(64, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    >>> ratio = pb.anorm2(pb.error(P, Z, 1)) / pb.anorm2(Z)   # one cycle's contraction
+    >>> bool((ratio < 0.1).all())
+    True
     """
 
     def __init__(self, A: Any, labels: Any, block: int = 4) -> None:
