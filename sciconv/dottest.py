@@ -42,6 +42,13 @@ def dottest(
         (\|Ax\|\,\|y\| + \|x\|\,\|A^H y\|)` over the trials (0 for an exact adjoint; about
         machine epsilon times a modest factor in floating point).
 
+    Raises
+    ------
+    ValueError
+        If ``op.matvec`` or ``op.rmatvec`` returns NaN or infinity for a finite random
+        vector (or the inner products overflow): such an operator never passes, with or
+        without ``rtol`` (a NaN gap would otherwise compare as no failure).
+
     Notes
     -----
     The denominator bounds both inner products by Cauchy-Schwarz, so the gap is scale
@@ -73,6 +80,10 @@ def dottest(
         raise TypeError(f"op must have shape, matvec and rmatvec, got {describe(op)}")
     if not isinstance(trials, int) or trials < 1:
         raise ValueError(f"trials must be a positive integer, got {trials!r}")
+    if rtol is not None and (
+        isinstance(rtol, bool) or not isinstance(rtol, int | float) or not rtol >= 0
+    ):
+        raise ValueError(f"rtol must be None or a float >= 0, got {describe(rtol)}")
     gen = rng if isinstance(rng, np.random.Generator) else np.random.default_rng(rng)
     m, n = (int(v) for v in op.shape)
 
@@ -91,10 +102,22 @@ def dottest(
             raise ValueError(
                 f"op.matvec/rmatvec returned shapes {ax.shape}/{ahy.shape}, expected ({m},)/({n},)"
             )
+        for what, v, arg in (("op.matvec", ax, "x"), ("op.rmatvec", ahy, "y")):
+            if not np.all(np.isfinite(v)):
+                raise ValueError(
+                    f"{what} returned NaN or infinity for a finite random {arg} "
+                    f"({describe(v)}); op must map finite vectors to finite vectors for "
+                    f"the dot test to mean anything"
+                )
         lhs = np.vdot(y, ax)  # <Ax, y> = y^H A x
         rhs = np.vdot(ahy, x)  # <x, A^H y> = (A^H y)^H x
         scale = np.linalg.norm(ax) * np.linalg.norm(y) + np.linalg.norm(x) * np.linalg.norm(ahy)
         gap = float(abs(lhs - rhs) / scale) if scale > 0 else float(abs(lhs - rhs))
+        if not np.isfinite(gap):  # finite products whose inner products overflow
+            raise ValueError(
+                f"the inner products of op's products overflow (<Ax, y> = {lhs}, "
+                f"<x, A^H y> = {rhs}); op must have a finite, representable scale"
+            )
         worst = max(worst, gap)
     if rtol is not None and worst > rtol:
         raise AssertionError(f"dot test failed: relative gap {worst:.3e} > rtol={rtol:.1e}")
