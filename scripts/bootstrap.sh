@@ -74,5 +74,34 @@ fi
 say "installing sciconv (editable) with its test, bench and examples extras"
 "${PIP[@]}" -e ".[test,bench,examples]"
 
+# 6. verify what is about to be stamped: the solver half imports, and MPI runs a PETSc program.
+#    Any failure leaves the stamp unwritten (so the next run tries again) and exits non-zero.
+fail() { say "ERROR: $*"; say "environment NOT stamped; fix the above and re-run scripts/bootstrap.sh"; exit 1; }
+for mod in petsc4py mpi4py pyamg geoopt; do
+  err=$("$VENV/bin/python" -c "import $mod" 2>&1) || fail "import $mod failed: ${err##*$'\n'}"
+done
+command -v mpiexec >/dev/null 2>&1 || fail "mpiexec is not on PATH (MPICH did not install)"
+probe=$(mktemp "${TMPDIR:-/tmp}/sciconv-mpi-probe.XXXXXX.py")
+trap 'rm -f "$probe"' EXIT
+cat > "$probe" <<'PY'
+import sys
+
+import petsc4py
+
+petsc4py.init(sys.argv)
+from petsc4py import PETSc
+
+comm = PETSc.COMM_WORLD
+v = PETSc.Vec().createMPI(4, comm=comm)
+v.set(1.0)
+total = v.sum()
+assert comm.getSize() == 2, f"expected 2 ranks, got {comm.getSize()}"
+assert total == 4.0, f"sum over 2 ranks is {total}, expected 4"
+PY
+if ! out=$(timeout 120 mpiexec -n 2 "$VENV/bin/python" "$probe" 2>&1); then
+  fail "mpiexec -n 2 could not run a petsc4py program: $(printf '%s' "$out" | tail -n 5)"
+fi
+say "verified: petsc4py, mpi4py, pyamg, geoopt import; mpiexec -n 2 runs a PETSc program"
+
 echo "$want" > "$STAMP"
 say "done: $("$VENV/bin/python" -c 'import torch, petsc4py; print("torch", torch.__version__, "petsc4py", petsc4py.__version__)')"

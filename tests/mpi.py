@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import shutil
 import subprocess
 import sys
@@ -9,10 +10,25 @@ from pathlib import Path
 
 import pytest
 
-#: Skip marker for tests that launch ``mpiexec``.
-needs_mpiexec = pytest.mark.skipif(
-    shutil.which("mpiexec") is None, reason="MPI (mpiexec) is not installed"
-)
+
+def _require_mpiexec(func):
+    """Fail (never skip) a test that launches ``mpiexec`` when ``mpiexec`` is not on PATH.
+
+    ``scripts/bootstrap.sh`` installs MPICH and runs ``mpiexec -n 2`` before it stamps the
+    environment, so a missing ``mpiexec`` is a broken environment, not an optional capability.
+    """
+
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        if shutil.which("mpiexec") is None:
+            pytest.fail("mpiexec is not on PATH: MPI is required (run scripts/bootstrap.sh)")
+        return func(*args, **kwargs)
+
+    return wrapper
+
+
+#: Marker-style decorator for tests that launch ``mpiexec``: fails when it is missing.
+needs_mpiexec = _require_mpiexec
 
 ROOT = Path(__file__).resolve().parents[1]
 

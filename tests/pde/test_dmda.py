@@ -6,10 +6,10 @@ grid into boxes, as ranks would, in ``test_stencil.py``; here the PETSc objects 
 chain (matrix gathered, right-hand sides, four classical solvers vs a direct solve).
 """
 
-import importlib.util
 from pathlib import Path
 
 import numpy as np
+import petsc4py  # noqa: F401 - required: a missing petsc4py fails, never skips
 import pytest
 import scipy.sparse as sp
 
@@ -28,17 +28,11 @@ def _problem(geometry, shape, exterior, **kw):
     return PoissonProblem(make_geometry(geometry, shape, seed=4), exterior=exterior, **kw)
 
 
-needs_petsc = pytest.mark.skipif(
-    importlib.util.find_spec("petsc4py") is None, reason="petsc4py is built by scripts/bootstrap.sh"
-)
-
-
 def _csr(mat):
     indptr, indices, data = mat.getValuesCSR()
     return sp.csr_matrix((data, indices, indptr), shape=mat.getSize())
 
 
-@needs_petsc
 @pytest.mark.parametrize(("geometry", "shape", "exterior"), CASES)
 def test_dmda_poisson_one_rank_matches_problem(geometry, shape, exterior):
     """On one rank: matrix = whole-grid matrix; null space, both rhs = serial (1e-14)."""
@@ -70,7 +64,6 @@ def test_dmda_poisson_one_rank_matches_problem(geometry, shape, exterior):
     assert np.array_equal(system.gather_natural(b).ravel(), np.arange(float(np.prod(shape))))
 
 
-@needs_petsc
 def test_dmda_poisson_rejects_bad_input():
     """Bad labels / exterior / coeff / spacing raise ValueError naming the argument."""
     good = poisson_problem("box", 4, 2).labels
@@ -87,7 +80,6 @@ def test_dmda_poisson_rejects_bad_input():
 
 
 @pytest.mark.mpi
-@needs_petsc
 @needs_mpiexec
 def test_mpiexec_two_ranks_dmda_poisson():
     """`mpiexec -n 2`: gathered matrix = serial (exact), rhs = serial (1e-14), CG/Jacobi/ICC/GAMG
@@ -108,7 +100,6 @@ def test_mpiexec_two_ranks_dmda_poisson():
             assert f["converged"] == "1" and float(f["relerr"]) < 1e-10, fields
 
 
-@needs_petsc
 def test_cli_poisson_dmda_path(capsys):
     """`sciconv poisson --dmda --json`: the PETSc solvers on the DMDA converge (true relres <=
     rtol); serial-only solvers are refused with status 2 and a message naming them."""
@@ -130,7 +121,6 @@ def test_cli_poisson_dmda_path(capsys):
     assert "['pyamg'] are serial" in capsys.readouterr().out
 
 
-@needs_petsc
 def test_cli_poisson_dmda_dcdm_matches_the_serial_cli(capsys):
     """DCDM KSP + NetworkPC on the DMDA path (whole-grid vectors, identity rows off the fluid)
     takes the serial CLI's iteration count (NumPy dcdm on the fluid block) to +-1, both to rtol."""

@@ -1,9 +1,10 @@
 """Poisson problems on labelled grids, checked against a loop assembly and dense linear algebra."""
 
-import importlib.util
 import itertools
 
 import numpy as np
+import petsc4py  # noqa: F401 - required: a missing petsc4py fails, never skips
+import pyamg  # noqa: F401 - required: a missing pyamg fails, never skips
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -175,12 +176,6 @@ def test_bad_inputs():
         poisson_problem("cave", 8, 2)
 
 
-needs_petsc = pytest.mark.skipif(
-    importlib.util.find_spec("petsc4py") is None, reason="petsc4py is built by scripts/bootstrap.sh"
-)
-needs_pyamg = pytest.mark.skipif(importlib.util.find_spec("pyamg") is None, reason="needs pyamg")
-
-
 def _csr(mat):
     import scipy.sparse as sp
 
@@ -188,7 +183,6 @@ def _csr(mat):
     return sp.csr_matrix((data, indices, indptr), shape=mat.getSize())
 
 
-@needs_petsc
 def test_petsc_aij_and_null_space():
     """AIJ equals the CSR; a closed box gets a MatNullSpace that passes PETSc's test."""
     prob = poisson_problem("obstacles", 10, 2, seed=0, exterior="solid")
@@ -199,7 +193,6 @@ def test_petsc_aij_and_null_space():
     assert not poisson_problem("obstacles", 10, 2, seed=0).petsc_aij().getNullSpace().handle
 
 
-@needs_petsc
 def test_petsc_dmda_matrix():
     """DMDA matrix equals the whole-grid matrix (fluid block = CSR, identity elsewhere)."""
     prob = poisson_problem("plume", (6, 5, 4), seed=1, exterior="solid")
@@ -214,8 +207,6 @@ def test_petsc_dmda_matrix():
     assert m2.getNullSpace().test(m2)
 
 
-@needs_petsc
-@needs_pyamg
 def test_cli_poisson_json_and_plot(tmp_path, capsys):
     """`sciconv poisson` (module entry): JSON rows for each solver, all converged, plot written."""
     import argparse
@@ -253,8 +244,6 @@ def test_cli_poisson_json_and_plot(tmp_path, capsys):
     assert "plume 3D" in capsys.readouterr().out
 
 
-@needs_petsc
-@needs_pyamg
 def test_tour_section():
     """The tour section runs; both PETSc plug-in paths converge to the lsqr solution (1e-5)."""
     from sciconv.cli.poisson.serial import tour_lines

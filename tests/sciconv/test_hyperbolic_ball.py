@@ -12,6 +12,7 @@ the input rounding, ~1e-12 at the margin, not the formula's).
 
 from __future__ import annotations
 
+import geoopt
 import mpmath
 import numpy as np
 import pytest
@@ -26,7 +27,6 @@ D = torch.float64
 
 
 def _geo(c: float):
-    geoopt = pytest.importorskip("geoopt")  # test extra; only the comparisons need it
     g = geoopt.PoincareBall(c=torch.tensor(c, dtype=D))
     return g, g.c.detach()  # geoopt stores softplus(isp_c): use its exact c in ours too
 

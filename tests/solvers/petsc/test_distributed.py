@@ -4,17 +4,16 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import petsc4py  # noqa: F401 - required: a missing petsc4py fails, never skips
 import pytest
 
 from pde import AIR, dmda_poisson, poisson_problem
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import available
+from solvers.petsc import NetworkPC, petsc_module
+from solvers.petsc.dmda import global_index, window, window_bounds
 from tests.mpi import needs_mpiexec, run_mpi
-
-petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
-from solvers.petsc import NetworkPC, petsc_module  # noqa: E402
-from solvers.petsc.dmda import global_index, window, window_bounds  # noqa: E402
 
 PETSc = petsc_module()
 _ids = itertools.count()

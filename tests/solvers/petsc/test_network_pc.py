@@ -1,15 +1,14 @@
 """``-pc_network MODEL``: the pretrained network as a PETSc PC inside the DCDM KSP."""
 
 import numpy as np
+import petsc4py  # noqa: F401 - required: a missing petsc4py fails, never skips
 import pytest
 
 from pde import AIR, poisson_problem
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import available
-
-petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
-from solvers.petsc import petsc_module  # noqa: E402
+from solvers.petsc import petsc_module
 
 PETSc = petsc_module()
 pytestmark = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")

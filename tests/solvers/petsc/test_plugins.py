@@ -4,16 +4,15 @@ import itertools
 from pathlib import Path
 
 import numpy as np
+import petsc4py  # noqa: F401 - required: a missing petsc4py fails, never skips
 import pytest
 import scipy.sparse as sp
 
 from pde import poisson_problem
 from solvers.dcdm import dcdm
 from solvers.maps import make_map
+from solvers.petsc import DCDM, NetworkPC, as_petsc_mat, petsc_module
 from tests.mpi import needs_mpiexec, run_mpi
-
-petsc4py = pytest.importorskip("petsc4py", reason="petsc4py is built by scripts/bootstrap.sh")
-from solvers.petsc import DCDM, NetworkPC, as_petsc_mat, petsc_module  # noqa: E402
 
 PETSc = petsc_module()
 R = PETSc.KSP.ConvergedReason
