@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -14,16 +15,27 @@ import torch.nn.functional as F
 from .padding import index_map, resolve_padding
 from .validation import as_int_tuple, check_finite, check_positive_int, describe
 
-__all__ = ["ConvOperator", "DENSE_LIMIT"]
+__all__ = ["ConvOperator", "DENSE_LIMIT", "SPARSE_LIMIT"]
 
 #: Largest number of entries :meth:`ConvOperator.to_dense` materialises by default.
 DENSE_LIMIT = 2**24
+
+#: Largest number of kernel taps (stored entries before duplicates are summed)
+#: :meth:`ConvOperator.to_sparse` assembles by default: about 50 bytes each while assembling,
+#: so the default caps the assembly near 3 GiB.
+SPARSE_LIMIT = 2**26
+
+#: Largest flat size of the domain or range of a :class:`ConvOperator`: flat indices, the
+#: ``shape`` of :meth:`ConvOperator.to_scipy` and torch's element counts are int64.
+_INDEX_LIMIT = 2**63 - 1
 
 _CONV = {1: F.conv1d, 2: F.conv2d, 3: F.conv3d}
 _CONV_T = {1: F.conv_transpose1d, 2: F.conv_transpose2d, 3: F.conv_transpose3d}
 
 
 def _as_weight(weight: Any, dtype: torch.dtype | None, device: Any) -> torch.Tensor:
+    if dtype is not None and not isinstance(dtype, torch.dtype):
+        raise TypeError(f"dtype must be None or a torch.dtype, got {describe(dtype)}")
     if isinstance(weight, torch.Tensor):
         w = weight
     elif isinstance(weight, np.ndarray | Sequence):
@@ -38,7 +50,19 @@ def _as_weight(weight: Any, dtype: torch.dtype | None, device: Any) -> torch.Ten
     if not (w.dtype.is_floating_point or w.dtype.is_complex):
         w = w.to(torch.float64)
     if dtype is not None or device is not None:
+        src = w
         w = w.to(dtype=dtype or w.dtype, device=device)
+        if not (w.dtype.is_floating_point or w.dtype.is_complex):
+            # an integer cast truncates fractions and wraps large values: refuse a lossy one
+            changed = (w.to(device=src.device, dtype=src.dtype) != src.detach()).reshape(-1)
+            if bool(changed.any()):
+                i = int(changed.nonzero()[0, 0])
+                was, now = src.detach().reshape(-1)[i].item(), w.detach().reshape(-1)[i].item()
+                raise ValueError(
+                    f"dtype={dtype} would change the weight's values (e.g. {was!r} -> {now!r}): "
+                    f"an integer dtype needs an integer-valued weight within its range; pass "
+                    f"a floating dtype, or round the weight yourself first"
+                )
     return w
 
 
@@ -65,7 +89,15 @@ class ConvOperator:
         Widths for 'zeros', 'circular' and 'reflect'; default ``d(k-1)`` split as torch does
         for 'same' (left ``d(k-1)//2``), which yields ``ceil(n/stride)`` outputs per axis.
     dtype, device : optional
-        Cast the weight (default: keep it; numpy integer weights become float64).
+        Cast the weight (default: keep it; numpy integer weights become float64). An
+        integer ``dtype`` is accepted only for an integer-valued weight within its range
+        (``ValueError`` rather than silently truncating a float weight).
+
+    Raises
+    ------
+    ValueError
+        Besides inconsistent shapes: when the flat domain or range size does not fit an
+        int64 index (sizes are computed with Python integers, so they never overflow).
 
     Notes
     -----
@@ -176,10 +208,22 @@ class ConvOperator:
         self.ndim = d
         self.in_shape = in_shape
         self.out_shape = (out_ch, *out_spatial)
-        self.shape = (int(np.prod(self.out_shape)), int(np.prod(self.in_shape)))
-        self._maps = [
-            index_map(n, lft, rgt, self.mode) for n, (lft, rgt) in zip(spatial, self.pad_width)
-        ]
+        # Python ints: np.prod would wrap around int64 (a 2**66-entry grid gave shape (0, 0))
+        self.shape = (math.prod(self.out_shape), math.prod(self.in_shape))
+        for name, shp, size in (
+            ("input_shape", in_shape, self.shape[1]),
+            ("the output shape", self.out_shape, self.shape[0]),
+        ):
+            if size > _INDEX_LIMIT:
+                raise ValueError(
+                    f"{name} {shp} has {size} entries, more than an int64 index can address "
+                    f"(2**63 - 1): no array of that size can exist"
+                )
+        if self.mode == "reflect":  # the one map that can fail: check it now, build it lazily
+            for n, (lft, rgt) in zip(spatial, self.pad_width):
+                if n == 1:
+                    index_map(n, lft, rgt, self.mode)
+        self._maps_cache: list[np.ndarray] | None = None
         self._torch_maps: dict[Any, list[torch.Tensor]] = {}
         # torch's own circular/reflect padding handles widths <= n (circular), < n (reflect)
         limit = 0 if self.mode == "circular" else 1
@@ -228,6 +272,24 @@ class ConvOperator:
             f"kernel_size={self.kernel_size}, stride={self.stride}, dilation={self.dilation}, "
             f"groups={self.groups}, padding={self.padding!r}, dtype={self.dtype})"
         )
+
+    @property
+    def _maps(self) -> list[np.ndarray]:
+        """Per-axis index maps of the padding, built on first use (they are as long as the
+        padded axes, which a huge operator that is never applied need not allocate)."""
+        if self._maps_cache is None:
+            self._maps_cache = [
+                index_map(n, lft, rgt, self.mode)
+                for n, (lft, rgt) in zip(self.in_shape[1:], self.pad_width)
+            ]
+        return self._maps_cache
+
+    @property
+    def n_taps(self) -> int:
+        """Number of kernel taps over all outputs (a Python int): the entries
+        :meth:`to_sparse` assembles before dropping padded zeros and summing duplicates."""
+        w = self.weight.shape
+        return int(w[0]) * int(w[1]) * math.prod(self.out_shape[1:]) * math.prod(w[2:])
 
     # ------------------------------------------------------------------ torch apply
     def _maps_on(self, device: torch.device) -> list[torch.Tensor]:
@@ -338,12 +400,30 @@ class ConvOperator:
             self.shape, matvec=self.matvec, rmatvec=self.rmatvec, dtype=self.dtype
         )
 
-    def to_sparse(self) -> sp.csr_matrix:
-        """Exact CSR matrix, built from the index maps (independently of the torch path)."""
+    def to_sparse(self, max_entries: int = SPARSE_LIMIT) -> sp.csr_matrix:
+        """Exact CSR matrix, built from the index maps (independently of the torch path).
+
+        Refuses (``ValueError``) an operator with more than ``max_entries`` kernel taps
+        (:attr:`n_taps`, the entries assembled before padded zeros are dropped). scipy.sparse
+        has no half-precision types: a float16 or bfloat16 weight gives a float32 matrix
+        (complex32: complex64), with the same values, since every half value is a float32.
+        """
+        check_positive_int("max_entries", max_entries, minimum=0)
+        if self.n_taps > max_entries:
+            raise ValueError(
+                f"to_sparse would assemble {self.n_taps} kernel taps for the "
+                f"{self.shape[0]} x {self.shape[1]} operator (input_shape {self.in_shape}, "
+                f"kernel_size {self.kernel_size}), more than max_entries={max_entries}; use "
+                f"the matrix-free interface (apply, to_scipy), or raise max_entries"
+            )
         return _sparse_matrix(self)
 
     def to_dense(self, max_entries: int = DENSE_LIMIT) -> np.ndarray:
-        """Dense matrix; refuses operators with more than ``max_entries`` entries."""
+        """Dense matrix; refuses operators with more than ``max_entries`` entries.
+
+        Half-precision weights give a float32 (complex64) matrix, as :meth:`to_sparse`.
+        """
+        check_positive_int("max_entries", max_entries, minimum=0)
         n = self.shape[0] * self.shape[1]
         if n > max_entries:
             raise ValueError(
@@ -351,7 +431,7 @@ class ConvOperator:
                 f"more than max_entries={max_entries}; use to_sparse() or the matrix-free "
                 f"interface, or raise max_entries"
             )
-        return self.to_sparse().toarray()
+        return self.to_sparse(max_entries=max(SPARSE_LIMIT, max_entries)).toarray()
 
 
 class _AdjointConv:
@@ -408,8 +488,8 @@ class _AdjointConv:
             self.shape, matvec=self.matvec, rmatvec=self.rmatvec, dtype=self.dtype
         )
 
-    def to_sparse(self) -> sp.csr_matrix:
-        m = self.op.to_sparse().T
+    def to_sparse(self, max_entries: int = SPARSE_LIMIT) -> sp.csr_matrix:
+        m = self.op.to_sparse(max_entries).T
         return (m.conj() if self.hermitian else m).tocsr()
 
     def to_dense(self, max_entries: int = DENSE_LIMIT) -> np.ndarray:
@@ -417,10 +497,20 @@ class _AdjointConv:
         return m.conj() if self.hermitian else m
 
 
+_HALF = {
+    torch.float16: torch.float32,
+    torch.bfloat16: torch.float32,
+    torch.complex32: torch.complex64,
+}
+
+
 def _sparse_matrix(op: ConvOperator) -> sp.csr_matrix:
     """Assemble the CSR matrix entry by entry from the per-axis index maps."""
     d = op.ndim
-    w = op.weight.detach().cpu().numpy()
+    t = op.weight.detach().cpu().resolve_conj()
+    if t.dtype in _HALF:  # scipy.sparse has no half types; the upcast is exact
+        t = t.to(_HALF[t.dtype])
+    w = t.numpy()
     out_ch, cpg = w.shape[0], w.shape[1]
     opg = out_ch // op.groups
     # per axis: J[o, t] = input index at padded position o*s + t*d (or -1)

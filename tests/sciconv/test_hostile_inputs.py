@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from sciconv import dottest
+from sciconv import ConvOperator, dottest
 
 
 # ------------------------------------------------------------------------------ dottest
@@ -41,3 +42,73 @@ class _ConstOp:
 def test_dottest(op, kwargs, exc, match):
     with pytest.raises(exc, match=match):
         dottest(op, rng=0, **kwargs)
+
+
+# ------------------------------------------------------------------------- ConvOperator
+_W3 = np.ones((1, 1, 3, 3))
+
+
+@pytest.mark.parametrize(
+    ("weight", "input_shape", "kwargs", "exc", "match"),
+    [
+        pytest.param(  # np.prod wrapped to shape (0, 0)
+            np.ones((1, 1, 3, 3, 3)), (1, 2**22, 2**22, 2**22), {}, ValueError,
+            r"input_shape \(1, 4194304, 4194304, 4194304\) has 73786976294838206464 entries",
+            id="C23",
+        ),
+        pytest.param(  # index maps of 2**32 entries were built in __init__
+            _W3, (1, 2**32, 2**32), {}, ValueError, "input_shape .* int64", id="C26"
+        ),
+        pytest.param(  # 0.126 -> 0 silently
+            np.random.default_rng(0).standard_normal((1, 1, 3, 3)), (1, 8, 8),
+            {"dtype": torch.int64}, ValueError, r"dtype=torch.int64 would change the weight",
+            id="C39",
+        ),
+        pytest.param(
+            _W3 * 300, (1, 8, 8), {"dtype": torch.int8}, ValueError,
+            r"dtype=torch.int8 would change the weight's values \(e.g. 300.0 -> 44\)",
+            id="C39-int8-wraps",
+        ),
+        pytest.param(_W3, (1, 8, 8), {"dtype": "float32"}, TypeError, "dtype", id="dtype-str"),
+    ],
+)  # fmt: skip
+def test_conv_operator_init(weight, input_shape, kwargs, exc, match):
+    with pytest.raises(exc, match=match):
+        ConvOperator(weight, input_shape, **kwargs)
+
+
+def test_conv_operator_sizes_are_python_ints():
+    # the 2**40 x 2**40 operator constructs (nothing is materialised) with its true shape
+    op = ConvOperator(_W3, (1, 2**20, 2**20))
+    assert op.shape == (2**40, 2**40)
+    assert op.n_taps == 9 * 2**40
+
+
+@pytest.mark.parametrize(
+    ("method", "exc", "match"),
+    [
+        pytest.param("to_dense", ValueError, r"to_dense .* max_entries=16777216", id="C24"),
+        pytest.param("to_sparse", ValueError, r"to_sparse .* max_entries=67108864", id="C25"),
+        pytest.param("H.to_sparse", ValueError, r"to_sparse .* max_entries", id="C25-adjoint"),
+    ],
+)
+def test_conv_operator_materialise_too_large(method, exc, match):
+    op = ConvOperator(_W3, (1, 2**20, 2**20))
+    target = op.H if method.startswith("H.") else op
+    with pytest.raises(exc, match=match):
+        getattr(target, method.split(".")[-1])()
+
+
+@pytest.mark.parametrize(
+    "dtype", [torch.float16, torch.bfloat16], ids=["C40-float16", "C41-bfloat16"]
+)
+@pytest.mark.parametrize("method", ["to_dense", "to_sparse"])
+def test_conv_operator_half_materialises_as_float32(dtype, method):
+    # documented: scipy.sparse has no half types, the matrix is float32 with the same values
+    w = torch.randn(2, 1, 3, 3, generator=torch.Generator().manual_seed(0)).to(dtype)
+    op = ConvOperator(w, (1, 6, 6))
+    m = getattr(op, method)()
+    assert m.dtype == np.float32
+    ref = ConvOperator(w.to(torch.float32), (1, 6, 6)).to_dense()
+    dense = m if method == "to_dense" else m.toarray()
+    np.testing.assert_array_equal(dense, ref)
