@@ -29,6 +29,8 @@ from sciconv.orthogonal import (
 )
 
 TOL = {torch.float64: 1e-12, torch.float32: 2e-6}
+#: layer output vs the float64 ConvOperator of its kernel: max|y - ref| <= OUT_TOL * max|ref|
+OUT_TOL = {torch.float64: 1e-12, torch.float32: 1e-5}
 GRID = [
     (c, m, k, s)
     for k, s, c, m in itertools.product((1, 3, 5), (1, 2), (8, 16), (8, 16))
@@ -71,8 +73,11 @@ def test_every_singular_value_is_one(cfg, dtype, device):
         assert np.max(np.abs(sv - 1)) <= TOL[dtype]
     x = torch.randn(2, c, 8, 8, dtype=dtype, device=device)
     y = layer(x)
-    ref = ConvOperator(w, (c, 8, 8), stride=s, padding="circular").apply(x)
-    assert torch.allclose(y, ref, rtol=0, atol=1e3 * TOL[dtype] * float(ref.abs().max()))
+    # float64 reference from the same (rounded) weights and inputs; measured worst case over
+    # the grid: 0 (float64, same summation) and 7.6e-7 (float32)
+    ref = ConvOperator(w.double(), (c, 8, 8), stride=s, padding="circular").apply(x.double())
+    err = float((y.detach().double() - ref).abs().max())
+    assert err <= OUT_TOL[dtype] * float(ref.abs().max())
     if layer.verdict.kind == "CO":
         ratio = y.flatten(1).norm(dim=1) / x.flatten(1).norm(dim=1)
         assert torch.all((ratio - 1).abs() <= TOL[dtype])
