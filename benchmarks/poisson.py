@@ -7,8 +7,8 @@ the divergence right-hand side to rtol 1e-6 (unpreconditioned residual norm ever
 * ``petsc-cg`` (plain CG), ``icc-cg``, ``gamg-cg`` (serial PETSc, set-up included) and
   ``pyamg-sa`` (PyAMG smoothed-aggregation CG);
 * DCDM with ``coarse`` (SGS, two-level block correction, SGS: no network), ``learned`` (the
-  same cycle with the prolongator a small network predicts once from the matrix: the network
-  map) and ``net+coarse`` (the ``MultigridNet`` inside every iteration).
+  same cycle with the prolongator a small network predicts once from the matrix: the issue's
+  new network map) and ``net+coarse`` (the ``MultigridNet`` inside every iteration).
 
 Per solver it prints iterations, set-up, solve and total seconds (one thread); per DCDM map
 the milliseconds per application, FLOP per cell per application, and for ``learned`` the
@@ -87,18 +87,21 @@ def markdown(results: list[dict], columns: list[str]) -> list[str]:
     for rows in results:
         m = rows["_meta"]
         ratios = [f"{rows['learned']['time_s'] / rows[c]['time_s']:.2f}"
-                  if "learned" in rows else "–" for c in ("gamg-cg", "coarse")]  # fmt: skip
+                  if "learned" in rows and c in rows else "–"
+                  for c in ("gamg-cg", "coarse")]  # fmt: skip
         cells = [cell(rows[c]) if c in rows else "–" for c in columns]
         lines.append("| " + " | ".join([f"{m['geometry']} {m['n']}^{m['dim']}",
                                         str(m["unknowns"]), *cells, *ratios]) + " |")  # fmt: skip
     lines += ["", "| case | map | ms / application | FLOP / cell / application | "
-              "network set-up s |", "|---|---|---|---|---|"]  # fmt: skip
+              "prolongation set-up s | network forward s |",
+              "|---|---|---|---|---|---|"]  # fmt: skip
     for rows in results:
         m = rows["_meta"]
         for c in (c for c in MAPS if c in rows):
             r = rows[c]
             lines.append(f"| {m['geometry']} {m['n']}^{m['dim']} | {c} | "
                          f"{r['map_ms']:.1f} | {r['map_flops_per_cell']:.0f} | "
+                         f"{r.get('prolongation_setup_s', 0.0):.3f} | "
                          f"{r.get('network_setup_s', 0.0):.3f} |")  # fmt: skip
     return lines
 

@@ -7,9 +7,12 @@ Gauss-Seidel). Training minimises the cycle's A-norm contraction on random probe
 obstacle / plume geometries (training seeds 0..; the held-out seeds from 10 000 are used only
 for validation and in the benchmark; the tests use seeds from 20 000).
 
-    python examples/train_stencil_network.py                    # 2D, the shipped stencil2d
-    python examples/train_stencil_network.py --dim 3            # 3D, the shipped stencil3d
-    python examples/train_stencil_network.py --steps 20 --out out/stencil   # a quick try
+    python examples/train_stencil_network.py --out out/stencil          # 2D, as stencil2d (~2 min)
+    python examples/train_stencil_network.py --dim 3 --out out/stencil  # 3D, as stencil3d (~5 min)
+    python examples/train_stencil_network.py --steps 20 --out out/try   # a quick try
+
+The defaults are the shipped models' settings; ``--out`` defaults to ``out/stencil`` (pass the
+package's weights folder, ``solvers/network/weights``, to replace the shipped files).
 
 Writes ``NAME.pt`` + ``NAME.json`` (config, sha256, this command, the training time, the
 held-out iterations of the learned map beside the classical maps ``coarse`` and ``smoothed``,
@@ -78,10 +81,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--dim", type=int, default=2)
     ap.add_argument("--sizes", type=int, nargs="+", default=None,
                     help="training grid sides (default 32 48 in 2D, 12 16 in 3D)")  # fmt: skip
-    ap.add_argument("--problems", type=int, default=24)
-    ap.add_argument("--width", type=int, default=8)
-    ap.add_argument("--depth", type=int, default=2)
-    ap.add_argument("--steps", type=int, default=300)
+    ap.add_argument("--problems", type=int, default=None, help="default 32 (2D), 16 (3D)")
+    ap.add_argument("--width", type=int, default=4)
+    ap.add_argument("--depth", type=int, default=1)
+    ap.add_argument("--steps", type=int, default=None, help="default 300 (2D), 200 (3D)")
     ap.add_argument("--lr", type=float, default=3e-3)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument(
@@ -91,11 +94,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     ap.add_argument("--validate-n", type=int, default=None, help="held-out grid side")
     ap.add_argument("--name", default=None, help="default stencil{dim}d")
-    ap.add_argument("--out", default=str(WEIGHTS_DIR))
+    ap.add_argument("--out", default="out/stencil", help=f"folder (the shipped: {WEIGHTS_DIR})")
     args = ap.parse_args(argv)
     torch.manual_seed(args.seed)
     torch.set_num_threads(1)
     sizes = args.sizes or ([32, 48] if args.dim == 2 else [12, 16])
+    args.problems = args.problems or (32 if args.dim == 2 else 16)
+    args.steps = args.steps or (300 if args.dim == 2 else 200)
     vn = args.validate_n or (128 if args.dim == 2 else 32)
     name = args.name or f"stencil{args.dim}d"
 
@@ -132,7 +137,9 @@ def main(argv: list[str] | None = None) -> None:
         "held_out": {"n": vn, "seeds": [HELD_OUT_SEED, HELD_OUT_SEED + 1], "learned": after,
                      "untrained": before, **classical},
         "flops_per_cell": model.flops_per_cell(),
-        "network_ms": {f"{big.labels.shape[0]}^{args.dim}": round(1e3 * M.network_s, 1)},
+        "setup_ms": {f"{big.labels.shape[0]}^{args.dim}": {
+            "prolongation": round(1e3 * M.prolongation_s, 1),
+            "network": round(1e3 * M.network_s, 1), "total": round(1e3 * M.setup_s, 1)}},
     }  # fmt: skip
     tn = 64 if args.dim == 2 else 16
     test_its = held_out(args.dim, tn, model, 4, TEST_SEED)

@@ -16,6 +16,7 @@ from .amg import pyamg_hierarchy
 __all__ = [
     "CoarseCorrection",
     "block_aggregates",
+    "check_aggregates",
     "piecewise_constant",
     "singular_pins",
     "smoothed_prolongation",
@@ -65,6 +66,26 @@ def block_aggregates(A: Any, fluid: Any, block: int | tuple[int, ...]) -> np.nda
     return agg.astype(np.int64)
 
 
+def check_aggregates(aggregates: Any, n: int) -> np.ndarray:
+    """``aggregates`` as int64, checked: ``n`` entries numbering every aggregate ``0..m-1``.
+
+    Examples
+    --------
+    >>> check_aggregates([0, 0, 1], 3)
+    array([0, 0, 1])
+    """
+    agg = np.asarray(aggregates)
+    if agg.dtype.kind not in "iu" or agg.shape != (n,):
+        raise ValueError(f"aggregates must be {n} integers, got {describe(aggregates)}")
+    agg = agg.astype(np.int64)
+    if n and (agg.min() < 0 or np.unique(agg).size != int(agg.max()) + 1):
+        raise ValueError(
+            "aggregates must number every aggregate 0..m-1 (no negative or missing numbers), "
+            f"got values from {agg.min()} to {agg.max()} with {np.unique(agg).size} distinct"
+        )
+    return agg
+
+
 def piecewise_constant(aggregates: np.ndarray) -> sp.csr_matrix:
     """The 0/1 prolongator :math:`P_0` with one 1 per row, in the unknown's aggregate column.
 
@@ -75,7 +96,7 @@ def piecewise_constant(aggregates: np.ndarray) -> sp.csr_matrix:
            [1., 0.],
            [0., 1.]])
     """
-    agg = np.asarray(aggregates, dtype=np.int64).reshape(-1)
+    agg = check_aggregates(aggregates, np.size(aggregates))
     m = int(agg.max()) + 1 if agg.size else 0
     return sp.csr_matrix((np.ones(agg.size), (np.arange(agg.size), agg)), shape=(agg.size, m))
 
@@ -124,10 +145,8 @@ def smoothed_prolongation(A: Any, aggregates: np.ndarray, weights: Any) -> sp.cs
     """
     A = sp.csr_matrix(A, dtype=float)
     A.sort_indices()
-    agg = np.asarray(aggregates, dtype=np.int64).reshape(-1)
     n = A.shape[0]
-    if agg.shape != (n,):
-        raise ValueError(f"aggregates must have {n} entries, got shape {agg.shape}")
+    agg = check_aggregates(aggregates, n)
     rows = np.repeat(np.arange(n), np.diff(A.indptr))
     if np.ndim(weights) == 0:
         v = A.data * (-float(weights) / A.diagonal())[rows]
@@ -174,11 +193,12 @@ class CoarseCorrection:
 
     Notes
     -----
-    :math:`P \in \{0,1\}^{n\times m}` has one 1 per row (the unknown's aggregate) and
-    :math:`A_c = P^TAP`. With an exact coarse solve the update is the A-orthogonal
-    projection of the error onto :math:`\mathrm{range}(P)`:
-    :math:`e \leftarrow (I - P A_c^{-1}P^TA)e`, so it never increases :math:`\|e\|_A` and
-    removes every error component that is constant on the aggregates. With blocks of a fixed
+    By default :math:`P \in \{0,1\}^{n\times m}` has one 1 per row (the unknown's aggregate;
+    with ``prolongation=`` it is the given matrix) and :math:`A_c = P^TAP`. With an exact
+    coarse solve the update is the A-orthogonal projection of the error onto
+    :math:`\mathrm{range}(P)`: :math:`e \leftarrow (I - P A_c^{-1}P^TA)e`, so it never
+    increases :math:`\|e\|_A` and removes every error component in :math:`\mathrm{range}(P)`
+    (with the default :math:`P`, every component constant on the aggregates). With blocks of a fixed
     side the two-level condition number depends on the block side, not on the grid size:
     the correction supplies the grid-independent global coupling that a smoother (or a
     network trained on small grids) lacks.
@@ -206,9 +226,7 @@ class CoarseCorrection:
         if aggregates is None:
             self.aggregates = block_aggregates(self.A, fluid, block)
         else:
-            self.aggregates = np.asarray(aggregates, dtype=np.int64).reshape(-1)
-            if self.aggregates.shape != (n,):
-                raise ValueError(f"aggregates must have {n} entries, got {np.shape(aggregates)}")
+            self.aggregates = check_aggregates(aggregates, n)
         if prolongation is None:
             self.P = piecewise_constant(self.aggregates)
         else:
@@ -248,10 +266,10 @@ class CoarseCorrection:
         return self.P.shape[1]
 
     def flops(self) -> int:
-        """Floating-point operations of one :meth:`correct` (residual, restriction, coarse
-        solve, prolongation, update): :math:`2\\,\\mathrm{nnz}(A) + 4\\,\\mathrm{nnz}(P) + 2n`
-        plus :math:`2\\,\\mathrm{nnz}(L+U)` for the exact coarse solve, or the V-cycles'
-        :math:`\\mathrm{cycles}\times 2\\,\\mathrm{nnz}(A_c)\times` cycle complexity."""
+        r"""Floating-point operations of one :meth:`correct` (residual, restriction, coarse
+        solve, prolongation, update): :math:`2\,\mathrm{nnz}(A) + 4\,\mathrm{nnz}(P) + 2n`
+        plus :math:`2\,\mathrm{nnz}(L+U)` for the exact coarse solve, or the V-cycles'
+        :math:`\mathrm{cycles}\times 2\,\mathrm{nnz}(A_c)\times` cycle complexity."""
         n = self.A.shape[0]
         base = 2 * self.A.nnz + 4 * self.P.nnz + 2 * n
         if self.exact:
@@ -286,6 +304,5 @@ def singular_pins(Ac: sp.csr_matrix) -> np.ndarray:
     scale = np.bincount(comp, weights=np.abs(Ac.diagonal()), minlength=ncomp)
     dirichlet = np.bincount(comp, weights=np.abs(rowsum), minlength=ncomp)
     floating = np.flatnonzero(dirichlet <= 1e-12 * np.maximum(scale, np.finfo(float).tiny))
-    first = np.full(ncomp, -1)
-    first[comp[::-1]] = np.arange(comp.size)[::-1]
+    _, first = np.unique(comp, return_index=True)  # the first unknown of each component
     return np.sort(first[floating])

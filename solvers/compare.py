@@ -14,6 +14,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from sciconv.validation import check_positive_int
+
 from .info import SolveInfo
 from .krylov import ALIASES, solve
 from .maps import make_map
@@ -25,6 +27,7 @@ __all__ = [
     "compare",
     "distributed_row",
     "distributed_table",
+    "map_cost",
     "plot",
     "table",
 ]
@@ -72,7 +75,7 @@ def compare(
     *,
     rtol: float = 1e-6,
     maxiter: int | None = None,
-    dcdm_map: str = "pyamg",
+    dcdm_map: str = "coarse",
     directions: int = 2,
     threads: int | None = 1,
 ) -> list[dict[str, Any]]:
@@ -183,7 +186,11 @@ def map_cost(fmap: Any, cells: int, repeats: int = 3) -> dict[str, float]:
     >>> sorted(map_cost(make_map("jacobi", A), 64))
     ['map_ms']
     """
-    n = fmap.shape[0] if hasattr(fmap, "shape") else fmap.n
+    cells = check_positive_int("cells", cells)
+    repeats = check_positive_int("repeats", repeats)
+    n = fmap.shape[0] if hasattr(fmap, "shape") else getattr(fmap, "n", None)
+    if n is None:
+        raise TypeError(f"fmap must have .shape or .n (its size), got {fmap!r:.80}")
     r = np.random.default_rng(0).standard_normal(n)
     times = []
     for _ in range(repeats):
@@ -193,6 +200,8 @@ def map_cost(fmap: Any, cells: int, repeats: int = 3) -> dict[str, float]:
     out = {"map_ms": 1e3 * float(np.median(times))}
     if hasattr(fmap, "flops"):
         out["map_flops_per_cell"] = fmap.flops() / cells
+    if hasattr(fmap, "prolongation_s"):
+        out["prolongation_setup_s"] = float(fmap.prolongation_s)
     if hasattr(fmap, "network_s"):
         out["network_setup_s"] = float(fmap.network_s)
     return out

@@ -136,8 +136,18 @@ def train_stencil(
     (2, True)
     """
     steps = check_positive_int("steps", steps)
-    if not problems:
-        raise ValueError("problems is empty: give at least one TwoLevelProblem")
+    for name, value in (("probes", probes), ("cycles", cycles), ("batch", batch)):
+        check_positive_int(name, value)
+    problems = list(problems)
+    if not problems or not all(isinstance(pb, TwoLevelProblem) for pb in problems):
+        raise TypeError(
+            f"problems must be a non-empty sequence of TwoLevelProblem, got {problems!r:.80}"
+        )
+    if not isinstance(model, StencilNet) or next(model.parameters()).dtype != torch.float64:
+        raise TypeError(f"model must be a float64 StencilNet (call .double()), got {model!r:.80}")
+    dims = {pb.geom.fluid.ndim for pb in problems}
+    if dims != {model.dim}:
+        raise ValueError(f"problems are {sorted(dims)}D but the model is {model.dim}D")
     gen = torch.Generator().manual_seed(seed)
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     log: dict[str, Any] = {"losses": [], "validation": []}
