@@ -50,5 +50,10 @@ def test_pc_network_option_matches_numpy_dcdm():
 def test_pc_network_without_grid_errors():
     p = poisson_problem("obstacles", 16, 2, seed=10_006)
     ksp = make_ksp(p.petsc_aij(), "netpc2_")
-    with pytest.raises(PETSc.Error):
+    with pytest.raises(PETSc.Error) as excinfo:
         ksp.setUp()
+    err = excinfo.value
+    assert err.ierr == 101, f"PETSc error code {err.ierr}, expected 101 (PETSC_ERR_PYTHON)"
+    assert isinstance(err.__cause__, ValueError), repr(err.__cause__)
+    assert "network:poisson2d needs the grid" in str(err.__cause__)
+    assert "set_grid(labels, exterior)" in str(err.__cause__)

@@ -1,6 +1,7 @@
 """The DCDM KSP and NetworkPC PC python types: equivalences, options, reasons, lifecycle."""
 
 import itertools
+import re
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,19 @@ from tests.mpi import needs_mpiexec, run_mpi
 PETSc = petsc_module()
 R = PETSc.KSP.ConvergedReason
 _ids = itertools.count()
+#: PETSc's error code for an exception raised in a Python plug-in (PETSC_ERR_PYTHON).
+PETSC_ERR_PYTHON = 101
+
+
+def assert_plugin_error(excinfo, cause_type, match):
+    """The PETSc.Error came from our plug-in's own check: code PETSC_ERR_PYTHON, and the
+    chained Python exception is ``cause_type`` with a message matching ``match`` (a plug-in
+    that fails to import, or any other set-up failure, does not pass)."""
+    err = excinfo.value
+    assert err.ierr == PETSC_ERR_PYTHON, f"PETSc error code {err.ierr}, expected 101"
+    cause = err.__cause__
+    assert isinstance(cause, cause_type), f"cause {cause!r}, expected {cause_type.__name__}"
+    assert re.search(match, str(cause)), f"cause {cause!r} does not match {match!r}"
 
 
 def make_ksp(mat, options, rtol=1e-8, max_it=500):
@@ -111,8 +125,9 @@ def test_options_are_honoured(prob):
 def test_preconditioned_norm_is_refused(prob):
     """-ksp_norm_type preconditioned would monitor |f(r/|r|)|, which need not fall: refused."""
     ksp = make_ksp(prob.petsc_aij(), {**DCDM_OPTS, "ksp_norm_type": "preconditioned"})
-    with pytest.raises(PETSc.Error):
+    with pytest.raises(PETSc.Error) as excinfo:
         ksp.setUp()
+    assert_plugin_error(excinfo, ValueError, r"DCDM monitors the unpreconditioned residual norm")
 
 
 def test_identity_pc_k1_matches_petsc_cg(prob):
@@ -211,8 +226,9 @@ def test_singular_problem_with_null_space():
 
 def test_network_pc_without_map_errors(prob):
     ksp = make_ksp(prob.petsc_aij(), {"ksp_type": "cg", **PC_OPTS})
-    with pytest.raises(PETSc.Error):
+    with pytest.raises(PETSc.Error) as excinfo:
         ksp.setUp()
+    assert_plugin_error(excinfo, ValueError, r"MapPC has no map: call set_map")
 
 
 @pytest.mark.mpi
