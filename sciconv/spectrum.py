@@ -13,6 +13,7 @@ References
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -20,11 +21,13 @@ import numpy as np
 import scipy.sparse.linalg as spla
 import torch
 
-from .operator import ConvOperator
+from .operator import SPARSE_LIMIT, ConvOperator
 from .validation import as_int_tuple, check_finite, check_positive_int, describe
 
 __all__ = [
     "DENSE_SVD_LIMIT",
+    "ITERATIVE_LIMIT",
+    "SYMBOL_LIMIT",
     "condition_number",
     "conv_singular_values",
     "conv_symbol",
@@ -35,6 +38,14 @@ __all__ = [
 #: Largest ``rows * cols`` for which :func:`operator_norm` / :func:`condition_number` use a
 #: dense SVD of a non-circular operator (4e6 entries: 32 MB, under a second for an SVD).
 DENSE_SVD_LIMIT = 4_000_000
+
+#: Largest number of entries of the symbol array (``M * C/groups * prod(n)`` complex128 values,
+#: 4 GiB) that :func:`conv_symbol` / :func:`conv_singular_values` build by default.
+SYMBOL_LIMIT = 2**28
+
+#: Largest ``max(rows, cols)`` for which :func:`operator_norm` / :func:`condition_number` run
+#: ARPACK on a non-circular operator: its ~20 Lanczos vectors of that length take ~5 GiB.
+ITERATIVE_LIMIT = 2**25
 
 
 def _prepare(
@@ -87,6 +98,22 @@ def _prepare(
     return w, shape, stride_t, dil_t, groups
 
 
+def _check_symbol_size(
+    w: np.ndarray, shape: tuple[int, ...], groups: int, max_entries: Any, full: bool
+) -> None:
+    """Refuse, before any allocation, a symbol array of more than ``max_entries`` entries."""
+    max_entries = check_positive_int("max_entries", max_entries, minimum=0)
+    cols = int(w.shape[1]) * (groups if full else 1)  # conv_symbol fills the zero blocks
+    entries = int(w.shape[0]) * cols * math.prod(shape[1:])
+    if entries > max_entries:
+        raise ValueError(
+            f"input_shape {shape} with a weight of shape {tuple(w.shape)} needs a symbol of "
+            f"{entries} complex entries ({entries * 16 / 2**30:.3g} GiB), more than "
+            f"max_entries={max_entries}; use a smaller grid or fewer channels, or raise "
+            f"max_entries"
+        )
+
+
 def _group_symbols(
     w: np.ndarray, shape: tuple[int, ...], stride: tuple[int, ...], dil: tuple[int, ...], g: int
 ) -> np.ndarray:
@@ -116,6 +143,8 @@ def conv_symbol(
     stride: int | Sequence[int] = 1,
     dilation: int | Sequence[int] = 1,
     groups: int = 1,
+    *,
+    max_entries: int = SYMBOL_LIMIT,
 ) -> np.ndarray:
     r"""Symbol of a periodic convolution: one ``M x (C prod(stride))`` matrix per frequency.
 
@@ -129,6 +158,9 @@ def conv_symbol(
         As in :class:`ConvOperator`.
     groups : int
         Channel groups; the symbol is block diagonal (zeros between groups).
+    max_entries : int
+        Largest number of entries of the returned array (``ValueError`` above it, before
+        anything is allocated).
 
     Returns
     -------
@@ -166,6 +198,7 @@ def conv_symbol(
     True
     """
     w, shape, stride_t, dil_t, g = _prepare(weight, input_shape, stride, dilation, groups)
+    _check_symbol_size(w, shape, g, max_entries, full=True)
     blocks = _group_symbols(w, shape, stride_t, dil_t, g)
     mg, cols = blocks.shape[-2:]
     out = np.zeros((*blocks.shape[1:-2], g * mg, g * cols), dtype=np.complex128)
@@ -182,6 +215,7 @@ def conv_singular_values(
     groups: int = 1,
     *,
     flat: bool = False,
+    max_entries: int = SYMBOL_LIMIT,
 ) -> np.ndarray:
     r"""Exact singular values of a periodic (circular) multi-channel convolution.
 
@@ -200,6 +234,9 @@ def conv_singular_values(
         Blocked channel connections as in ``torch.nn.Conv2d``.
     flat : bool
         If True return all values as one 1-D array sorted in descending order.
+    max_entries : int
+        Largest number of entries ``M * (C / groups) * prod(n)`` of the symbols
+        (``ValueError`` above it, before anything is allocated).
 
     Returns
     -------
@@ -263,6 +300,7 @@ def conv_singular_values(
     True
     """
     w, shape, stride_t, dil_t, g = _prepare(weight, input_shape, stride, dilation, groups)
+    _check_symbol_size(w, shape, g, max_entries, full=False)
     blocks = _group_symbols(w, shape, stride_t, dil_t, g)
     sv = np.linalg.svd(blocks, compute_uv=False)  # (g, *coarse, min(M/g, C S^d / g))
     sv = np.moveaxis(sv, 0, -2).reshape(*sv.shape[1:-1], -1)
@@ -301,6 +339,19 @@ def _extremes(
     if m * n <= dense_limit:
         s = np.linalg.svd(op.to_dense(max_entries=m * n), compute_uv=False)
         return float(s[0]), float(s[-1])
+    if max(m, n) > ITERATIVE_LIMIT:
+        raise ValueError(
+            f"op is a {m} x {n} non-circular operator (input_shape {op.in_shape}): too large "
+            f"for a dense SVD (dense_limit={dense_limit}) and for ARPACK, whose Lanczos "
+            f"vectors would hold about 20 x {max(m, n)} entries (ITERATIVE_LIMIT="
+            f"{ITERATIVE_LIMIT}); use spectral_norm_power for a lower bound of the norm, a "
+            f"circular operator (exact by the symbol), or a smaller grid"
+        )
+    if smallest and op.n_taps > SPARSE_LIMIT:
+        raise ValueError(
+            f"op has {op.n_taps} kernel taps: its sparse normal matrix, needed for the "
+            f"smallest singular value, exceeds SPARSE_LIMIT={SPARSE_LIMIT}; use a smaller grid"
+        )
     if min(m, n) < 3:  # ARPACK needs k < min(m, n); the normal matrix is at most 2 x 2
         s = np.sqrt(np.clip(np.linalg.eigvalsh(_normal(op).toarray()), 0.0, None))
         return float(s[-1]), float(s[0])

@@ -12,7 +12,14 @@ import numpy as np
 import pytest
 import torch
 
-from sciconv import ConvOperator, dottest
+from sciconv import (
+    ConvOperator,
+    condition_number,
+    conv_singular_values,
+    conv_symbol,
+    dottest,
+    operator_norm,
+)
 
 
 # ------------------------------------------------------------------------------ dottest
@@ -112,3 +119,33 @@ def test_conv_operator_half_materialises_as_float32(dtype, method):
     ref = ConvOperator(w.to(torch.float32), (1, 6, 6)).to_dense()
     dense = m if method == "to_dense" else m.toarray()
     np.testing.assert_array_equal(dense, ref)
+
+
+# ----------------------------------------------------------------------------- spectrum
+_BIG_ZEROS = ConvOperator(_W3, (1, 2**20, 2**20))  # 2**40 x 2**40, nothing materialised
+_BIG_CIRC = ConvOperator(_W3, (1, 2**20, 2**20), padding="circular")
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        pytest.param(  # 20.7 s, then MemoryError 8 TiB
+            lambda: conv_singular_values(np.ones((64, 64, 3, 3)), (64, 2**14, 2**14)),
+            r"input_shape \(64, 16384, 16384\) .* max_entries=268435456",
+            id="S06",
+        ),
+        pytest.param(
+            lambda: conv_symbol(np.ones((64, 64, 3, 3)), (64, 2**14, 2**14)),
+            r"input_shape .* symbol",
+            id="S06-symbol",
+        ),
+        pytest.param(  # ARPACK start vector of 2**40 entries
+            lambda: operator_norm(_BIG_ZEROS), r"op is a 1099511627776 x 1099511627776", id="S11"
+        ),
+        pytest.param(lambda: condition_number(_BIG_ZEROS), r"op is a", id="S11-cond"),
+        pytest.param(lambda: operator_norm(_BIG_CIRC), r"input_shape", id="S11-circular"),
+    ],
+)
+def test_spectrum_size_guards(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
