@@ -46,6 +46,16 @@ def fft_size(n: int) -> int:
     return int(scipy.fft.next_fast_len(int(n), real=True))
 
 
+#: Half-precision torch dtypes are transformed (and returned) in single precision, as scipy
+#: does for numpy float16: torch's CPU FFT refuses them ("Unsupported dtype Half"), and its
+#: CUDA one takes only power-of-two lengths.
+_HALF_UPCAST = {
+    torch.float16: torch.float32,
+    torch.bfloat16: torch.float32,
+    torch.complex32: torch.complex64,
+}
+
+
 def _as_arrays(x: Array, k: Array) -> tuple[Array, Array, bool]:
     """Bring x and k to one backend and one floating/complex dtype; return (x, k, is_torch)."""
     for name, a in (("x", x), ("k", k)):
@@ -65,6 +75,7 @@ def _as_arrays(x: Array, k: Array) -> tuple[Array, Array, bool]:
         dtype = torch.result_type(x, k)
         if not (dtype.is_floating_point or dtype.is_complex):
             dtype = torch.get_default_dtype()
+        dtype = _HALF_UPCAST.get(dtype, dtype)  # torch's CPU FFT has no half types
         return x.to(dtype), k.to(dtype), True
     x, k = np.asarray(x), np.asarray(k)
     dtype = np.result_type(x.dtype, k.dtype)
@@ -198,7 +209,9 @@ def fftconv(x: Array, k: Array, mode: str = "full", axes: int | tuple[int, ...] 
     -------
     numpy.ndarray or torch.Tensor
         A torch tensor if either input is one (on its device, differentiable w.r.t. ``x`` and
-        ``k``), else a numpy array. The dtype is the promoted floating or complex dtype.
+        ``k``), else a numpy array. The dtype is the promoted floating or complex dtype;
+        half precision (torch float16/bfloat16, numpy float16) is computed and returned in
+        float32 (complex32 in complex64).
 
     Notes
     -----

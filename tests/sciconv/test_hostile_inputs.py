@@ -18,6 +18,7 @@ from sciconv import (
     conv_singular_values,
     conv_symbol,
     dottest,
+    fftconv,
     operator_norm,
 )
 
@@ -149,3 +150,16 @@ _BIG_CIRC = ConvOperator(_W3, (1, 2**20, 2**20), padding="circular")
 def test_spectrum_size_guards(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+# ------------------------------------------------------------------------------ fftconv
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16], ids=["F10", "F10-bfloat16"])
+def test_fftconv_half_computes_in_float32(dtype):
+    # documented upcast (was RuntimeError "Unsupported dtype Half"); same values as float32
+    g = torch.Generator().manual_seed(0)
+    x, k = torch.randn(64, generator=g).to(dtype), torch.randn(5, generator=g).to(dtype)
+    y = fftconv(x, k)
+    assert y.dtype == torch.float32
+    torch.testing.assert_close(y, fftconv(x.float(), k.float()), rtol=0, atol=0)
+    ref = np.convolve(x.float().numpy().astype(np.float64), k.float().numpy().astype(np.float64))
+    np.testing.assert_allclose(y.numpy(), ref, atol=1e-5)
