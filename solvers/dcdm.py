@@ -19,7 +19,7 @@ import numpy as np
 
 from sciconv.validation import check_positive_int
 
-from .info import SolveInfo, as_map, as_matvec, check_rhs
+from .info import SolveInfo, as_map, as_matvec, check_rhs, check_tolerances
 
 __all__ = ["dcdm"]
 
@@ -123,11 +123,12 @@ def dcdm(
     >>> dcdm(A, b, rtol=1e-10, directions=1)[1].iterations == cg(A, b, rtol=1e-10)[1].iterations
     True
     """
+    rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
     matvec = as_matvec(A)
-    fmap = as_map(M)
     b, x = check_rhs(A, b, x0)
     n = b.size
-    maxiter = 10 * n if maxiter is None else check_positive_int("maxiter", maxiter, 0)
+    fmap = as_map(M, n)
+    maxiter = 10 * n if maxiter is None else maxiter
     k = check_positive_int("directions", directions)
     recompute_every = check_positive_int("recompute_every", recompute_every, 0)
     Z = None if nullspace is None else np.atleast_2d(np.asarray(nullspace, dtype=float))
@@ -147,8 +148,8 @@ def dcdm(
         return done("atol" if rnorm <= atol else "rtol", 0)
     for it in range(1, maxiter + 1):
         q = np.asarray(fmap(r / rnorm if normalize else r), dtype=float).reshape(-1)
-        if q.size != n or not np.all(np.isfinite(q)):
-            return done("nan", it - 1, f"the map returned a non-finite or mis-sized vector at {it}")
+        if not np.all(np.isfinite(q)):
+            return done("nan", it - 1, f"iteration {it}: the map returned a non-finite vector")
         if Z is not None:
             q -= Z.T @ (Z @ q)
         qnorm = float(np.linalg.norm(q))

@@ -19,7 +19,9 @@ __all__ = [
     "EXTERIORS",
     "FLUID",
     "GRID_MAPS",
+    "LABELS",
     "SOLID",
+    "check_labels",
     "exterior_label",
     "fluid_mask",
     "pad_labels",
@@ -65,6 +67,32 @@ def exterior_label(exterior: Any) -> int | None:
     )
 
 
+#: Every label code a grid may hold.
+LABELS = (FLUID, SOLID, AIR)
+
+
+def check_labels(labels: Any, name: str = "labels") -> np.ndarray:
+    """``labels`` as an array, checked to be a 2D or 3D integer grid of FLUID/SOLID/AIR codes.
+
+    Examples
+    --------
+    >>> check_labels(np.array([[0, 1], [2, 5]]))
+    Traceback (most recent call last):
+    ...
+    ValueError: labels must hold only FLUID (0), SOLID (1) or AIR (2), got the value(s) [5]
+    """
+    lab = np.asarray(labels)
+    if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
+        raise ValueError(f"{name} must be a 2D or 3D integer array, got {describe(lab)}")
+    if lab.size and (lab.min() < FLUID or lab.max() > AIR):
+        bad = np.unique(lab[(lab < FLUID) | (lab > AIR)])
+        raise ValueError(
+            f"{name} must hold only FLUID (0), SOLID (1) or AIR (2), got the value(s) "
+            f"{bad[:8].tolist()}"
+        )
+    return lab
+
+
 def pad_labels(labels: Any, exterior: Any) -> np.ndarray:
     """Surround the grid with one layer of ``exterior`` (a name or code), or copy it as is.
 
@@ -76,19 +104,14 @@ def pad_labels(labels: Any, exterior: Any) -> np.ndarray:
            [2, 0, 0, 2],
            [2, 2, 2, 2]])
     """
-    lab = np.asarray(labels)
-    if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 2D or 3D integer array, got {describe(lab)}")
+    lab = check_labels(labels)
     code = exterior_label(exterior)
     return lab.copy() if code is None else np.pad(lab, 1, constant_values=code)
 
 
 def fluid_mask(labels: Any) -> np.ndarray:
     """Boolean grid of the unknowns (:data:`FLUID` cells), checked to be 2D or 3D."""
-    lab = np.asarray(labels)
-    if lab.ndim not in (2, 3) or lab.dtype.kind not in "iu":
-        raise ValueError(f"labels must be a 2D or 3D integer array, got {describe(lab)}")
-    return lab == FLUID
+    return check_labels(labels) == FLUID
 
 
 def parse_grid_spec(spec: str) -> tuple[str, str, int | None]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -9,9 +10,16 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv.validation import describe
+from sciconv.validation import check_positive_int, describe
 
-__all__ = ["SolveInfo", "as_map", "as_matvec", "check_rhs", "require_linear"]
+__all__ = [
+    "SolveInfo",
+    "as_map",
+    "as_matvec",
+    "check_rhs",
+    "check_tolerances",
+    "require_linear",
+]
 
 #: Reasons that count as convergence.
 CONVERGED = ("rtol", "atol")
@@ -113,17 +121,82 @@ def as_matvec(A: Any, n: int | None = None) -> Callable[[np.ndarray], np.ndarray
     )
 
 
-def as_map(M: Any) -> Callable[[np.ndarray], np.ndarray]:
-    """``r -> M r`` for a preconditioner given as SciPy accepts it (or a plain callable)."""
+def as_map(M: Any, n: int | None = None) -> Callable[[np.ndarray], np.ndarray]:
+    """``r -> M r`` for a preconditioner given as SciPy accepts it (or a plain callable).
+
+    With ``n``, a matrix ``M`` must be ``n x n`` and every output is checked to have ``n``
+    entries (``ValueError`` naming ``M`` otherwise).
+
+    Examples
+    --------
+    >>> as_map(lambda r: np.ones(7), 20)(np.ones(20))
+    Traceback (most recent call last):
+    ...
+    ValueError: M must return a vector of 20 entries (one per row of A), got 7 entries
+    """
     if M is None:
         return lambda r: r.copy()
     if sp.issparse(M) or isinstance(M, np.ndarray):
+        if n is not None and (M.ndim != 2 or M.shape != (n, n)):
+            raise ValueError(f"M must be a {n} x {n} matrix to match A, got {describe(M)}")
         return lambda r: M @ r
     if hasattr(M, "matvec"):
-        return lambda r: np.asarray(M.matvec(r)).reshape(-1)
-    if callable(M):
-        return lambda r: np.asarray(M(r), dtype=float).reshape(-1)
-    raise TypeError(f"M must be None, a matrix, a LinearOperator or a callable, got {describe(M)}")
+        fmap = lambda r: np.asarray(M.matvec(r)).reshape(-1)  # noqa: E731
+    elif callable(M):
+        fmap = lambda r: np.asarray(M(r), dtype=float).reshape(-1)  # noqa: E731
+    else:
+        raise TypeError(
+            f"M must be None, a matrix, a LinearOperator or a callable, got {describe(M)}"
+        )
+    if n is None:
+        return fmap
+
+    def checked(r: np.ndarray) -> np.ndarray:
+        z = fmap(r)
+        if z.size != n:
+            raise ValueError(
+                f"M must return a vector of {n} entries (one per row of A), got {z.size} entries"
+            )
+        return z
+
+    return checked
+
+
+def check_tolerances(rtol: Any, atol: Any, maxiter: Any = None) -> tuple[float, float, int | None]:
+    """Validate a solver's stopping test: ``rtol``, ``atol`` finite numbers ``>= 0``.
+
+    ``maxiter`` is ``None`` or an integer ``>= 0``. Every solver of :mod:`solvers` (NumPy and
+    PETSc) calls this before doing anything, so that ``rtol=-1`` (PETSc's "default"), ``nan``
+    (never met) or ``atol=inf`` (met by ``x = 0``) is refused by name, never reinterpreted.
+
+    Returns
+    -------
+    rtol, atol : float
+    maxiter : int or None
+
+    Examples
+    --------
+    >>> check_tolerances(1e-8, 0, 50)
+    (1e-08, 0.0, 50)
+    >>> check_tolerances(-1.0, 0.0)
+    Traceback (most recent call last):
+    ...
+    ValueError: rtol must be a finite number >= 0, got -1.0
+    >>> check_tolerances(1e-5, float("inf"))
+    Traceback (most recent call last):
+    ...
+    ValueError: atol must be a finite number >= 0, got inf
+    """
+    out = []
+    for name, value in (("rtol", rtol), ("atol", atol)):
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a finite number >= 0, got {describe(value)}")
+        if not np.isfinite(value) or value < 0:
+            raise ValueError(f"{name} must be a finite number >= 0, got {float(value)!r}")
+        out.append(float(value))
+    if maxiter is not None:
+        maxiter = check_positive_int("maxiter", maxiter, 0)
+    return out[0], out[1], maxiter
 
 
 def check_rhs(A: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:

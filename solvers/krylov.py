@@ -23,11 +23,11 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from sciconv.validation import check_choice, check_positive_int
+from sciconv.validation import check_choice
 
 from .amg import pyamg_hierarchy
 from .dcdm import dcdm
-from .info import SolveInfo, as_map, as_matvec, check_rhs, require_linear
+from .info import SolveInfo, as_map, as_matvec, check_rhs, check_tolerances, require_linear
 from .petsc._core import ksp_solve, petsc_module
 from .petsc.shell import as_petsc_mat
 
@@ -81,9 +81,11 @@ def cg(
     TypeError: cg needs a linear preconditioner, but M=... is nonlinear...
     """
     require_linear(M, "cg")
-    matvec, fmap = as_matvec(A), as_map(M)
+    rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
+    matvec = as_matvec(A)
     b, x = check_rhs(A, b, x0)
-    maxiter = 10 * b.size if maxiter is None else check_positive_int("maxiter", maxiter, 0)
+    fmap = as_map(M, b.size)
+    maxiter = 10 * b.size if maxiter is None else maxiter
     tol = max(rtol * float(np.linalg.norm(b)), atol)
     r = b - matvec(x)
     hist = [float(np.linalg.norm(r))]

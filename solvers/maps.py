@@ -22,10 +22,17 @@ from sciconv.validation import check_choice, check_positive_int, describe
 
 from .amg import pyamg_hierarchy
 from .coarse import CoarseCorrection, block_aggregates, smoothed_prolongation
-from .grid import COARSE_BLOCK, FLUID, exterior_label, parse_grid_spec
+from .grid import (
+    COARSE_BLOCK,
+    FLUID,
+    GRID_MAPS,
+    check_labels,
+    exterior_label,
+    parse_grid_spec,
+)
 from .twolevel import TwoLevelMap
 
-__all__ = ["MAPS", "FunctionMap", "grid_spec", "make_map", "pyamg_hierarchy"]
+__all__ = ["MAPS", "FunctionMap", "check_spec", "grid_spec", "make_map", "pyamg_hierarchy"]
 
 #: Names accepted by :func:`make_map` (``NAME`` or ``NAME:SWEEPS``; ``network:MODEL``;
 #: ``coarse:BLOCK``; ``smoothed:BLOCK``; ``learned:MODEL``; ``network+coarse:MODEL:BLOCK``).
@@ -81,6 +88,36 @@ class FunctionMap(spla.LinearOperator):
 
     def __repr__(self) -> str:
         return f"<FunctionMap {self.name} {self.shape[0]}x{self.shape[1]}>"
+
+
+def check_spec(spec: Any, name: str = "spec") -> str:
+    """Check the syntax of a map spec without building it (no matrix needed).
+
+    ``name`` is how the caller calls the spec in errors (``'-pc_network_map'`` for the PETSc
+    option), so a bad sweep count or block side is reported against what the user typed.
+
+    Examples
+    --------
+    >>> check_spec("jacobi:4"), check_spec("network+coarse:poisson2d-coarse:8")
+    ('jacobi:4', 'network+coarse:poisson2d-coarse:8')
+    >>> check_spec("jacobi:abc", "-pc_network_map")
+    Traceback (most recent call last):
+    ...
+    ValueError: -pc_network_map 'jacobi:abc': the sweep count must be an integer >= 1, got 'abc'
+    """
+    if not isinstance(spec, str):
+        raise TypeError(f"{name} must be a string like 'jacobi:4', got {describe(spec)}")
+    head, _, count = spec.partition(":")
+    check_choice(name, head, MAPS)
+    if head in GRID_MAPS:
+        try:
+            parse_grid_spec(spec)
+        except ValueError as err:
+            detail = str(err).removeprefix(f"spec {spec!r}: ")
+            raise ValueError(f"{name} {spec!r}: {detail}") from None
+    elif count and (not count.isdigit() or int(count) < 1):
+        raise ValueError(f"{name} {spec!r}: the sweep count must be an integer >= 1, got {count!r}")
+    return spec
 
 
 def make_map(
@@ -141,10 +178,7 @@ def make_map(
     >>> info, bool(np.allclose(A @ x, 1.0))
     (0, True)
     """
-    if not isinstance(spec, str):
-        raise TypeError(f"spec must be a string like 'jacobi:4', got {describe(spec)}")
-    name, _, count = spec.partition(":")
-    check_choice("spec", name, MAPS)
+    name, _, count = check_spec(spec).partition(":")
     if not sp.issparse(A):
         raise TypeError(f"A must be a scipy sparse matrix, got {describe(A)}")
     A = sp.csr_matrix(A, dtype=float)
@@ -181,7 +215,7 @@ def _grid_map(spec: str, A: sp.csr_matrix, labels: Any, exterior: str | int | No
     """The maps that need the grid: coarse, smoothed, learned, network, network+coarse."""
     if labels is None:
         raise ValueError(f"spec {spec!r} needs labels= (the grid whose FLUID cells are A's rows)")
-    labels = np.asarray(labels)
+    labels = check_labels(labels)
     code = exterior_label(exterior)
     name, model, block = grid_spec(spec, labels.ndim)
     fluid = labels == FLUID

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import math
 import re
 from pathlib import Path
 from typing import Any
@@ -172,6 +174,7 @@ def load_pretrained(
     kind = config.pop("kind", "multigrid")
     if kind not in _KINDS:
         raise WeightsError(f"{js} names an unknown model kind {kind!r} (known: {sorted(_KINDS)})")
+    _check_config(js, pt, kind, config, state)
     model = _KINDS[kind](**config, device=device, dtype=dtype)
     try:
         model.load_state_dict(state)
@@ -179,3 +182,47 @@ def load_pretrained(
         raise WeightsError(f"{pt} does not fit the model config {config}: {exc}") from exc
     model.eval()
     return model
+
+
+def _check_config(js: Path, pt: Path, kind: str, config: dict[str, Any], state: dict) -> None:
+    """Refuse a config (not covered by the checksum) that the tensors of ``pt`` do not fit.
+
+    Known keys only, plain numbers, and every tensor shape checked on torch's ``meta`` device
+    (no memory) before the model is built: an edited ``width = 10**6`` is a ``WeightsError``
+    naming the file, never a huge allocation.
+    """
+    cls = _KINDS[kind]
+    known = set(inspect.signature(cls.__init__).parameters) - {"self", "device", "dtype"}
+    unknown = sorted(set(config) - known)
+    if unknown:
+        raise WeightsError(
+            f"{js}: config has unknown key(s) {unknown} for a {kind} model (known: {sorted(known)})"
+        )
+    for key, value in config.items():
+        if key == "omega":
+            ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+            ok = ok and math.isfinite(value)
+        else:
+            ok = (value is None and key == "max_levels") or (
+                isinstance(value, int) and not isinstance(value, bool) and value >= 1
+            )
+        if not ok:
+            what = "a finite number" if key == "omega" else "a positive integer"
+            raise WeightsError(f"{js}: config {key} must be {what}, got {value!r}")
+    # each residual unit holds its own tensors: a depth beyond the tensor count cannot fit
+    if config.get("depth", 1) > len(state):
+        raise WeightsError(
+            f"{js}: config depth={config['depth']} does not fit {pt.name} ({len(state)} tensors)"
+        )
+    try:
+        meta = cls(**config, device="meta")
+    except (TypeError, ValueError) as exc:
+        raise WeightsError(f"{js}: invalid model config {config}: {exc}") from exc
+    want = {k: tuple(v.shape) for k, v in meta.state_dict().items()}
+    have = {k: tuple(v.shape) for k, v in state.items()}
+    if want != have:
+        diff = sorted(k for k in want.keys() | have.keys() if want.get(k) != have.get(k))
+        raise WeightsError(
+            f"{pt} does not fit the model config of {js.name} {config}: tensors {diff[:4]} "
+            f"(config: {[want.get(k) for k in diff[:4]]}, file: {[have.get(k) for k in diff[:4]]})"
+        )

@@ -20,7 +20,7 @@ import scipy.sparse as sp
 
 from sciconv.validation import check_positive_int, describe
 
-from ..info import SolveInfo, check_rhs
+from ..info import SolveInfo, check_rhs, check_tolerances
 
 __all__ = [
     "petsc_build_config",
@@ -458,9 +458,9 @@ class KSPSolver:
         PETSc = petsc_module()
         if not isinstance(mat, PETSc.Mat):
             raise TypeError(f"mat must be a PETSc Mat, got {describe(mat)}")
-        rtol, atol = _tolerance("rtol", rtol), _tolerance("atol", atol)
+        rtol, atol, maxiter = check_tolerances(rtol, atol, maxiter)
         n = mat.getSize()[0]
-        maxiter = 10 * max(n, 1) if maxiter is None else check_positive_int("maxiter", maxiter, 0)
+        maxiter = 10 * max(n, 1) if maxiter is None else maxiter
         if prefix is not None and not isinstance(prefix, str):
             raise TypeError(f"prefix must be a string, got {describe(prefix)}")
         if options is not None and not isinstance(options, Mapping):
@@ -644,6 +644,9 @@ def ksp_solve(
     >>> for obj in (mat, bv, xv):
     ...     _ = obj.destroy()
     """
+    # PETSc's setTolerances reads a negative value as "use the default": refuse it here, before
+    # any PETSc object is made (every rank raises the same error, with no collective call).
+    check_tolerances(rtol, atol, maxiter)
     PETSc = petsc_module()
     vec_mode = isinstance(b, PETSc.Vec)
     if x0 is not None and isinstance(x0, PETSc.Vec) != vec_mode:
@@ -748,14 +751,6 @@ def _whole(x: Any) -> np.ndarray:
     scatter.destroy()
     xall.destroy()
     return out
-
-
-def _tolerance(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.floating, np.integer)):
-        raise TypeError(f"{name} must be a number >= 0, got {describe(value)}")
-    if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
 
 
 def _set_type(obj: Any, kind: Any, name: str, method: str) -> None:

@@ -192,6 +192,13 @@ class DCDM:
         A.mult(x, r)
         r.aypx(-1.0, b)
         rnorm = r.norm()
+        if not np.isfinite(rnorm):  # a NaN/inf in b or x0: PETSc refuses a NaN residual norm
+            ksp.setIterationNumber(0)
+            return self._stop(
+                ksp,
+                R.DIVERGED_NANORINF,
+                f"the initial residual norm |b - A x0| is {rnorm} (NaN or infinity in b or x0)",
+            )
         reason = self._record(ksp, 0, rnorm)
         if reason:
             return self._stop(ksp, reason)

@@ -30,7 +30,7 @@ import torch
 from sciconv.validation import check_choice
 
 from ..grid import FLUID, GRID_MAPS, exterior_label
-from ..maps import MAPS, grid_spec, make_map
+from ..maps import check_spec, grid_spec, make_map
 from ..network.registry import load_pretrained
 from ._core import petsc_module
 from .dmda import local_threads
@@ -206,7 +206,7 @@ class MapPC:
         model = opts.getString("pc_network", "")
         spec = f"network:{model}" if model else spec
         if spec:
-            check_choice("-pc_network_map", spec.partition(":")[0], MAPS)
+            check_spec(spec, "-pc_network_map")
         strategy = opts.getString("pc_network_strategy", self.strategy)
         strategy = check_choice("-pc_network_strategy", strategy, STRATEGIES)
         halo = self._check_int("halo", opts.getInt("pc_network_halo", self.halo))
