@@ -7,6 +7,7 @@ A geometry is an integer array of the grid's shape whose entries are :data:`FLUI
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 
 import numpy as np
@@ -18,6 +19,7 @@ __all__ = [
     "EXTERIORS",
     "FLUID",
     "GEOMETRIES",
+    "MAX_CELLS",
     "SOLID",
     "box",
     "make_geometry",
@@ -35,6 +37,11 @@ AIR = 2
 EXTERIORS = {"solid": SOLID, "air": AIR}
 
 
+#: The most cells a generated grid may have (1024**3): its labels alone take 1 GiB, the matrix
+#: of a Poisson problem on it about 80 GiB. Larger grids are refused before any allocation.
+MAX_CELLS = 2**30
+
+
 def _shape(shape: Sequence[int] | int, dim: int | None = None) -> tuple[int, ...]:
     if isinstance(shape, int) and not isinstance(shape, bool):
         if dim is None:
@@ -42,7 +49,14 @@ def _shape(shape: Sequence[int] | int, dim: int | None = None) -> tuple[int, ...
         shape = (shape,) * dim
     if not isinstance(shape, Sequence) or len(shape) not in (2, 3):
         raise ValueError(f"shape must have 2 or 3 entries, got {describe(shape)}")
-    return as_int_tuple("shape", tuple(shape), len(shape), minimum=2)
+    out = as_int_tuple("shape", tuple(shape), len(shape), minimum=2)
+    cells = math.prod(out)
+    if cells > MAX_CELLS:
+        raise ValueError(
+            f"shape {out} has {cells:.3g} cells, more than MAX_CELLS = 2**30 "
+            f"(the labels alone would take {cells / 2**30:.3g} GiB)"
+        )
+    return out
 
 
 def box(shape: Sequence[int] | int, dim: int | None = None) -> np.ndarray:

@@ -42,6 +42,8 @@ from sciconv.validation import check_finite, describe
 from .geometry import AIR, EXTERIORS, FLUID, SOLID
 
 __all__ = [
+    "COEFF_RANGE",
+    "WEIGHT_RANGE",
     "Box",
     "Grid",
     "NeumannComponents",
@@ -129,6 +131,12 @@ def _exterior_name(exterior: Any) -> str:
     )
 
 
+#: Accepted cell coefficients: the product 2 k_i k_j of a face weight stays a normal float.
+COEFF_RANGE = (1e-150, 1e150)
+#: Accepted face weights k / h^2 (a row sums 2 dim of them): finite, and no row underflows to 0.
+WEIGHT_RANGE = (1e-300, 1e300)
+
+
 def check_grid(
     labels: Any,
     exterior: Any = "solid",
@@ -159,7 +167,9 @@ def check_grid(
     ------
     ValueError
         Labels not a 2D/3D integer array, holding other codes or no FLUID cell; an unknown
-        exterior; a non-positive or non-finite coefficient or spacing.
+        exterior; a non-positive or non-finite coefficient or spacing; a coefficient outside
+        :data:`COEFF_RANGE` or face weights :math:`k/h^2` outside :data:`WEIGHT_RANGE` (they
+        would overflow to infinity or underflow to zero rows).
     TypeError
         An exterior that is neither a string nor an integer.
 
@@ -181,14 +191,42 @@ def check_grid(
     if not (lab == FLUID).any():
         raise ValueError("labels has no FLUID cell: the system would be empty")
     name = _exterior_name(exterior)
+    kmin = kmax = 1.0
     if coeff is not None:
-        coeff = np.broadcast_to(np.asarray(coeff, dtype=float), lab.shape)
+        arr = np.asarray(coeff, dtype=float)
+        try:
+            coeff = np.broadcast_to(arr, lab.shape)
+        except ValueError:
+            raise ValueError(
+                f"coeff must be a number or an array broadcastable to the grid shape "
+                f"{lab.shape}, got {describe(arr)}"
+            ) from None
         check_finite("coeff", coeff)
         if (coeff <= 0).any():
             raise ValueError(f"coeff must be positive, got min {coeff.min():g}")
-    h = np.broadcast_to(np.asarray(spacing, dtype=float), (lab.ndim,))
+        kmin, kmax = float(coeff.min()), float(coeff.max())
+        if kmin < COEFF_RANGE[0] or kmax > COEFF_RANGE[1]:
+            raise ValueError(
+                f"coeff must lie in [{COEFF_RANGE[0]:g}, {COEFF_RANGE[1]:g}] (the face weight "
+                "2 k_i k_j / (k_i + k_j) would overflow or underflow), got min "
+                f"{kmin:g} and max {kmax:g}"
+            )
+    try:
+        h = np.broadcast_to(np.asarray(spacing, dtype=float), (lab.ndim,))
+    except (ValueError, TypeError):
+        raise ValueError(
+            f"spacing must be a positive number or {lab.ndim} of them, got {describe(spacing)}"
+        ) from None
     if not np.all(np.isfinite(h) & (h > 0)):
         raise ValueError(f"spacing must be positive, got {spacing!r}")
+    with np.errstate(over="ignore", under="ignore", divide="ignore"):
+        wmax, wmin = float(kmax / h.min() ** 2), float(kmin / h.max() ** 2)
+    if not (WEIGHT_RANGE[0] <= wmin and wmax <= WEIGHT_RANGE[1]):
+        raise ValueError(
+            f"spacing {spacing!r} with coeff in [{kmin:g}, {kmax:g}] gives face weights "
+            f"k / h^2 in [{wmin:g}, {wmax:g}], outside [{WEIGHT_RANGE[0]:g}, "
+            f"{WEIGHT_RANGE[1]:g}] (the matrix would hold infinities or zero rows)"
+        )
     return Grid(lab.astype(np.int8, copy=False), name, coeff, tuple(float(v) for v in h))
 
 
