@@ -6,6 +6,7 @@ including the point at infinity; diagonal state-space kernels are Vandermonde pr
 
 from __future__ import annotations
 
+import math
 import numbers
 from collections.abc import Iterable
 from decimal import Decimal
@@ -19,7 +20,9 @@ import torch
 from .validation import check_choice, check_positive_int, describe
 
 __all__ = [
+    "APPLY_LIMIT",
     "INF",
+    "VANDERMONDE_LIMIT",
     "cond",
     "exact_det",
     "exact_inverse",
@@ -42,6 +45,15 @@ class _PointAtInfinity:
 
 
 INF = _PointAtInfinity()
+
+#: Largest ``len(points) * ncols`` that :func:`vandermonde` builds: each entry is an exact
+#: rational power first, so the cost grows like ``N * ncols**2`` digit operations (512 x 512
+#: takes a few seconds; 5000 points would take hours).
+VANDERMONDE_LIMIT = 2**18
+
+#: Largest number of entries of the output, or of one block of powers, that
+#: :func:`vandermonde_apply` allocates (2**28: 2 GiB in float64, 4 GiB in complex128).
+APPLY_LIMIT = 2**28
 _INF_TEXT = {"inf", "+inf", "-inf", "infinity", "+infinity", "-infinity", "∞", "+∞", "-∞"}
 
 
@@ -135,7 +147,9 @@ def vandermonde(
     Notes
     -----
     Every entry is computed exactly in rationals and rounded once, so the 'mp', 'float' and
-    'torch' matrices are the correctly rounded exact one. Duplicate points raise ``ValueError``.
+    'torch' matrices are the correctly rounded exact one. Duplicate points raise ``ValueError``;
+    so do more than :data:`VANDERMONDE_LIMIT` entries, and an entry that overflows the
+    floating dtype (rather than an ``OverflowError`` or ``inf``).
 
     Examples
     --------
@@ -156,6 +170,13 @@ def vandermonde(
         raise ValueError(f"dtype and device are only for kind='torch', got kind={kind!r}")
     pts = _parse_points(points)
     ncols = len(pts) if ncols is None else check_positive_int("ncols", ncols)
+    if len(pts) * ncols > VANDERMONDE_LIMIT:
+        raise ValueError(
+            f"points ({len(pts)} of them) with ncols={ncols} give {len(pts) * ncols} entries, "
+            f"more than VANDERMONDE_LIMIT={VANDERMONDE_LIMIT}: every entry is an exact "
+            f"rational power first, which would take hours; use fewer points or columns (for "
+            f"a product with a Vandermonde matrix, vandermonde_apply is matrix free)"
+        )
     rows = _exact_rows(pts, ncols)
     if kind == "exact":
         out = np.empty((len(pts), ncols), dtype=object)
@@ -167,10 +188,38 @@ def vandermonde(
             return mpmath.matrix(
                 [[mpmath.mpf(v.numerator) / v.denominator for v in r] for r in rows]
             )
-    floats = np.array([[float(v) for v in r] for r in rows], dtype=np.float64)
+    floats = np.empty((len(pts), ncols), dtype=np.float64)
+    for i, r in enumerate(rows):
+        try:
+            floats[i] = [float(v) for v in r]
+        except OverflowError:
+            j = next(j for j, v in enumerate(r) if abs(v) > _FLOAT_MAX)
+            raise ValueError(
+                f"points: entry ({i}, {j}) = {_short(pts[i])}**{j} overflows float64 "
+                f"(largest {float(_FLOAT_MAX):.3e}); use kind='exact' or kind='mp', fewer "
+                f"columns, or points of smaller magnitude"
+            ) from None
     if kind == "float":
         return floats
-    return torch.as_tensor(floats, dtype=dtype or torch.float64, device=device)
+    out = torch.as_tensor(floats, dtype=dtype or torch.float64, device=device)
+    if out.is_floating_point() or out.is_complex():
+        bad = ~torch.isfinite(out)
+        if bool(bad.any()):
+            i, j = (int(v) for v in bad.nonzero()[0])
+            raise ValueError(
+                f"points: entry ({i}, {j}) = {_short(pts[i])}**{j} = {floats[i, j]:.6g} "
+                f"overflows dtype={out.dtype}; use torch.float64 or points of smaller magnitude"
+            )
+    return out
+
+
+_FLOAT_MAX = Fraction(np.finfo(np.float64).max)
+
+
+def _short(p: Fraction) -> str:
+    """A point for a message: its float value (an exact fraction may be thousands of digits)."""
+    text = str(p)
+    return text if len(text) <= 40 else f"{float(p):.6g}"
 
 
 def vandermonde_det(points: Iterable) -> Fraction:
@@ -420,6 +469,8 @@ def vandermonde_apply(
         Compute ``chunk`` powers at a time, so the power matrix takes ``O(N * chunk)`` memory
         instead of ``O(N * L)``; under torch autograd each chunk is checkpointed (recomputed in
         the backward pass) so the saved memory is ``O(N * chunk)`` too.
+        ``ValueError`` if the output or one block of powers would exceed
+        :data:`APPLY_LIMIT` entries.
 
     Returns
     -------
@@ -453,6 +504,10 @@ def vandermonde_apply(
     """
     L = check_positive_int("L", L)
     chunk = L if chunk is None else check_positive_int("chunk", chunk)
+    if L > APPLY_LIMIT:  # the output alone has L entries per batch index
+        raise ValueError(
+            f"L={L} powers are more than APPLY_LIMIT={APPLY_LIMIT} output entries; use a smaller L"
+        )
     if isinstance(z, torch.Tensor) or isinstance(c, torch.Tensor):
         ref = z if isinstance(z, torch.Tensor) else c
         z, c = torch.as_tensor(z, device=ref.device), torch.as_tensor(c, device=ref.device)
@@ -472,6 +527,14 @@ def vandermonde_apply(
         raise ValueError(
             f"the leading axes of z {tuple(z.shape)} and c {tuple(c.shape)} must broadcast"
         ) from None
+    out_entries = math.prod(lead) * L
+    block_entries = math.prod(tuple(z.shape)) * min(chunk, L)
+    if max(out_entries, block_entries) > APPLY_LIMIT:
+        raise ValueError(
+            f"L={L} with chunk={chunk} needs an output of {out_entries} entries and blocks of "
+            f"{block_entries} powers (z {tuple(z.shape)}, c {tuple(c.shape)}), more than "
+            f"APPLY_LIMIT={APPLY_LIMIT}; use a smaller L, or a smaller chunk"
+        )
     if isinstance(z, torch.Tensor):
         use_ckpt = chunk < L and torch.is_grad_enabled() and (z.requires_grad or c.requires_grad)
 

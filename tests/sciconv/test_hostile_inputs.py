@@ -20,6 +20,8 @@ from sciconv import (
     dottest,
     fftconv,
     operator_norm,
+    vandermonde,
+    vandermonde_apply,
 )
 
 
@@ -163,3 +165,48 @@ def test_fftconv_half_computes_in_float32(dtype):
     torch.testing.assert_close(y, fftconv(x.float(), k.float()), rtol=0, atol=0)
     ref = np.convolve(x.float().numpy().astype(np.float64), k.float().numpy().astype(np.float64))
     np.testing.assert_allclose(y.numpy(), ref, atol=1e-5)
+
+
+# -------------------------------------------------------------------------- vandermonde
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        pytest.param(  # OverflowError "integer division result too large for a float"
+            {"points": [0, 1e200, 2], "kind": "float"},
+            r"points: entry \(1, 2\) = 1e\+200\*\*2 overflows float64",
+            id="V09",
+        ),
+        pytest.param(  # hung past 60 s
+            {"points": list(range(5000)), "kind": "float"},
+            r"points \(5000 of them\) with ncols=5000 .* VANDERMONDE_LIMIT",
+            id="V15",
+        ),
+        pytest.param(
+            {"points": [0, 1e20, 2], "kind": "torch", "dtype": torch.float32},
+            r"points: entry \(1, 2\) .* overflows dtype=torch.float32",
+            id="V09-float32",
+        ),
+    ],
+)
+def test_vandermonde(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        vandermonde(**kwargs)
+
+
+_Z2 = torch.tensor([0.5, 0.25], dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    ("z", "c", "L", "kwargs", "match"),
+    [
+        pytest.param(_Z2, torch.ones_like(_Z2), 10**12, {}, r"L=1000000000000", id="A01"),
+        pytest.param(
+            torch.ones(1000, 2), torch.ones(1000, 2), 10**6, {"chunk": 10**6},
+            r"L=1000000 with chunk=1000000 needs an output of 1000000000 entries",
+            id="A01-batch",
+        ),
+    ],
+)  # fmt: skip
+def test_vandermonde_apply(z, c, L, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        vandermonde_apply(z, c, L, **kwargs)
