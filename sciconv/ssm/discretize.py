@@ -23,7 +23,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..validation import check_choice, describe
+from ..validation import check_choice, check_finite, describe
 
 __all__ = ["DISCRETIZATIONS", "check_dt", "discretize"]
 
@@ -94,6 +94,13 @@ def discretize(
     Abar, Bbar
         Same backend and layout as ``A`` and ``B``.
 
+    Raises
+    ------
+    ValueError
+        If ``A`` or ``B`` holds NaN or infinity, or if ``I - alpha dt A`` is singular (an
+        eigenvalue of ``A`` at ``1 / (alpha dt)``, e.g. ``A = 2``, ``dt = 1`` for 'bilinear'),
+        where the transform is undefined.
+
     Notes
     -----
     Generalised bilinear transform ([1]_, [2]_):
@@ -162,13 +169,33 @@ def discretize(
         dtype = np.result_type(A.dtype, B.dtype, np.float64)
         A, B = A.astype(dtype, copy=False), B.astype(dtype, copy=False)
         dt = np.asarray(dt, dtype=np.float64)
+    check_finite("A", A)
+    check_finite("B", B)
     if diagonal is None:
         diagonal = not (A.ndim == 2 and A.shape[0] == A.shape[1])
     if not diagonal:
         if A.ndim != 2 or A.shape[0] != A.shape[1]:
             raise ValueError(f"A must be a square matrix when diagonal=False, got {describe(A)}")
-        return _dense(A, B, dt, method, alpha, is_t)
+        try:
+            return _dense(A, B, dt, method, alpha, is_t)
+        except (np.linalg.LinAlgError, torch.linalg.LinAlgError):
+            raise _singular(A, dt, method, alpha) from None
     return _diagonal(A, B, dt, method, alpha, is_t)
+
+
+def _singular(A: Any, dt: Any, method: str, alpha: Any) -> ValueError:
+    """The error for a generalised bilinear transform whose ``I - alpha dt A`` is singular."""
+    return ValueError(
+        f"A ({describe(A)}) with dt={_show(dt)} makes I - {alpha} dt A singular: "
+        f"discretization {method!r} is undefined when A has an eigenvalue 1 / ({alpha} dt); "
+        f"use another dt or another discretization (e.g. 'zoh')"
+    )
+
+
+def _show(v: Any) -> str:
+    if isinstance(v, torch.Tensor | np.ndarray) and v.ndim == 0:
+        return repr(float(v.real))
+    return describe(v)
 
 
 def _dense(A, B, dt, method, alpha, is_t):
@@ -249,4 +276,14 @@ def _diagonal(A, B, dt, method, alpha, is_t):
                 Bb = np.where(A == 0, dt, np.expm1(dA) / np.where(A == 0, 1, A)) * B
         return Ab, Bb
     left = 1 - alpha * dA
+    zero = left == 0
+    if bool(zero.any()):
+        idx = tuple(int(i) for i in (zero.nonzero()[0] if is_t else np.argwhere(zero)[0]))
+        bcast = torch.broadcast_to if is_t else np.broadcast_to
+        a, d = (complex(bcast(v, zero.shape)[idx]) for v in (A, dt))
+        raise ValueError(
+            f"A holds {a.real if not a.imag else a} where 1 - {alpha} dt A = 0 (dt={d.real}): "
+            f"discretization {method!r} divides by zero there (an eigenvalue at "
+            f"1 / ({alpha} dt)); use another dt or another discretization (e.g. 'zoh')"
+        )
     return (1 + (1 - alpha) * dA) / left, dt * B / left

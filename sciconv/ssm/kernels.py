@@ -21,13 +21,14 @@ References
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 import torch
 
-from ..validation import check_choice, check_positive_int, describe
-from ..vandermonde import vandermonde_apply
+from ..validation import check_choice, check_finite, check_positive_int, describe
+from ..vandermonde import APPLY_LIMIT, vandermonde_apply
 from .discretize import DISCRETIZATIONS, check_dt, discretize
 
 __all__ = [
@@ -93,6 +94,26 @@ def _check_dplr(lam: torch.Tensor, p: torch.Tensor, q: torch.Tensor) -> None:
         raise ValueError(f"Q must have the shape of P {tuple(p.shape)}, got {describe(q)}")
 
 
+def _states(*xs: Any) -> int:
+    """Entries of one broadcast state vector ``x_l`` (Python int)."""
+    shapes = [tuple(getattr(x, "shape", ())) for x in xs]
+    try:
+        shape = torch.broadcast_shapes(shapes[0][:-1], shapes[1], shapes[2])
+    except RuntimeError:
+        shape = max(shapes, key=math.prod)
+    return max(1, math.prod(shape))
+
+
+def _check_work(name: str, L: int, entries: int) -> None:
+    """Refuse, before allocating, a kernel computation of more than ``APPLY_LIMIT`` entries."""
+    if entries > APPLY_LIMIT:
+        raise ValueError(
+            f"{name}={L} needs {entries} state entries, more than APPLY_LIMIT={APPLY_LIMIT} "
+            f"(sciconv.vandermonde); use a smaller L (or, for a diagonal A, "
+            f"method='vandermonde_chunked')"
+        )
+
+
 def krylov(Abar: Any, Bbar: Any, C: Any, L: int) -> torch.Tensor:
     """Naive Krylov kernel: ``x_0 = Bbar``, ``x_{l+1} = Abar x_l``, ``K_l = C x_l``.
 
@@ -111,6 +132,7 @@ def krylov(Abar: Any, Bbar: Any, C: Any, L: int) -> torch.Tensor:
     [2.0, 0.0, 0.5, 0.0, 0.125]
     """
     L = check_positive_int("L", L)
+    _check_work("L", L, _states(Abar, Bbar, C) * L)
     x, out = Bbar, []
     for _ in range(L):
         out.append((C * x).sum(-1))
@@ -139,6 +161,7 @@ def krylov_doubling(Abar: Any, Bbar: Any, C: Any, L: int) -> torch.Tensor:
     ((100,), True)
     """
     L = check_positive_int("L", L)
+    _check_work("L", L, _states(Abar, Bbar, C) * 2 * L)  # X doubles up to 2L columns
     X = Bbar[..., :, None]
     power = Abar
     while X.shape[-1] < L:
@@ -251,6 +274,17 @@ def ssm_kernel(
     numpy.ndarray or torch.Tensor, shape (..., L)
         Torch if any input is a tensor (differentiable); real unless an input is complex.
 
+    Raises
+    ------
+    ValueError
+        If ``A`` has no state (``N = 0``, as :func:`hippo` and S4D refuse), if ``A``, ``B``,
+        ``C``, ``P`` or ``Q`` hold NaN or infinity, if the discretisation is singular
+        (``1 - dt A / 2 = 0`` for 'bilinear', see :func:`discretize`), if ``L`` would need more
+        than :data:`sciconv.vandermonde.APPLY_LIMIT` entries, or if the kernel overflows: an
+        unstable system (a discrete eigenvalue of modulus > 1) whose powers leave the float
+        range within ``L`` raises rather than return ``inf`` or ``NaN`` (a kernel that grows
+        but stays finite is returned as is).
+
     Notes
     -----
     * Krylov: :math:`K = (C\\bar B, C\\bar A\\bar B, \\dots)`, by ``L`` products or by doubling
@@ -319,6 +353,33 @@ def ssm_kernel(
     ref = next((v for v in (A, B, C, P, Q) if isinstance(v, torch.Tensor)), None)
     dev = None if ref is None else ref.device
     A, B, C = (_t(v, dev) for v in (A, B, C))
+    if A.ndim == 0 or A.shape[-1] == 0 or A.numel() == 0:
+        raise ValueError(f"A must hold N >= 1 states (as hippo and S4D require), got {describe(A)}")
+    for name, v in (("A", A), ("B", B), ("C", C), ("P", P), ("Q", Q)):
+        if v is not None:
+            check_finite(name, _t(v, dev))
+    K = _kernel(A, B, C, dt, L, method, discretization, P, Q, chunk, alpha, diagonal, dev)
+    _check_kernel_finite(K, A, dt, discretization)
+    return K if is_t else K.detach().numpy()
+
+
+def _check_kernel_finite(K: torch.Tensor, A: torch.Tensor, dt: Any, discretization: str) -> None:
+    """Raise when finite inputs gave a kernel that overflowed (an unstable system)."""
+    bad = ~torch.isfinite(K.detach())
+    if not bool(bad.any()):
+        return
+    first = int(bad.reshape(-1, K.shape[-1]).any(0).nonzero()[0])
+    raise ValueError(
+        f"the kernel overflows from K[{first}] on: A ({describe(A)}) with dt="
+        f"{dt if isinstance(dt, numbers.Real) else describe(dt)} and "
+        f"discretization {discretization!r} is unstable (a discrete eigenvalue |Abar| > 1 "
+        f"grows like |Abar|**l past the float range within L={K.shape[-1]}); use a stable A "
+        f"(eigenvalues with negative real part), a smaller dt or a shorter L"
+    )
+
+
+def _kernel(A, B, C, dt, L, method, discretization, P, Q, chunk, alpha, diagonal, dev):
+    """:func:`ssm_kernel` after validation: the kernel as a torch tensor."""
     dt_t = _t(dt, dev) if isinstance(dt, torch.Tensor) or np.ndim(dt) else None
     dt = dt_t if dt_t is not None else float(dt)
     if P is not None:
@@ -338,8 +399,8 @@ def ssm_kernel(
             if isinstance(dt, torch.Tensor) and dt.ndim != 0:
                 raise ValueError(f"dt must be a scalar for method='cauchy', got {describe(dt)}")
             _check_bc(B, C, A.shape[0], dense=True)
-            K = _cauchy_dplr(A, p, q, B, C, dt, L)
-            return K if is_t else K.detach().numpy()
+            _check_work("L", L, _states(A, B, C) * (p.shape[0] + 1) ** 2 * L)
+            return _cauchy_dplr(A, p, q, B, C, dt, L)
         A, diagonal = torch.diag(A) - p.transpose(0, 1) @ q.conj(), False
     else:
         A, B, C = _common(A, B, C)
@@ -356,23 +417,20 @@ def ssm_kernel(
             raise ValueError(f"method={method!r} needs a diagonal A, got a dense {describe(A)}")
         _check_bc(B, C, A.shape[0], dense=True)
         Ab, Bb = discretize(A, B, dt, discretization, alpha=alpha, diagonal=False)
-        K = (krylov if method == "krylov" else krylov_doubling)(Ab, Bb, C, L)
-        return K if is_t else K.detach().numpy()
+        return (krylov if method == "krylov" else krylov_doubling)(Ab, Bb, C, L)
     _check_bc(B, C, A.shape[-1], dense=False)
     d = dt[:, None] if isinstance(dt, torch.Tensor) and dt.ndim == 1 else dt
     Ab, Bb = discretize(A, B, d, discretization, alpha=alpha, diagonal=True)
     if method.startswith("krylov"):
         fn = krylov if method == "krylov" else krylov_doubling
         Ab, Bb = torch.broadcast_tensors(Ab, Bb)
-        K = fn(torch.diag_embed(Ab), Bb, C, L)
-        return K if is_t else K.detach().numpy()
+        return fn(torch.diag_embed(Ab), Bb, C, L)
     if method == "vandermonde_chunked":
         chunk = DEFAULT_CHUNK if chunk is None else check_positive_int("chunk", chunk)
     log = discretization == "zoh"
     nodes = torch.broadcast_to(A * d if log else Ab, torch.broadcast_shapes(Ab.shape, Bb.shape))
     coef = C * Bb
-    K = vandermonde_apply(nodes, coef, L, chunk=chunk, log_nodes=log)  # per-channel nodes too
-    return K if is_t else K.detach().numpy()
+    return vandermonde_apply(nodes, coef, L, chunk=chunk, log_nodes=log)  # per-channel nodes
 
 
 def _check_bc(B: torch.Tensor, C: torch.Tensor, N: int, dense: bool) -> None:

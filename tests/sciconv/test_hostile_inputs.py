@@ -23,6 +23,7 @@ from sciconv import (
     vandermonde,
     vandermonde_apply,
 )
+from sciconv.ssm import discretize, ssm_kernel
 
 
 # ------------------------------------------------------------------------------ dottest
@@ -210,3 +211,85 @@ _Z2 = torch.tensor([0.5, 0.25], dtype=torch.float64)
 def test_vandermonde_apply(z, c, L, kwargs, match):
     with pytest.raises(ValueError, match=match):
         vandermonde_apply(z, c, L, **kwargs)
+
+
+# --------------------------------------------------------------------------- ssm_kernel
+_ONE4 = np.ones(4)
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        pytest.param(  # returned zeros; hippo and S4D refuse N = 0
+            (np.zeros(0), np.zeros(0), np.zeros(0), 0.1, 4), {}, r"A must hold N >= 1 states",
+            id="M03",
+        ),
+        pytest.param(  # K[-1] = inf, no warning
+            (np.ones(2), np.ones(2), np.ones(2), 1.0, 1000), {"discretization": "zoh"},
+            r"the kernel overflows from K\[709\] on: A .* unstable", id="M06",
+        ),
+        pytest.param(
+            (np.eye(2), np.ones(2), np.ones(2), 1.0, 1000), {"discretization": "zoh"},
+            r"the kernel overflows .* unstable", id="M06-dense",
+        ),
+        pytest.param(  # K = [inf] * 4
+            (np.array([2.0]), np.ones(1), np.ones(1), 1.0, 4), {},
+            r"A holds 2.0 where 1 - 0.5 dt A = 0 \(dt=1.0\): discretization 'bilinear'",
+            id="M07",
+        ),
+        pytest.param(  # torch LinAlgError "input matrix is singular"
+            (2 * np.eye(4), _ONE4, _ONE4, 1.0, 4), {},
+            r"A \(.*\) with dt=1.0 makes I - 0.5 dt A singular", id="M08",
+        ),
+        pytest.param(  # K = [nan] * 4
+            (np.array([-1.0, np.nan]), np.ones(2), np.ones(2), 0.1, 4), {},
+            r"A must be finite", id="M09",
+        ),
+        pytest.param(
+            (-_ONE4, _ONE4, _ONE4, 0.1, 4), {"P": np.full((1, 4), np.inf)}, r"P must be finite",
+            id="M09-P",
+        ),
+        pytest.param(  # 41 s of doubling allocations up to the memory cap
+            (-np.eye(4), _ONE4, _ONE4, 0.1, 10**11), {}, r"L=100000000000 needs", id="A02",
+        ),
+        pytest.param(
+            (-np.eye(4), _ONE4, _ONE4, 0.1, 10**11), {"method": "krylov"}, r"L=100000000000",
+            id="A02-krylov",
+        ),
+        pytest.param(
+            (-_ONE4, _ONE4, _ONE4, 0.1, 10**11), {"method": "vandermonde_chunked"},
+            r"L=100000000000", id="A02-vandermonde",
+        ),
+        pytest.param(
+            (-_ONE4, _ONE4, _ONE4, 0.1, 10**11), {"P": np.ones((1, 4))}, r"L=100000000000",
+            id="A02-cauchy",
+        ),
+    ],
+)  # fmt: skip
+def test_ssm_kernel(args, kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        ssm_kernel(*args, **kwargs)
+
+
+def test_ssm_kernel_growing_but_finite_is_returned():
+    # the documented line: an unstable kernel is returned while it stays finite
+    K = ssm_kernel(np.ones(1), np.ones(1), np.ones(1), 1.0, 100, discretization="zoh")
+    np.testing.assert_allclose(K, np.e ** np.arange(100) * (np.e - 1), rtol=1e-12)
+
+
+@pytest.mark.parametrize(
+    ("A", "dt", "method", "match"),
+    [
+        pytest.param(np.array([2.0]), 1.0, "bilinear", r"A holds 2.0", id="M07-discretize"),
+        pytest.param(2 * np.eye(2), 1.0, "bilinear", r"A \(.*\) with dt=1.0", id="M08-discretize"),
+        pytest.param(
+            torch.tensor([[-1.0, 4.0]], dtype=torch.float64), torch.tensor([[0.1], [0.5]]),
+            "bilinear", r"A holds 4.0 where .* \(dt=0.5", id="M07-batch",
+        ),
+        pytest.param(np.array([1.0, 0.5]), 2.0, "backward_euler", r"A holds 0.5", id="M07-euler"),
+        pytest.param(np.array([np.inf]), 1.0, "zoh", r"A must be finite", id="M09-discretize"),
+    ],
+)  # fmt: skip
+def test_discretize_singular_or_non_finite(A, dt, method, match):
+    with pytest.raises(ValueError, match=match):
+        discretize(A, np.ones(A.shape[-1]), dt, method)
