@@ -40,11 +40,71 @@ def test_full_rank_is_exact(shape, kind, backend):
 
 @pytest.mark.parametrize("kind", ["cp", "tucker", "tt"])
 def test_reported_error_matches_numpy(kind):
-    """``error`` is ||W - W_hat|| / ||W|| recomputed independently; truncation loses accuracy."""
+    """``error`` is ||W - W_hat|| / ||W|| recomputed independently (rank-dependent bounds on
+    its value: test_truncated_error_within_unfolding_bounds)."""
     w = torch.randn(6, 5, 3, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(2))
     dec = decompose(w, kind, 2)
     assert dec.error == pytest.approx(_rel(dec.reconstruct(), w), rel=1e-12)
-    assert 0.05 < dec.error < 1.0
+
+
+def _decaying_kernel():
+    """A (6, 5, 3, 3) kernel with decaying spectra: 8 random rank-one terms of norms 2^-i, so
+    truncation errors are far from 0 and 1 and the bounds below are informative."""
+    rng = np.random.default_rng(3)
+    shape = (6, 5, 3, 3)
+    terms = []
+    for i in range(8):
+        t = np.einsum("a,b,c,d->abcd", *(rng.standard_normal(n) for n in shape))
+        terms.append(2.0**-i * t / np.linalg.norm(t))
+    return terms
+
+
+def _tail(tensor, modes, rank):
+    """||sigma_{rank+1:}|| of the unfolding with ``modes`` as rows (Eckart-Young: the least
+    Frobenius error of any matrix of that rank)."""
+    rest = [k for k in range(tensor.ndim) if k not in modes]
+    rows = int(np.prod([tensor.shape[k] for k in modes]))
+    s = np.linalg.svd(np.transpose(tensor, [*modes, *rest]).reshape(rows, -1), compute_uv=False)
+    return float(np.sqrt(np.sum(s[rank:] ** 2)))
+
+
+@pytest.mark.parametrize(
+    ("kind", "rank"),
+    [("cp", 1), ("cp", 2), ("cp", 3), ("tucker", 1), ("tucker", 2), ("tucker", 3),
+     ("tucker", (3, 1)), ("tt", 1), ("tt", 2), ("tt", 3), ("tt", (2, 3, 1))],
+)  # fmt: skip
+def test_truncated_error_within_unfolding_bounds(kind, rank):
+    """Truncated ranks: the error is bounded by the singular values of the unfoldings.
+
+    Lower bound (any decomposition of that rank, Eckart-Young on each unfolding whose rank the
+    format caps): ``max_k tail_k / ||W||``; Tucker caps the out (mode 0) and in (mode 1)
+    unfoldings, TT the unfoldings (in, kh, ..., k-th) vs rest in its mode order
+    (in, kh, kw, out), CP every mode unfolding at R. Upper bound: Tucker (HOSVD-initialised
+    HOOI) and TT-SVD meet ``sqrt(sum_k tail_k^2) / ||W||`` (De Lathauwer et al. 2000;
+    Oseledets 2011); CP (ALS, no such theorem) must be within 1.1x of the rank-R candidate
+    known by construction (the first R terms; measured 0.95-1.0x). Slack 1e-12 relative.
+    """
+    terms = _decaying_kernel()
+    W = sum(terms)
+    dec = decompose(torch.as_tensor(W), kind, rank)
+    err, norm = dec.error, np.linalg.norm(W)
+    assert err == pytest.approx(_rel(dec.reconstruct(), torch.as_tensor(W)), rel=1e-12)
+    if kind == "cp":
+        (R,) = dec.rank
+        tails = [_tail(W, [k], R) for k in range(4)]
+        candidate = np.linalg.norm(W - sum(terms[:R])) / norm
+        assert err <= 1.1 * candidate, (err, candidate)
+    else:
+        if kind == "tucker":
+            tails = [_tail(W, [0], dec.rank[0]), _tail(W, [1], dec.rank[1])]
+        else:
+            X = np.transpose(W, (1, 2, 3, 0))
+            tails = [_tail(X, list(range(k + 1)), r) for k, r in enumerate(dec.rank)]
+        upper = np.sqrt(np.sum(np.square(tails))) / norm
+        assert err <= upper * (1 + 1e-12), (err, upper)
+    lower = max(tails) / norm
+    assert err >= lower * (1 - 1e-12), (err, lower)
+    assert 0.01 < lower < 0.9  # the bound is informative for this kernel
 
 
 def test_factor_layouts_match_tensorly():

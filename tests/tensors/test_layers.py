@@ -8,6 +8,7 @@ the FLOP counters; ``torch.autograd.gradcheck`` (finite differences) for the bac
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
@@ -146,15 +147,22 @@ def test_from_conv_full_rank(device, nd, kind, dtype):
 
 
 def test_from_conv_low_rank_error_is_reported():
-    """A truncated from_conv keeps the bias and reports the kernel error; the output error is
-    bounded by ||W - W_hat||_1-type slack (checked loosely: relative output error < 2 x 1.0)."""
+    """A truncated from_conv keeps the bias and reports the kernel error, which lies between
+    the Eckart-Young and HOSVD bounds from the singular values of the (out, in) unfoldings."""
     torch.manual_seed(2)
     conv = nn.Conv2d(8, 8, 3, padding=1, dtype=torch.float64)
     layer = TuckerConv2d.from_conv(conv, (4, 4))
     assert torch.equal(layer.bias, conv.bias)
     w_err = (layer.weight - conv.weight).norm() / conv.weight.norm()
     assert layer.decomposition_error == pytest.approx(w_err.item(), rel=1e-10)
-    assert 0.0 < layer.decomposition_error < 1.0
+    # rank-(4, 4) Tucker on the (out, in) modes: Eckart-Young on each capped unfolding below,
+    # the HOSVD bound above (tails of the singular values of the two mode unfoldings)
+    W = conv.weight.detach().numpy()
+    sv = [np.linalg.svd(np.moveaxis(W, k, 0).reshape(8, -1), compute_uv=False) for k in (0, 1)]
+    tails = [np.sqrt(np.sum(s[4:] ** 2)) for s in sv]
+    norm = np.linalg.norm(W)
+    lower, upper = max(tails) / norm, np.sqrt(np.sum(np.square(tails))) / norm
+    assert lower * (1 - 1e-12) <= layer.decomposition_error <= upper * (1 + 1e-12)
 
 
 def test_backward_matches_finite_differences():
