@@ -217,9 +217,15 @@ class WinogradConv2d(nn.Conv2d):
         th, tw = self.transform_h, self.transform_w
         lowp = self.arithmetic == "elementwise"
         mode = "constant" if self.padding_mode == "zeros" else self.padding_mode
+        size = tuple(x.shape[2:])
         x = F.pad(x, self._reversed_padding_repeated_twice, mode=mode)
         N, C, H, W = x.shape
         Ho, Wo = H - th.r + 1, W - tw.r + 1
+        if Ho < 1 or Wo < 1:
+            raise ValueError(
+                f"x of spatial size {size}, padded by {self.padding!r} to {(H, W)}, is "
+                f"smaller than kernel_size {self.kernel_size}: no output fits"
+            )
         nth, ntw = math.ceil(Ho / th.m), math.ceil(Wo / tw.m)
         x = F.pad(x, (0, ntw * tw.m + tw.r - 1 - W, 0, nth * th.m + th.r - 1 - H))
         d = x.unfold(2, th.n, th.m).unfold(3, tw.n, tw.m)  # (N, C, nth, ntw, n_h, n_w)

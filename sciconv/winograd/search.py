@@ -28,7 +28,7 @@ from ..validation import check_choice, check_positive_int
 from .conditioning import kappa_vfin, predictor_E
 from .error import single_thread, winograd_error
 from .scaling import balance
-from .transforms import default_points, transforms, verify
+from .transforms import check_tile, default_points, transforms, verify
 
 __all__ = ["OBJECTIVES", "SearchResult", "evaluate_points", "search", "simple_rationals"]
 
@@ -227,7 +227,7 @@ def search(
     >>> [str(p) for p in res.best]
     ['-3/2', '-3/5', '0', '3/5', '3/2']
     """
-    m, r = check_positive_int("m", m), check_positive_int("r", r)
+    m, r = check_tile(m, r)
     check_choice("objective", objective, OBJECTIVES)
     budget = check_positive_int("budget", budget)
     popsize = check_positive_int("popsize", popsize, 2)

@@ -32,6 +32,8 @@ from ..validation import check_choice, check_positive_int, describe
 from ..vandermonde import INF, exact_inverse, parse_point, vandermonde
 
 __all__ = [
+    "MAX_M",
+    "MAX_R",
     "PLACEMENTS",
     "WinogradTransform",
     "default_points",
@@ -42,6 +44,35 @@ __all__ = [
 
 #: Where the Lagrange normalisers ``1 / N_i`` live: in ``G`` (wincnn's choice), ``A`` or ``B``.
 PLACEMENTS = ("G", "A", "B")
+
+#: Largest tile ``m`` and filter ``r`` accepted (the README's range): beyond them the exact
+#: rational transforms take seconds to minutes (F(100, 3): 14 s) and their float error is
+#: past any use (kappa grows exponentially with ``n = m + r - 1``).
+MAX_M, MAX_R = 16, 7
+
+
+def check_tile(m: Any, r: Any) -> tuple[int, int]:
+    """Return ``(m, r)`` as ints after checking ``1 <= m <= MAX_M`` and ``1 <= r <= MAX_R``.
+
+    Examples
+    --------
+    >>> from sciconv.winograd.transforms import check_tile
+    >>> check_tile(6, 3)
+    (6, 3)
+    >>> check_tile(10**6, 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: m must be an integer in [1, 16] (outputs per tile), got 1000000
+    """
+    m, r = check_positive_int("m", m), check_positive_int("r", r)
+    if m > MAX_M:
+        raise ValueError(f"m must be an integer in [1, {MAX_M}] (outputs per tile), got {m}")
+    if r > MAX_R:
+        raise ValueError(
+            f"r must be an integer in [1, {MAX_R}] (the filter length: kernel_size for "
+            f"WinogradConv2d), got {r}"
+        )
+    return m, r
 
 
 def default_points(count: int) -> list[Fraction]:
@@ -190,9 +221,9 @@ def transforms(m: int, r: int, points: Any = None, placement: str = "G") -> Wino
     Parameters
     ----------
     m : int
-        Number of outputs per tile (``>= 1``).
+        Number of outputs per tile, ``1 <= m <= 16`` (:data:`MAX_M`).
     r : int
-        Filter length (``>= 1``).
+        Filter length, ``1 <= r <= 7`` (:data:`MAX_R`).
     points : sequence or str, optional
         ``n - 1 = m + r - 2`` distinct finite rationals (ints, Fractions, strings like
         ``"5/6"``; a comma-separated string is split), or ``n`` points holding INF once.
@@ -244,8 +275,7 @@ def transforms(m: int, r: int, points: Any = None, placement: str = "G") -> Wino
     >>> AT @ ((G @ g) * (BT @ d)), np.correlate(d, g, "valid")
     (array([-2.,  4.]), array([-2.,  4.]))
     """
-    m = check_positive_int("m", m)
-    r = check_positive_int("r", r)
+    m, r = check_tile(m, r)
     check_choice("placement", placement, PLACEMENTS)
     n = m + r - 1
     pts = parse_points(default_points(n - 1) if points is None else points, n)

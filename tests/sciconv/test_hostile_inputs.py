@@ -24,6 +24,7 @@ from sciconv import (
     vandermonde_apply,
 )
 from sciconv.ssm import discretize, ssm_kernel
+from sciconv.winograd import WinogradConv2d, search, transforms
 
 
 # ------------------------------------------------------------------------------ dottest
@@ -293,3 +294,33 @@ def test_ssm_kernel_growing_but_finite_is_returned():
 def test_discretize_singular_or_non_finite(A, dt, method, match):
     with pytest.raises(ValueError, match=match):
         discretize(A, np.ones(A.shape[-1]), dt, method)
+
+
+# ----------------------------------------------------------------------------- winograd
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        pytest.param(lambda: transforms(10**6, 3), r"m must be .* \[1, 16\] .* 1000000", id="W04"),
+        pytest.param(lambda: transforms(17, 3), r"m must be .* got 17", id="W04-m17"),
+        pytest.param(lambda: transforms(4, 8), r"r must be .* \[1, 7\] .* got 8", id="W04-r8"),
+        pytest.param(lambda: search(40, 3, budget=5), r"m must be .* got 40", id="W04-search"),
+        pytest.param(lambda: WinogradConv2d(2, 2, 9), r"r must be .* got 9", id="W04-layer"),
+    ],
+)
+def test_winograd_transforms_bounds(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+def test_winograd_largest_transform_still_builds():
+    assert transforms(16, 7).n == 22
+
+
+@pytest.mark.parametrize(
+    ("padding", "size"), [pytest.param(0, (2, 2), id="W11"), pytest.param(0, (5, 2), id="W11-w")]
+)
+def test_winograd_conv2d_input_smaller_than_kernel(padding, size):
+    layer = WinogradConv2d(3, 8, 3, padding=padding).double()
+    x = torch.randn(1, 3, *size, dtype=torch.float64)
+    with pytest.raises(ValueError, match=r"x of spatial size .* smaller than kernel_size \(3, 3\)"):
+        layer(x)
