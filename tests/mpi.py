@@ -35,8 +35,15 @@ ROOT = Path(__file__).resolve().parents[1]
 
 def run_mpi(script: Path, ranks: int = 2, timeout: float = 300) -> subprocess.CompletedProcess:
     """``mpiexec -n ranks python script`` from the repository root; fails the test on error."""
+    return run_mpi_command([sys.executable, str(script)], ranks, timeout)
+
+
+def run_mpi_command(
+    argv: list[str], ranks: int = 2, timeout: float = 300
+) -> subprocess.CompletedProcess:
+    """``mpiexec -n ranks *argv`` from the repository root; fails the test on error."""
     proc = subprocess.run(
-        ["mpiexec", "-n", str(ranks), sys.executable, str(script)],
+        ["mpiexec", "-n", str(ranks), *argv],
         capture_output=True,
         text=True,
         timeout=timeout,
