@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import mpi4py  # noqa: F401 - required by the scripts (comm.tompi4py()): missing fails, never skips
 import pytest
 
 
