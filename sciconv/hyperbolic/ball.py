@@ -48,13 +48,14 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..validation import describe
+from ..validation import check_finite, describe
 
 __all__ = [
     "BALL_EPS",
     "artanh",
     "as_curvature",
     "check_in_ball",
+    "check_tangent",
     "dist",
     "expmap",
     "expmap0",
@@ -216,8 +217,34 @@ def mobius_scalar_mul(
     return _project(out, c, dim) if project else out
 
 
-def expmap0(u: Tensor, c: Any, dim: int = -1, project: bool = True) -> Tensor:
-    """Exponential map at the origin, ``tanh(sqrt(c)||u||) u / (sqrt(c)||u||)``."""
+def check_tangent(name: str, u: Tensor) -> None:
+    """Raise unless ``u`` is a floating-point tensor of finite tangent vectors.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.hyperbolic.ball import check_tangent
+    >>> check_tangent("u", torch.tensor([[0.5, 3.0]]))  # any finite vector: returns None
+    >>> check_tangent("u", torch.tensor([float("nan"), 0.0]))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: u must be finite, got NaN or infinity in Tensor of shape (2,) ...
+    """
+    if not isinstance(u, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {describe(u)}")
+    if not (u.is_floating_point() or u.is_complex()):
+        raise TypeError(f"{name} must be a floating-point tensor, got {describe(u)}")
+    check_finite(name, u)
+
+
+def expmap0(u: Tensor, c: Any, dim: int = -1, project: bool = True, check: bool = True) -> Tensor:
+    """Exponential map at the origin, ``tanh(sqrt(c)||u||) u / (sqrt(c)||u||)``.
+
+    With ``check`` (default), ``u`` must be finite (``ValueError`` for NaN or infinity, as
+    :func:`logmap0` refuses points outside the ball) — a host sync per call.
+    """
+    if check:
+        check_tangent("u", u)
     c = as_curvature(c, u)
     s = c.sqrt()
     un = _norm(u, dim)
@@ -238,10 +265,11 @@ def logmap0(y: Tensor, c: Any, dim: int = -1, check: bool = True) -> Tensor:
 def expmap(
     x: Tensor, u: Tensor, c: Any, dim: int = -1, project: bool = True, check: bool = True
 ) -> Tensor:
-    """Exponential map at ``x``."""
+    """Exponential map at ``x`` (with ``check``: ``x`` in the ball, ``u`` finite)."""
     c = as_curvature(c, x)
     if check:
         check_in_ball("x", x, c, dim)
+        check_tangent("u", u)
     s = c.sqrt()
     un = _norm(u, dim)
     second = torch.tanh(s * _lambda(x, c, dim) * un / 2) * (u / (s * un))

@@ -7,6 +7,9 @@ Ganea, Bécigneul and Hofmann, "Hyperbolic Neural Networks", NeurIPS 2018. arXiv
 
 from __future__ import annotations
 
+import numbers
+from typing import Any
+
 import torch
 from torch import Tensor, nn
 
@@ -43,6 +46,14 @@ class PoincareBall(nn.Module):
     -----
     The methods call the functions of :mod:`sciconv.hyperbolic.ball` with ``self.c``; they
     validate that inputs lie in the ball (a reduction and a host sync per argument).
+
+    Dtype of ``c``: it is stored in the module's dtype (``dtype``, default
+    ``torch.get_default_dtype()``) and follows ``.double()``, ``.float()``, ``.to(dtype)``.
+    A curvature given as a Python number is re-rounded *from that number* on a dtype change,
+    so ``PoincareBall(0.7).double().c`` is ``0.7`` in float64, not float32's
+    ``0.699999988079071`` widened (geoopt keeps the widened float32 value). This holds while
+    ``c`` (or the learnable ``raw_c``) still has its initial value; a trained or loaded value
+    is converted like any tensor.
 
     Examples
     --------
@@ -82,13 +93,38 @@ class PoincareBall(nn.Module):
         dtype: torch.dtype | None = None,
     ) -> None:
         super().__init__()
-        c0 = as_curvature(c).to(device=device, dtype=dtype or torch.get_default_dtype())
+        c0 = as_curvature(c)
         self.learnable = bool(learnable)
+        # the exact curvature, re-rounded into each new dtype while raw_c is untouched
+        self._c_exact = float(c) if isinstance(c, numbers.Real) else None
+        raw = self._raw_from(c0.to(device=device, dtype=dtype or torch.get_default_dtype()))
         if self.learnable:
-            # inverse softplus so that softplus(raw) == c at the start
-            self.raw_c = nn.Parameter(c0 + torch.log(-torch.expm1(-c0)))
+            self.raw_c = nn.Parameter(raw)
         else:
-            self.register_buffer("raw_c", c0)
+            self.register_buffer("raw_c", raw)
+
+    def _raw_from(self, c0: Tensor) -> Tensor:
+        """``raw_c`` for the curvature ``c0`` (inverse softplus when learnable)."""
+        return c0 + torch.log(-torch.expm1(-c0)) if self.learnable else c0
+
+    def _exact_raw(self, like: Tensor) -> Tensor | None:
+        if self._c_exact is None or not like.is_floating_point():
+            return None
+        c0 = torch.tensor(self._c_exact, dtype=torch.float64, device=like.device)
+        return self._raw_from(c0.to(like.dtype))
+
+    def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        before = self.raw_c.detach()
+        ref = self._exact_raw(before)
+        pristine = ref is not None and bool(torch.equal(before, ref))
+        out = super()._apply(fn, *args, **kwargs)
+        after = self.raw_c
+        if pristine and after.dtype != before.dtype:
+            exact = self._exact_raw(after)
+            if exact is not None:
+                with torch.no_grad():
+                    after.copy_(exact)
+        return out
 
     @property
     def c(self) -> Tensor:

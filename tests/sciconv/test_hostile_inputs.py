@@ -23,6 +23,7 @@ from sciconv import (
     vandermonde,
     vandermonde_apply,
 )
+from sciconv.hyperbolic import PoincareBall, ball
 from sciconv.ssm import discretize, ssm_kernel
 from sciconv.winograd import WinogradConv2d, search, transforms
 
@@ -324,3 +325,55 @@ def test_winograd_conv2d_input_smaller_than_kernel(padding, size):
     x = torch.randn(1, 3, *size, dtype=torch.float64)
     with pytest.raises(ValueError, match=r"x of spatial size .* smaller than kernel_size \(3, 3\)"):
         layer(x)
+
+
+# ----------------------------------------------------------------------------- hyperbolic
+_NAN2 = torch.tensor([float("nan"), 0.0], dtype=torch.float64)
+_ORIGIN2 = torch.zeros(2, dtype=torch.float64)
+
+
+@pytest.mark.parametrize(
+    ("call", "exc", "match"),
+    [
+        pytest.param(lambda: ball.expmap0(_NAN2, 1.0), ValueError, r"u must be finite", id="H04"),
+        pytest.param(
+            lambda: ball.expmap0(torch.tensor([float("inf"), 0.0]), 1.0), ValueError,
+            r"u must be finite", id="H04-inf",
+        ),
+        pytest.param(
+            lambda: ball.expmap(_ORIGIN2, _NAN2, 1.0), ValueError, r"u must be finite",
+            id="H04-expmap",
+        ),
+        pytest.param(
+            lambda: PoincareBall(1.0, dtype=torch.float64).expmap0(_NAN2), ValueError,
+            r"u must be finite", id="H04-module",
+        ),
+        pytest.param(
+            lambda: ball.expmap0([0.1, 0.2], 1.0), TypeError, r"u must be a torch.Tensor",
+            id="H04-list",
+        ),
+    ],
+)  # fmt: skip
+def test_hyperbolic_expmap(call, exc, match):
+    with pytest.raises(exc, match=match):
+        call()
+
+
+def test_poincare_ball_keeps_c_in_its_dtype():
+    # issue 20 item 7: c was stored in float32 and widened (0.69999998807907...)
+    b = PoincareBall(c=0.7)
+    assert b.c.dtype == torch.float32 and b.c.item() == float(np.float32(0.7))
+    d = b.double()
+    assert d.c.dtype == torch.float64 and d.c.item() == 0.7
+    assert PoincareBall(c=0.7).float().double().c.item() == 0.7
+    learned = PoincareBall(c=0.7, learnable=True).double()
+    assert isinstance(learned.raw_c, torch.nn.Parameter) and learned.raw_c.dtype == torch.float64
+    assert learned.c.item() == pytest.approx(0.7, rel=1e-15)
+    # the float64 map uses c = 0.7 exactly: tanh(sqrt(0.7) |u|) / sqrt(0.7) along u
+    u = torch.tensor([0.3, 0.0], dtype=torch.float64)
+    ref = np.tanh(np.sqrt(0.7) * 0.3) / np.sqrt(0.7)
+    assert d.expmap0(u, project=False)[0].item() == pytest.approx(ref, rel=1e-15)
+    # a loaded (non-initial) value converts like any tensor
+    loaded = PoincareBall(c=0.7)
+    loaded.load_state_dict({"raw_c": torch.tensor(0.5)})
+    assert loaded.double().c.item() == 0.5
