@@ -5,8 +5,8 @@ Linear maps (``identity``, ``jacobi``, ``pyamg``, ``exact``, ``coarse``, ``smoot
 :func:`solvers.krylov.cg` and DCDM all take them; the maps with a network inside the cycle
 (``network``, ``network+coarse``) are nonlinear and say so (``.linear`` is False).
 
-``solvers.network`` (torch) is imported only when a map needs it, so ``make_map('coarse')``
-never loads torch.
+``solvers.network`` (torch code) is imported only when a map needs it: the classical maps
+never go through it. (torch itself is still loaded by ``import sciconv``'s package init.)
 """
 
 from __future__ import annotations
@@ -184,8 +184,12 @@ def make_map(
     A = sp.csr_matrix(A, dtype=float)
     if name in ("network", "coarse", "smoothed", "learned", "network+coarse"):
         return _grid_map(spec, A, labels, exterior)
+    if count and name in ("identity", "exact"):
+        raise ValueError(f"spec {spec!r}: {name!r} takes no count (use {name!r})")
     if count and not count.isdigit():
         raise ValueError(f"spec {spec!r}: the sweep count must be an integer >= 1, got {count!r}")
+    if isinstance(omega, bool) or not isinstance(omega, (int, float)) or not 0 < omega < 2:
+        raise ValueError(f"omega must be a number in (0, 2) (Jacobi damping), got {omega!r}")
     sweeps = check_positive_int("sweeps", int(count)) if count else None
     n = A.shape[0]
     if name == "identity":
@@ -238,10 +242,10 @@ def _grid_map(spec: str, A: sp.csr_matrix, labels: Any, exterior: str | int | No
 def grid_spec(spec: str, ndim: int) -> tuple[str, str | None, int | None]:
     """``(name, model, block)`` of a grid map spec, defaults filled in.
 
-    ``network[:M]`` -> ``('network', M or 'poisson2d', None)``; ``coarse[:B]`` /
+    ``network[:M]`` -> ``('network', M or 'poisson{ndim}d', None)``; ``coarse[:B]`` /
     ``smoothed[:B]`` -> ``(name, None, B)``; ``learned[:M]`` -> ``('learned', M or
-    'stencil{ndim}d', B)`` with B the block the model was trained with (filled in by the
-    map); ``network+coarse[:M[:B]]`` -> ``('network+coarse', M, B)`` with M defaulting to
+    'stencil{ndim}d', None)`` (the learned map uses 4×4(×4) blocks, as its network was
+    trained); ``network+coarse[:M[:B]]`` -> ``('network+coarse', M, B)`` with M defaulting to
     ``poisson{ndim}d-coarse`` and B to :data:`~solvers.grid.COARSE_BLOCK`. The one parser
     behind :func:`make_map` and the PETSc map PC's halo path.
 
@@ -256,7 +260,7 @@ def grid_spec(spec: str, ndim: int) -> tuple[str, str | None, int | None]:
     if name in ("coarse", "smoothed"):
         return name, None, block or COARSE_BLOCK
     if name == "network":
-        return name, model or "poisson2d", None
+        return name, model or f"poisson{ndim}d", None
     if name == "learned":
         return name, model or f"stencil{ndim}d", None
     return name, model or f"poisson{ndim}d-coarse", block or COARSE_BLOCK
