@@ -152,7 +152,9 @@ def train_stencil(
     opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
     log: dict[str, Any] = {"losses": [], "validation": []}
     t0 = time.perf_counter()
-    bar = tqdm(range(steps), desc="train stencil", disable=not progress, mininterval=2.0)
+    bar = tqdm(
+        range(steps), desc="train stencil", disable=None if progress else True, mininterval=2.0
+    )
     for step in bar:
         pick = torch.randint(len(problems), (min(batch, len(problems)),), generator=gen)
         loss = torch.zeros((), dtype=torch.float64)

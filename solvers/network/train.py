@@ -364,7 +364,13 @@ def train(
                        path)  # fmt: skip
 
     t0 = time.perf_counter() - hist["seconds"][-1]
-    bar = tqdm(range(start, steps), disable=not progress, desc="train", initial=start, total=steps)
+    bar = tqdm(
+        range(start, steps),
+        disable=None if progress else True,
+        desc="train",
+        initial=start,
+        total=steps,
+    )
     model.train()
     step = start
     for step in bar:
