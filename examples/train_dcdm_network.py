@@ -5,7 +5,10 @@ Training data: Lanczos Ritz vectors of obstacle / plume pressure matrices at sev
 toward the low end of the spectrum. Validation = DCDM iterations (rtol 1e-6) on held-out
 geometries, every ``--validate-every`` steps.
 
-    python examples/train_dcdm_network.py                     # the shipped run (~10 min CPU)
+    python examples/train_dcdm_network.py                     # the shipped run (~10 min CPU),
+                                                              # written to out/network (add
+                                                              # --out solvers/network/weights
+                                                              # to replace the shipped files)
     python examples/train_dcdm_network.py --steps 20 --out out/net  # a quick try
 """
 
@@ -85,7 +88,8 @@ def main(argv: list[str] | None = None) -> None:
         "--threads", type=int, default=1, help="torch threads (1 is fastest on a shared CPU)"
     )
     ap.add_argument("--name", default=None, help="default: poisson{dim}d")
-    ap.add_argument("--out", default=str(WEIGHTS_DIR), help="folder of NAME.pt / NAME.json")
+    ap.add_argument("--out", default="out/network",
+                    help=f"folder of NAME.pt / NAME.json (shipped: {WEIGHTS_DIR})")  # fmt: skip
     ap.add_argument("--checkpoint", default="out/network/checkpoint.pt")
     args = ap.parse_args(argv)
     name = args.name or f"poisson{args.dim}d"

@@ -73,9 +73,12 @@ def save_pretrained(
     model: MultigridNet | StencilNet,
     name: str,
     metadata: dict[str, Any],
-    folder: str | Path | None = None,
+    folder: str | Path,
 ) -> dict[str, Any]:
     """Write ``NAME.pt`` (the state dict) and ``NAME.json`` (config, sha256, ``metadata``).
+
+    ``folder`` is required: nothing is written into the installed package unless its weights
+    folder (:data:`WEIGHTS_DIR`) is passed explicitly.
 
     Examples
     --------
@@ -92,6 +95,11 @@ def save_pretrained(
     >>> all(torch.equal(saved[k], loaded[k]) for k in saved)
     True
     """
+    if folder is None:
+        raise ValueError(
+            "folder is required (got None): save_pretrained never writes into the installed "
+            f"package unless you pass its weights folder, {WEIGHTS_DIR}, explicitly"
+        )
     pt, js = _paths(name, folder)
     pt.parent.mkdir(parents=True, exist_ok=True)
     torch.save({k: v.detach().cpu().clone() for k, v in model.state_dict().items()}, pt)

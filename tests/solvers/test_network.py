@@ -191,6 +191,11 @@ def saved(tmp_path):
     return model, tmp_path
 
 
+def test_save_pretrained_never_writes_into_the_package_by_default():
+    with pytest.raises(ValueError, match="folder is required"):
+        save_pretrained(MultigridNet(2, 4, 1), "tiny", {"command": "test"}, None)
+
+
 def test_registry_round_trip(saved):
     """Save then load gives identical tensors; the JSON's sha256 is the file's."""
     model, folder = saved
