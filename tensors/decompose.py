@@ -296,6 +296,33 @@ def _exact_cp(w: torch.Tensor) -> tuple[torch.Tensor, ...]:
     return tuple(factors)
 
 
+def _zero_factors(kind: str, w: torch.Tensor, ranks: tuple[int, ...]) -> list[torch.Tensor]:
+    """Exact factors of an all-zero kernel: identity-like factors, zero output factor/core.
+
+    Only the factor nearest the output (CP, TT) or the core (Tucker) is zero, so a layer
+    built from them still gets nonzero gradients for it.
+    """
+    kw = {"dtype": w.dtype, "device": w.device}
+    out_ch, in_ch, *ks = (int(v) for v in w.shape)
+    if kind == "cp":
+        r = ranks[0]
+        return [torch.zeros(out_ch, r, **kw), *(torch.eye(n, r, **kw) for n in (in_ch, *ks))]
+    if kind == "tucker":
+        ro, ri = ranks
+        return [
+            torch.eye(out_ch, ro, **kw),
+            torch.eye(in_ch, ri, **kw),
+            torch.zeros(ro, ri, *ks, **kw),
+        ]
+    cores = [torch.eye(in_ch, ranks[0], **kw)]
+    for a, k in enumerate(ks):
+        core = torch.zeros(ranks[a], k, ranks[a + 1], **kw)
+        diag = torch.arange(min(ranks[a], ranks[a + 1]), device=w.device)
+        core[diag, 0, diag] = 1
+        cores.append(core)
+    return [*cores, torch.zeros(ranks[-1], out_ch, **kw)]
+
+
 def _run_tensorly(kind, w, ranks, backend, n_iter_max, tol, random_state):
     """Run tensorly on ``w`` and return factors as tensors of ``w``'s dtype and device."""
     dims = w.ndim
@@ -376,6 +403,9 @@ def decompose(
 
     Notes
     -----
+    An all-zero ``weight`` gives exact factors (error 0) without running tensorly: the output
+    factor (CP, TT) or the core (Tucker) is zero and the others are identity-like.
+
     CP writes :math:`W_{oihw} \approx \sum_{r=1}^R a_{or} b_{ir} c_{hr} d_{wr}` — the product of a
     1x1, a kx1 (depthwise), a 1xk (depthwise) and a 1x1 convolution. Partial Tucker writes
     :math:`W \approx G \times_1 U \times_2 V` with a core :math:`G` of shape
@@ -407,7 +437,9 @@ def decompose(
     if backend == "auto":
         backend = "numpy" if w.device.type == "cpu" else "pytorch"
     ranks = resolve_rank(kind, tuple(w.shape), rank)
-    if kind == "cp" and ranks == max_rank("cp", tuple(w.shape)):
+    if not bool(w.any()):  # tensorly's CP-ALS hits a singular system on zeros (LinAlgError)
+        factors = _zero_factors(kind, w, ranks)
+    elif kind == "cp" and ranks == max_rank("cp", tuple(w.shape)):
         factors = list(_exact_cp(w))
     else:
         factors = _run_tensorly(kind, w, ranks, backend, n_iter_max, tol, random_state)

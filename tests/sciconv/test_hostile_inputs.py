@@ -26,6 +26,7 @@ from sciconv import (
 from sciconv.hyperbolic import PoincareBall, ball
 from sciconv.ssm import discretize, ssm_kernel
 from sciconv.winograd import WinogradConv2d, search, transforms
+from tensors import decompose
 
 
 # ------------------------------------------------------------------------------ dottest
@@ -377,3 +378,25 @@ def test_poincare_ball_keeps_c_in_its_dtype():
     loaded = PoincareBall(c=0.7)
     loaded.load_state_dict({"raw_c": torch.tensor(0.5)})
     assert loaded.double().c.item() == 0.5
+
+
+# ------------------------------------------------------------------- tensors.decompose
+@pytest.mark.parametrize(
+    ("kind", "rank"),
+    [
+        pytest.param("cp", 2, id="T09"),  # numpy LinAlgError "Singular matrix" from tensorly
+        pytest.param("tucker", (2, 2), id="T09-tucker"),
+        pytest.param("tt", 2, id="T09-tt"),
+        pytest.param("cp", "full", id="T09-cp-full"),
+    ],
+)
+def test_decompose_all_zero_weight_gives_exact_zero(kind, rank):
+    # documented: exact factors, the output factor (or core) zero, the others identity-like
+    w = torch.zeros(4, 4, 3, 3, dtype=torch.float64)
+    dec = decompose(w, kind=kind, rank=rank)
+    ref = decompose(torch.randn(4, 4, 3, 3, dtype=torch.float64), kind=kind, rank=rank)
+    assert dec.rank == ref.rank
+    assert [f.shape for f in dec.factors] == [f.shape for f in ref.factors]
+    assert dec.error == 0.0
+    assert torch.equal(dec.reconstruct(), w)
+    assert all(bool(torch.isfinite(f).all()) for f in dec.factors)
