@@ -39,9 +39,19 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``sciconv`` console script."""
+    """Entry point of the ``sciconv`` console script.
+
+    A bad value (``ValueError``/``TypeError`` from the library's argument checks) ends with
+    one ``sciconv COMMAND: error: ...`` line on stderr and exit status 2, as argparse's own
+    errors do, never a traceback.
+    """
     args = build_parser().parse_args(argv)
-    return int(args._run(args) or 0)
+    try:
+        return int(args._run(args) or 0)
+    except (ValueError, TypeError) as exc:
+        from ._common import refuse
+
+        return refuse(args.command, exc, rank=0)
 
 
 if __name__ == "__main__":  # pragma: no cover

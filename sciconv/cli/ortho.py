@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+from typing import Any
+
+from ._common import dumps
 
 HELP = "orthogonal convolutions: existence oracle (exists) and orthogonality measures (measure)"
 
@@ -50,6 +52,33 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     me.set_defaults(_ortho=_run_measure)
 
 
+#: The most work ``--certify`` takes on, in entries: the symbol method's taps
+#: (M C k^d N^d) and the dense method's basis of unit-kernel matrices (M C k^d (M N^d)(C N^d))
+#: are bounded so that a certificate takes about a minute at most, never hours.
+CERTIFY_LIMITS = {"symbol": 2**25, "dense": 2**25}
+
+
+def check_certify_size(v: Any) -> None:
+    """Refuse ``--certify`` when the certificate's work is out of reach (ValueError)."""
+    import math
+
+    from sciconv.orthogonal import default_grid
+
+    m, c, k = v.out_channels, v.in_channels, v.kernel_size
+    grid = default_grid(k, v.stride, v.padding)
+    n = math.prod(g * s for g, s in zip(grid, v.stride))
+    params = m * c * math.prod(k)
+    method = "symbol" if v.padding == "circular" else "dense"
+    work = params * n if method == "symbol" else params * (m * n) * (c * n)
+    if work > CERTIFY_LIMITS[method]:
+        raise ValueError(
+            f"--certify with --in-channels {c} --out-channels {m} --kernel "
+            f"{','.join(map(str, k))} ({v.padding}, grid {grid}) needs {work:.3g} entries of "
+            f"{method} work, more than {CERTIFY_LIMITS[method]:.3g}: out of reach; the "
+            "oracle's verdict alone (without --certify) is exact and instant"
+        )
+
+
 def _run_exists(args: argparse.Namespace) -> int:
     from sciconv.orthogonal import certify, exists
 
@@ -58,6 +87,7 @@ def _run_exists(args: argparse.Namespace) -> int:
     )
     out = v.to_dict()
     if args.certify:
+        check_certify_size(v)
         cert = certify(
             args.in_channels, args.out_channels, args.kernel, args.stride, args.dim, args.padding
         )
@@ -68,7 +98,7 @@ def _run_exists(args: argparse.Namespace) -> int:
             "agrees": cert.agrees,
         }
     if args.json:
-        print(json.dumps(out, indent=2, ensure_ascii=False))
+        print(dumps(out, indent=2, ensure_ascii=False))
         return 0
     print(f"{'EXISTS' if v.exists else 'DOES NOT EXIST'} ({v.kind}): {v.reason}")
     if v.note:
@@ -91,7 +121,7 @@ def _run_measure(args: argparse.Namespace) -> int:
     w = np.load(args.weight)
     res = orthogonality(w, args.input_size, args.stride, args.padding)
     if args.json:
-        print(json.dumps(res.to_dict(), indent=2))
+        print(dumps(res.to_dict(), indent=2))
         return 0
     print(
         f"kernel {w.shape} on n = {res.input_size}, stride {res.stride}, {res.padding} "

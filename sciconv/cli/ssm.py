@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
-import json
 import time
 
 import numpy as np
+
+from ._common import dumps
 
 HELP = "state-space kernels: agreement of every ssm_kernel method with dense Krylov (float64)"
 
@@ -96,7 +97,7 @@ def tour_lines() -> list[str]:
 def run(args: argparse.Namespace) -> int:
     rows = agreement_rows(args.N, args.L, args.dt)
     if args.json:
-        print(json.dumps(rows, indent=2))
+        print(dumps(rows, indent=2))
         return 0
     print(f"ssm_kernel methods vs dense Krylov, N = {args.N}, L = {args.L}, dt = {args.dt}")
     for line in table_lines(rows):

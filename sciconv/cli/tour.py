@@ -398,6 +398,12 @@ def run(args: argparse.Namespace) -> int:
         for title, fn in SECTIONS
         if not args.only or any(w.lower() in title.lower() for w in args.only)
     ]
+    if not chosen:
+        words = " ".join(args.only)
+        raise ValueError(
+            f"--only {words}: no section title contains any of these words; the sections are: "
+            + "; ".join(title for title, _ in SECTIONS)
+        )
     for i, (title, fn) in enumerate(chosen, 1):
         print(f"\n[{i}/{len(chosen)}] {title}")
         t0 = time.perf_counter()

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
+
+from ._common import dumps
 
 HELP = (
     "Winograd F(m, r): exact transforms, mpmath conditioning, fp16/bf16 error; "
@@ -91,7 +92,7 @@ def run(args: argparse.Namespace) -> int:
         if args.json:
             rows = [{**row, "points": [str(p) for p in row["points"]]} for row in res.rows]
             print(
-                json.dumps(
+                dumps(
                     {
                         "m": res.m,
                         "r": res.r,
@@ -109,7 +110,7 @@ def run(args: argparse.Namespace) -> int:
         return 0
     out = _show(args)
     if args.json:
-        print(json.dumps(out, indent=2))
+        print(dumps(out, indent=2))
         return 0
     print(
         f"F({out['m']},{out['r']}) points {{{', '.join(out['points'])}}}  "

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 
+from .._common import refuse
 from .mpi import launched_ranks
 from .mpi import run as run_mpi
 from .serial import SERIAL_DEFAULT
@@ -17,7 +18,7 @@ from .serial import run as run_serial
 
 HELP = "solve a 2D/3D pressure-Poisson problem with CG, ICC, GAMG, PyAMG and DCDM and compare"
 
-__all__ = ["HELP", "add_arguments", "run"]
+__all__ = ["HELP", "add_arguments", "check_args", "run"]
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -77,8 +78,40 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--plot", default=None, help="save a convergence plot to this path")
 
 
+def check_args(args: argparse.Namespace) -> None:
+    """Refuse bad values before any work: ``ValueError``/``TypeError`` naming the option.
+
+    Pure and deterministic (no MPI, no allocation), so under ``mpiexec`` every rank refuses
+    the same values at once: ``--rtol`` and ``--maxiter`` as every solver checks them
+    (:func:`solvers.info.check_tolerances`; PETSc would read ``-1`` as its default), ``--n``
+    and ``--dim`` against :data:`pde.geometry.MAX_CELLS`, ``--dcdm-map`` by its syntax.
+    """
+    from pde.geometry import MAX_CELLS
+    from sciconv.validation import check_positive_int
+    from solvers.info import check_tolerances
+    from solvers.maps import check_spec
+
+    check_tolerances(args.rtol, 0.0, args.maxiter)
+    n = check_positive_int("--n", args.n, 2)
+    cells = n**args.dim
+    if cells > MAX_CELLS:
+        raise ValueError(
+            f"--n {n} with --dim {args.dim} gives {cells:.3g} cells, more than "
+            f"pde.geometry.MAX_CELLS = 2**30 (the labels alone would take "
+            f"{cells / 2**30:.3g} GiB)"
+        )
+    check_positive_int("--dcdm-directions", args.dcdm_directions)
+    check_positive_int("--dcdm-halo", args.dcdm_halo, 0)
+    check_positive_int("--threads", args.threads)
+    check_spec(args.dcdm_map, "--dcdm-map")
+
+
 def run(args: argparse.Namespace) -> int:
     """The distributed path with ``--dmda`` or more than one launched rank, else the serial."""
+    try:
+        check_args(args)
+    except (ValueError, TypeError) as err:
+        return refuse("poisson", err)
     if getattr(args, "dmda", False) or launched_ranks() > 1:
         return run_mpi(args)
     return run_serial(args)

@@ -12,9 +12,10 @@ here.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 from typing import Any
+
+from .._common import dumps
 
 #: Accepted spellings of the serial CLI.
 MPI_ALIASES = {"petsc-cg": "cg", "jacobi-cg": "jacobi", "icc-cg": "icc", "gamg-cg": "gamg"}
@@ -124,7 +125,7 @@ def run(args: argparse.Namespace) -> int:
                 "rtol": args.rtol,
                 "results": rows,
             }
-            print(json.dumps(out, indent=2), flush=True)
+            print(dumps(out, indent=2), flush=True)
         else:
             print(title)
             print(f"assembly {assembly:.3f} s (max over ranks), nnz {nnz:.0f}")

@@ -8,8 +8,9 @@ building the CLI's parser loads neither.
 from __future__ import annotations
 
 import argparse
-import json
 import time
+
+from .._common import dumps
 
 #: The solvers of the serial path when ``--solvers`` is not given.
 SERIAL_DEFAULT = "cg,icc,gamg,pyamg,dcdm"
@@ -45,7 +46,7 @@ def run(args: argparse.Namespace) -> int:
         out = {"problem": repr(prob), "assembly_s": build, "rtol": args.rtol, "results": rows}
         if args.plot:
             out["plot"] = args.plot
-        print(json.dumps(out, indent=2))
+        print(dumps(out, indent=2))
     else:
         print(title)
         print(f"assembly {build:.3f} s, nnz {prob.matrix.nnz}")
