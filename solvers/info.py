@@ -48,7 +48,9 @@ class SolveInfo:
     Notes
     -----
     ``int(info)`` follows SciPy's convention: 0 converged, the iteration count when the
-    iteration limit was hit, and -1 for a breakdown; ``info == 0`` compares that code.
+    iteration limit was hit, and -1 for a breakdown. ``info`` compares with integers as that
+    code (``info == 0``, ``info > 0``), and is falsy exactly when the solve converged, so
+    SciPy's ``if info: ...`` reads as "did not converge" here too.
 
     Examples
     --------
@@ -89,6 +91,33 @@ class SolveInfo:
 
     def __int__(self) -> int:
         return self.code
+
+    def __index__(self) -> int:
+        return self.code
+
+    def __bool__(self) -> bool:
+        """False exactly when the solve converged, as SciPy's ``info`` (0) is."""
+        return self.code != 0
+
+    def _int(self, other: object) -> int | None:
+        ok = isinstance(other, int | np.integer) and not isinstance(other, bool)
+        return int(other) if ok else None
+
+    def __lt__(self, other: object) -> bool:
+        o = self._int(other)
+        return NotImplemented if o is None else self.code < o
+
+    def __le__(self, other: object) -> bool:
+        o = self._int(other)
+        return NotImplemented if o is None else self.code <= o
+
+    def __gt__(self, other: object) -> bool:
+        o = self._int(other)
+        return NotImplemented if o is None else self.code > o
+
+    def __ge__(self, other: object) -> bool:
+        o = self._int(other)
+        return NotImplemented if o is None else self.code >= o
 
     def __eq__(self, other: object) -> bool:
         """Field by field against a SolveInfo; against an int, SciPy's code (``info == 0``)."""
@@ -201,6 +230,12 @@ def check_tolerances(rtol: Any, atol: Any, maxiter: Any = None) -> tuple[float, 
 
 def check_rhs(A: Any, b: Any, x0: Any) -> tuple[np.ndarray, np.ndarray]:
     """Validate ``b`` and ``x0`` against ``A``'s shape; return float64 copies."""
+    for name, v in (("b", b), ("x0", x0)):
+        if v is not None and np.iscomplexobj(v):
+            raise TypeError(
+                f"{name} is complex ({np.asarray(v).dtype}) but the solvers of this package are "
+                "real: solve the real and imaginary parts separately"
+            )
     b = np.asarray(b, dtype=float).reshape(-1)
     n = getattr(A, "shape", (b.size,))[0]
     if b.size != n:
@@ -229,7 +264,7 @@ def require_linear(M: Any, solver: str) -> None:
     ...
     TypeError: cg needs a linear preconditioner, but M=...Net... is nonlinear...
     """
-    if getattr(M, "linear", True) is False:
+    if not getattr(M, "linear", True):
         raise TypeError(
             f"{solver} needs a linear preconditioner, but M={M!r} is nonlinear (a network "
             "inside the cycle); use solvers.dcdm (flexible) instead"

@@ -194,6 +194,26 @@ def test_solve_info_equality_follows_its_fields():
     assert a != "rtol"
     with pytest.raises(TypeError):
         hash(a)
+    # SciPy habits: falsy exactly when converged; compares as its integer code
+    assert not a and SolveInfo("maxiter", 7) and SolveInfo("breakdown", 3)
+    assert SolveInfo("maxiter", 7) > 0 and SolveInfo("nan", 2) < 0 and a <= 0 and a >= 0
+    assert int(SolveInfo("maxiter", 7)) == 7 and [10, 20][a] == 10
+
+
+def test_complex_right_hand_sides_are_refused(prob):
+    b = prob.rhs_divergence(0).astype(complex)
+    with pytest.raises(TypeError, match="b is complex"):
+        cg(prob.matrix, b)
+    with pytest.raises(TypeError, match="x0 is complex"):
+        dcdm(prob.matrix, b.real, x0=np.zeros(prob.n, complex))
+
+
+def test_require_linear_reads_any_false_value():
+    class Flagged:
+        linear = np.False_
+
+    with pytest.raises(TypeError, match="nonlinear"):
+        require_linear(Flagged(), "cg")
 
 
 def test_coarse_correction_rejects_a_prolongator_of_the_wrong_size(prob):
