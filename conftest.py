@@ -6,7 +6,7 @@ be imported: the CLI's ``__main__`` (importing it runs the command) and the scri
 MPI tests launch under ``mpiexec`` (they run on import). Paths are relative to this file.
 """
 
-collect_ignore_glob = ["sciconv/cli/__main__.py", "tests/*_script.py"]
+collect_ignore_glob = ["sciconv/__main__.py", "sciconv/cli/__main__.py", "tests/*_script.py"]
 
 
 def pytest_sessionfinish(session, exitstatus):  # noqa: ANN001 - pytest hook

@@ -85,15 +85,16 @@ def test_python_m_sciconv_cli_info():
     assert re.search(r"^PETSc \d+\.\d+\.\d+: real double, MPI", out, re.M), out
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="sciconv has no __main__.py: `python -m sciconv` is refused (issue 20, reported); "
-    "`python -m sciconv.cli` works",
-)
 def test_python_m_sciconv_info():
-    """`python -m sciconv info --no-mpi-check` (the form issue 20 names)."""
+    """`python -m sciconv info --no-mpi-check` (the form issue 20 names) prints the same
+    dependency lines as the console script."""
+    from importlib.metadata import version
+
     proc = _run([sys.executable, "-m", "sciconv", "info", "--no-mpi-check"])
     assert proc.returncode == 0, proc.stderr
+    for name in DEPENDENCIES:
+        assert re.search(rf"^  {re.escape(name)}\s+{re.escape(version(name))}$", proc.stdout,
+                         re.M), name  # fmt: skip
 
 
 @pytest.mark.mpi
