@@ -355,19 +355,23 @@ def ssm_kernel(
     A, B, C = (_t(v, dev) for v in (A, B, C))
     if A.ndim == 0 or A.shape[-1] == 0 or A.numel() == 0:
         raise ValueError(f"A must hold N >= 1 states (as hippo and S4D require), got {describe(A)}")
-    for name, v in (("A", A), ("B", B), ("C", C), ("P", P), ("Q", Q)):
+    for name, v in (("P", P), ("Q", Q)):  # A and B are checked by discretize
         if v is not None:
             check_finite(name, _t(v, dev))
     K = _kernel(A, B, C, dt, L, method, discretization, P, Q, chunk, alpha, diagonal, dev)
-    _check_kernel_finite(K, A, dt, discretization)
+    _check_kernel_finite(K, A, C, dt, discretization)
     return K if is_t else K.detach().numpy()
 
 
-def _check_kernel_finite(K: torch.Tensor, A: torch.Tensor, dt: Any, discretization: str) -> None:
-    """Raise when finite inputs gave a kernel that overflowed (an unstable system)."""
+def _check_kernel_finite(
+    K: torch.Tensor, A: torch.Tensor, C: torch.Tensor, dt: Any, discretization: str
+) -> None:
+    """Raise when the kernel is not finite: a non-finite ``C``, or an overflow (unstable
+    system). One host sync on the normal path; the diagnosis runs only on failure."""
     bad = ~torch.isfinite(K.detach())
     if not bool(bad.any()):
         return
+    check_finite("C", C)
     first = int(bad.reshape(-1, K.shape[-1]).any(0).nonzero()[0])
     raise ValueError(
         f"the kernel overflows from K[{first}] on: A ({describe(A)}) with dt="

@@ -252,6 +252,14 @@ _ONE4 = np.ones(4)
             (-_ONE4, _ONE4, _ONE4, 0.1, 4), {"P": np.full((1, 4), np.inf)}, r"P must be finite",
             id="M09-P",
         ),
+        pytest.param(
+            (-np.ones(2), np.ones(2), np.array([1.0, np.nan]), 0.1, 4), {}, r"C must be finite",
+            id="M09-C",
+        ),
+        pytest.param(
+            (-np.eye(2), np.array([np.inf, 1.0]), np.ones(2), 0.1, 4), {}, r"B must be finite",
+            id="M09-B-dense",
+        ),
         pytest.param(  # 41 s of doubling allocations up to the memory cap
             (-np.eye(4), _ONE4, _ONE4, 0.1, 10**11), {}, r"L=100000000000 needs", id="A02",
         ),
