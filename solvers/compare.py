@@ -13,12 +13,15 @@ from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
+import torch
 
 from sciconv.validation import check_positive_int
 
+from .device import DeviceTwoLevel, dcdm_torch
 from .info import SolveInfo
 from .krylov import ALIASES, solve
 from .maps import make_map
+from .twolevel import TwoLevelMap
 
 __all__ = [
     "DISTRIBUTED_CG",
@@ -78,6 +81,7 @@ def compare(
     dcdm_map: str = "coarse",
     directions: int = 2,
     threads: int | None = 1,
+    device: str | None = None,
 ) -> list[dict[str, Any]]:
     r"""Run each solver of ``names`` on ``problem.matrix x = b``; one result row per solver.
 
@@ -100,6 +104,10 @@ def compare(
     threads : int or None
         Cap on the BLAS/OpenMP threads (via threadpoolctl, when installed); None leaves the
         thread pools alone.
+    device : str, optional
+        Run DCDM on this torch device (:func:`solvers.device.dcdm_torch` with the map moved
+        there by :class:`~solvers.device.DeviceTwoLevel`; ``dcdm_map`` must then be a
+        two-level map: ``coarse``, ``smoothed`` or ``learned``). The others run as always.
 
     Returns
     -------
@@ -131,6 +139,7 @@ def compare(
                     dcdm_map=dcdm_map,
                     directions=directions,
                     threads=None,
+                    device=device,
                 )
     A = problem.matrix
     null = problem.null_space() if problem.is_singular else None
@@ -143,18 +152,26 @@ def compare(
         if name == "dcdm":
             t0 = time.perf_counter()
             fmap = make_map(dcdm_map, A, labels=problem.labels, exterior=problem.exterior)
+            if device is not None:
+                fmap = _on_device(fmap, problem.labels, device, dcdm_map)
             setup = time.perf_counter() - t0
             extra = map_cost(fmap, np.asarray(problem.labels).size)
             kw.update(M=fmap, directions=directions, nullspace=null)
         elif name in PETSC_METHODS:
             kw["nullspace"] = null
-        x, info = solve(A, b, method=name, **kw)
+        if name == "dcdm" and device is not None:
+            t0 = time.perf_counter()
+            xt, info = dcdm_torch(A, b, **kw, device=device)
+            x, info.extra["time_s"] = xt.cpu().numpy(), time.perf_counter() - t0
+        else:
+            x, info = solve(A, b, method=name, **kw)
         if name == "dcdm":
             solve_s = float(info.extra["time_s"])
         else:
             setup = float(info.extra.get("setup_s", 0.0))
             solve_s = float(info.extra["time_s"]) - setup
         label = f"dcdm[{dcdm_map},k={directions}]" if name == "dcdm" else name
+        label += f"@{device}" if name == "dcdm" and device is not None else ""
         rows.append(
             {
                 "solver": label,
@@ -171,6 +188,16 @@ def compare(
             }
         )
     return rows
+
+
+def _on_device(fmap: Any, labels: Any, device: str, spec: str) -> DeviceTwoLevel:
+    """The built linear two-level map ``fmap`` moved to a torch device."""
+    if not isinstance(fmap, TwoLevelMap) or fmap.coarse is None or not fmap.linear:
+        raise ValueError(
+            f"device={device!r} runs DCDM on torch tensors with a two-level map: dcdm_map must "
+            f"be coarse, smoothed or learned, got {spec!r}"
+        )
+    return DeviceTwoLevel(fmap, labels, device=device)
 
 
 def map_cost(fmap: Any, cells: int, repeats: int = 3) -> dict[str, float]:
@@ -192,12 +219,16 @@ def map_cost(fmap: Any, cells: int, repeats: int = 3) -> dict[str, float]:
     if n is None:
         raise TypeError(f"fmap must have .shape or .n (its size), got {fmap!r:.80}")
     r = np.random.default_rng(0).standard_normal(n)
+    if isinstance(fmap, DeviceTwoLevel):
+        r = torch.as_tensor(r, dtype=fmap.dtype, device=fmap.device)
     times = []
     for _ in range(repeats):
         t0 = time.perf_counter()
         fmap(r)
         times.append(time.perf_counter() - t0)
     out = {"map_ms": 1e3 * float(np.median(times))}
+    if isinstance(fmap, DeviceTwoLevel):
+        return out
     if hasattr(fmap, "flops"):
         out["map_flops_per_cell"] = fmap.flops() / cells
     if hasattr(fmap, "prolongation_s"):

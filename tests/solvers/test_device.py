@@ -114,3 +114,24 @@ def test_device_code_refuses_bad_input(prob):
             dcdm_torch(prob.matrix, np.ones(prob.n), rtol=bad)
     with pytest.raises(TypeError, match="scipy sparse"):
         to_torch_csr(np.eye(3))
+
+
+def test_compare_and_the_cli_run_dcdm_on_a_device(prob):
+    """`solvers.compare(device=...)` and `sciconv poisson --device cpu`: the torch loop's
+    answer meets the tolerance; a map that is not two-level is refused by name."""
+    import subprocess
+    import sys
+
+    from solvers.compare import compare
+
+    b = prob.rhs_divergence(0)
+    (row,) = compare(prob, ["dcdm"], b, rtol=1e-8, dcdm_map="coarse", device="cpu")
+    assert row["solver"].endswith("@cpu") and row["converged"] and row["true_relres"] <= 1e-8
+    with pytest.raises(ValueError, match="two-level map"):
+        compare(prob, ["dcdm"], b, dcdm_map="pyamg", device="cpu")
+    cli = [sys.executable, "-m", "sciconv", "poisson", "--n", "16", "--solvers", "dcdm"]
+    out = subprocess.run([*cli, "--device", "cpu"], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and "dcdm[coarse,k=2]@cpu" in out.stdout, out.stderr
+    bad = subprocess.run([*cli, "--device", "cpu", "--dcdm-map", "jacobi"], capture_output=True,
+                         text=True, timeout=120)  # fmt: skip
+    assert bad.returncode == 2 and "--dcdm-map must be" in bad.stderr

@@ -74,6 +74,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--threads", type=int, default=1, help="BLAS/OpenMP threads for the NumPy solvers"
     )
+    parser.add_argument(
+        "--device",
+        default=None,
+        help="run DCDM on this torch device (cpu, cuda, cuda:1, ...) with the two-level map "
+        "moved there (--dcdm-map coarse, smoothed or learned); serial path only",
+    )
     parser.add_argument("--json", action="store_true", help="print a JSON object")
     parser.add_argument("--plot", default=None, help="save a convergence plot to this path")
 
@@ -104,6 +110,20 @@ def check_args(args: argparse.Namespace) -> None:
     check_positive_int("--dcdm-halo", args.dcdm_halo, 0)
     check_positive_int("--threads", args.threads)
     check_spec(args.dcdm_map, "--dcdm-map")
+    if getattr(args, "device", None) is not None:
+        import torch
+
+        try:
+            dev = torch.device(args.device)
+        except (RuntimeError, TypeError) as err:
+            raise ValueError(f"--device {args.device!r} is not a torch device: {err}") from err
+        if dev.type == "cuda" and not torch.cuda.is_available():
+            raise ValueError(f"--device {args.device!r}: torch sees no CUDA device here")
+        if args.dcdm_map.partition(":")[0] not in ("coarse", "smoothed", "learned"):
+            raise ValueError(
+                f"--device runs DCDM with a two-level map: --dcdm-map must be coarse, smoothed "
+                f"or learned, got {args.dcdm_map!r}"
+            )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -113,5 +133,7 @@ def run(args: argparse.Namespace) -> int:
     except (ValueError, TypeError) as err:
         return refuse("poisson", err)
     if getattr(args, "dmda", False) or launched_ranks() > 1:
+        if args.device is not None:
+            return refuse("poisson", ValueError("--device is for the serial path only"))
         return run_mpi(args)
     return run_serial(args)

@@ -35,6 +35,7 @@ def run(args: argparse.Namespace) -> int:
         dcdm_map=args.dcdm_map,
         directions=args.dcdm_directions,
         threads=args.threads,
+        device=args.device,
     )
     title = (
         f"{args.geometry} {args.dim}D n={args.n} ({prob.n} unknowns, exterior {prob.exterior}"
