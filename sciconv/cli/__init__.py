@@ -11,6 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
+from importlib.metadata import version as _dist_version
 
 __all__ = ["SUBCOMMANDS", "main"]
 
@@ -25,10 +26,14 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
+__version__ = _dist_version("sciconv")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sciconv", description="Convolution as an operator: tools and demonstrations."
     )
+    parser.add_argument("--version", action="version", version=f"sciconv {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, modname in SUBCOMMANDS.items():
         mod = importlib.import_module(modname, __name__)

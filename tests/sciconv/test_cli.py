@@ -273,3 +273,11 @@ def test_tour_section(word, check, budget, capsys, tmp_path, monkeypatch):
 def test_every_subcommand_has_help():
     parser = build_parser()
     assert set(SUBCOMMANDS) <= set(parser._subparsers._group_actions[0].choices)
+
+
+def test_version_flag():
+    """`sciconv --version` prints the installed distribution's version and exits 0."""
+    from importlib.metadata import version
+
+    proc = _run([sys.executable, "-m", "sciconv", "--version"])
+    assert proc.returncode == 0 and proc.stdout.strip() == f"sciconv {version('sciconv')}"
