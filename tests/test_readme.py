@@ -27,9 +27,12 @@ def test_the_readme_has_python_blocks():
 @pytest.mark.parametrize("index", range(len(BLOCKS)))
 def test_readme_block_runs_as_written(index, tmp_path):
     source = BLOCKS[index]
+    namespace = {"__name__": "readme"}
     cwd = os.getcwd()
     os.chdir(tmp_path)
     try:
-        exec(compile(source, f"README.md python block {index}", "exec"), {"__name__": "readme"})
+        exec(compile(source, f"README.md python block {index}", "exec"), namespace)
     finally:
         os.chdir(cwd)
+    defined = set(namespace) - {"__name__", "__builtins__"}
+    assert defined, "the block ran but defined nothing a user could go on with"
