@@ -216,6 +216,23 @@ def test_corrupted_file_fails_checksum(saved):
         load_pretrained("tiny", folder=folder)
 
 
+def test_truncated_file_and_wrong_recorded_checksum_are_refused_by_file_name(saved):
+    """Issue 20 item 5: a truncated weight file, and a JSON whose sha256 is wrong, both end in
+    a WeightsError that names the file."""
+    _, folder = saved
+    pt, js = folder / "tiny.pt", folder / "tiny.json"
+    good = pt.read_bytes()
+    pt.write_bytes(good[: len(good) // 3])
+    with pytest.raises(WeightsError, match=r"checksum mismatch for .*tiny\.pt"):
+        load_pretrained("tiny", folder=folder)
+    pt.write_bytes(good)
+    meta = json.loads(js.read_text())
+    meta["sha256"] = "0" * 64
+    js.write_text(json.dumps(meta))
+    with pytest.raises(WeightsError, match=r"checksum mismatch for .*tiny\.pt"):
+        load_pretrained("tiny", folder=folder)
+
+
 class _Payload:
     def __reduce__(self):
         return (exec, ("import builtins; builtins._sciconv_pwned = True",))
