@@ -1,4 +1,5 @@
-"""What every subcommand shares: the one-line refusal and JSON that stays JSON."""
+"""What every subcommand shares: the one-line refusal, JSON that stays JSON, and the tour's
+checks (a figure against its stated tolerance)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,10 @@ import json
 import math
 import os
 import sys
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["dumps", "launched_rank", "refuse"]
+__all__ = ["Check", "dumps", "launched_rank", "refuse"]
 
 
 def refuse(command: str, error: BaseException | str, *, rank: int | None = None) -> int:
@@ -60,3 +62,34 @@ def dumps(obj: Any, **kw: Any) -> str:
     '{"objective": null, "rows": [1.5, null]}'
     """
     return json.dumps(_finite(obj), allow_nan=False, **kw)
+
+
+@dataclass(frozen=True)
+class Check:
+    """One figure of a ``sciconv tour`` section against its stated tolerance.
+
+    ``claim`` says what must hold, the tolerance included; ``found`` what was measured. A tour
+    section returns these among its lines; the tour prints each as ``ok: ...`` or
+    ``FAILED: ...`` and exits non-zero when one fails.
+
+    Examples
+    --------
+    >>> str(Check.at_most("dot-test gap", 3e-17, 1e-12))
+    'ok: dot-test gap <= 1e-12 (found 3.0e-17)'
+    >>> str(Check.at_most("dot-test gap", float("nan"), 1e-12))
+    'FAILED: dot-test gap <= 1e-12 (found nan)'
+    """
+
+    claim: str
+    ok: bool
+    found: str = ""
+
+    def __str__(self) -> str:
+        found = f" (found {self.found})" if self.found else ""
+        return f"{'ok' if self.ok else 'FAILED'}: {self.claim}{found}"
+
+    @classmethod
+    def at_most(cls, what: str, value: float, tol: float) -> Check:
+        """``value <= tol``; NaN and infinity fail."""
+        v = float(value)
+        return cls(f"{what} <= {tol:g}", math.isfinite(v) and v <= tol, f"{v:.1e}")

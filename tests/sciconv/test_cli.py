@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 
 from sciconv.cli import SUBCOMMANDS, build_parser, main, tour
+from sciconv.cli._common import Check
 from sciconv.cli.info import DEPENDENCIES
 from tests.mpi import ROOT, needs_mpiexec, run_mpi_command
 
@@ -258,8 +259,9 @@ SLOW_SECTIONS = {"held"}
     ],
 )
 def test_tour_section(word, check, budget, capsys, tmp_path, monkeypatch):
-    """`sciconv tour --only WORD` runs one section within its budget, and its printed figures
-    meet the section's reference tolerance."""
+    """`sciconv tour --only WORD` runs one section within its budget, its printed figures meet
+    the section's reference tolerance, and the section's own checks all pass (every section
+    but the environment report has at least one)."""
     monkeypatch.chdir(tmp_path)  # sections that plot write under ./out
     t0 = time.perf_counter()
     assert main(["tour", "--only", word]) == 0
@@ -267,7 +269,100 @@ def test_tour_section(word, check, budget, capsys, tmp_path, monkeypatch):
     out = capsys.readouterr().out
     assert out.count("\n[1/1] ") == 1, out
     check(out)
+    assert "FAILED" not in out, out
+    if word == "Environment":
+        assert "report only, no checks" in out, out
+    else:
+        n = int(re.search(r"; (\d+) checks? passed\)", out).group(1))
+        assert n >= 1 and out.count("\n  ok: ") == n, out
+    assert re.search(r"\ntour: all 1 sections passed their \d+ checks\n$", out), out
     assert elapsed <= budget, f"{word}: {elapsed:.1f} s > {budget} s"
+
+
+def test_tour_failing_or_raising_section_exits_nonzero_and_is_named(capsys, monkeypatch):
+    """A section with a failing check (NaN included) and one that raises are both reported as
+    FAILED, the sections after them still run, every line is flushed, and the tour ends with
+    status 1 naming exactly the failed sections."""
+
+    def raises():
+        raise RuntimeError("boom in the section")
+
+    sections = [
+        ("alpha passes", lambda: ["a figure", Check.at_most("alpha gap", 1e-16, 1e-12)]),
+        ("beta fails", lambda: ["b figure", Check.at_most("beta gap", 2e-3, 1e-12)]),
+        ("gamma raises", raises),
+        ("delta is NaN", lambda: [Check.at_most("delta gap", float("nan"), 1e-12)]),
+        ("omega runs after", lambda: [Check("omega holds", True, "yes")]),
+    ]
+    monkeypatch.setattr(tour, "SECTIONS", sections)
+    flushed = []
+
+    def spy(*args, **kw):
+        flushed.append(kw.get("flush", False))
+        print(*args, **kw)
+
+    monkeypatch.setattr(tour, "print", spy, raising=False)
+    assert main(["tour"]) == 1
+    captured = capsys.readouterr()
+    out = captured.out
+    assert flushed and all(flushed)
+    assert "  ok: alpha gap <= 1e-12 (found 1.0e-16)" in out
+    assert "  FAILED: beta gap <= 1e-12 (found 2.0e-03)" in out
+    assert "  FAILED: the section runs (found raised RuntimeError('boom in the section'))" in out
+    assert "boom in the section" in captured.err  # the traceback, on stderr
+    assert "  FAILED: delta gap <= 1e-12 (found nan)" in out
+    assert "[5/5] omega runs after" in out and "  ok: omega holds (found yes)" in out
+    assert "; 1 of 1 checks FAILED)" in out
+    assert out.rstrip().endswith(
+        "tour FAILED: 3 of 5 sections: [2] beta fails; [3] gamma raises; [4] delta is NaN"
+    ), out
+
+
+def test_tour_environment_says_why_a_capability_is_missing(capsys, monkeypatch):
+    """When CUDA or the `mpiexec -n 2` PETSc probe is unavailable, the Environment section
+    prints the reason (torch's message, the probe's error text), not only 'NO'."""
+    import sciconv.cli.info as info
+
+    def collect(check_mpi=True):
+        return {
+            "dependencies": {"numpy": np.__version__},
+            "cuda": {"available": False, "devices": [], "torch_cuda": None},
+            "petsc": {
+                "available": True,
+                "version": "3.x",
+                "scalar_type": "real",
+                "precision": "double",
+                "mpi": True,
+            },
+            "mpiexec_petsc": {
+                "ok": False,
+                "reason": "mpiexec: error while loading shared libraries:\n  libmpi.so.40",
+            },
+        }
+
+    monkeypatch.setattr(info, "collect", collect)
+    assert main(["tour", "--only", "Environment"]) == 0  # optional capabilities: report only
+    out = capsys.readouterr().out
+    cuda = re.search(r"CUDA available: False: (.*)$", out, re.M).group(1)
+    assert cuda.startswith("torch.cuda.is_available() is False; ") and len(cuda) > 40, cuda
+    assert (
+        "mpiexec -n 2 runs a PETSc program: NO: mpiexec: error while loading shared libraries: "
+        "libmpi.so.40" in out
+    ), out
+
+    monkeypatch.setattr(
+        info,
+        "collect",
+        lambda check_mpi=True: {
+            "dependencies": {},
+            "cuda": {"available": False},
+            "petsc": {"available": False, "error": "No module named 'petsc4py'"},
+        },
+    )
+    assert main(["tour", "--only", "Environment"]) == 0
+    out = capsys.readouterr().out
+    assert "PETSc: not available: No module named 'petsc4py'" in out
+    assert "mpiexec -n 2 runs a PETSc program: not tried (PETSc is not available)" in out
 
 
 def test_every_subcommand_has_help():

@@ -10,7 +10,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from .._common import dumps
+from .._common import Check, dumps
 
 #: The solvers of the serial path when ``--solvers`` is not given.
 SERIAL_DEFAULT = "cg,icc,gamg,pyamg,dcdm"
@@ -57,8 +57,9 @@ def run(args: argparse.Namespace) -> int:
     return 0 if all(r["converged"] for r in rows) else 1
 
 
-def tour_lines() -> list[str]:
-    """The ``sciconv tour`` section: a 32² obstacle problem through every solver and plug-in."""
+def tour_lines() -> list[str | Check]:
+    """The ``sciconv tour`` section: a 32² obstacle problem through every solver and plug-in,
+    with its checks (each solver converged to rtol 1e-8, the plug-ins agree with lsqr)."""
     import numpy as np
     import scipy.sparse.linalg as spla
 
@@ -70,12 +71,22 @@ def tour_lines() -> list[str]:
     conv_err = abs(box.conv_operator().to_sparse() - box.matrix).max()
     prob = poisson_problem("obstacles", 32, 2, seed=0, exterior="solid")
     b = prob.rhs_divergence(0)
-    lines = [
+    lines: list[str | Check] = [
         f"Dirichlet box 12²: |ConvOperator - CSR|_max = {conv_err:.1e}",
         f"{prob!r}: null space rank {len(prob.null_space())}, right-hand side projected",
     ]
     rows = compare(prob, ["cg", "icc", "gamg", "pyamg", "dcdm"], b, rtol=1e-8)
     lines += table(rows)
+    unconverged = [r["solver"] for r in rows if not r["converged"]]
+    checks = [
+        Check.at_most("Dirichlet box, ConvOperator vs CSR matrix, max entry diff", conv_err, 1e-12),
+        Check(
+            f"all {len(rows)} solvers converged, true relres <= rtol 1e-8",
+            not unconverged and all(r["true_relres"] <= 1e-8 for r in rows),
+            f"worst {max(r['true_relres'] for r in rows):.1e}"
+            + (f"; not converged: {', '.join(unconverged)}" if unconverged else ""),
+        ),
+    ]
     ref = spla.lsqr(prob.matrix, b, atol=1e-14, btol=1e-14)[0]
     ref = prob.project(ref)
     opts = {
@@ -100,4 +111,7 @@ def tour_lines() -> list[str]:
             f"{label:<36} its {info.iterations:>3d}, {info.extra['ksp_reason']}, "
             f"|x - lsqr| / |lsqr| = {err:.1e}"
         )
-    return lines
+        code = info.extra["ksp_reason_code"]
+        checks.append(Check(f"{label}: converged (PETSc reason > 0)", code > 0, f"reason {code}"))
+        checks.append(Check.at_most(f"{label}: rel. error vs lsqr (projected)", err, 1e-6))
+    return lines + checks
