@@ -365,6 +365,26 @@ def test_tour_environment_says_why_a_capability_is_missing(capsys, monkeypatch):
     assert "mpiexec -n 2 runs a PETSc program: not tried (PETSc is not available)" in out
 
 
+def test_tour_cuda_line_gives_torch_reason(monkeypatch):
+    """A CUDA build of torch with no usable device: the line carries torch.cuda.init()'s own
+    message; a device present: its name."""
+    import torch
+
+    def init():
+        raise RuntimeError("Found no NVIDIA driver on your system.")
+
+    monkeypatch.setattr(torch.version, "cuda", "12.4")
+    monkeypatch.setattr(torch.cuda, "init", init)
+    line = tour._cuda_line({"available": False, "devices": []})
+    assert line == (
+        "CUDA available: False: torch.cuda.is_available() is False; no CUDA device (torch built "
+        "for CUDA 12.4): Found no NVIDIA driver on your system."
+    )
+    assert tour._cuda_line({"available": True, "devices": ["NVIDIA H100"]}) == (
+        "CUDA available: True (NVIDIA H100)"
+    )
+
+
 def test_every_subcommand_has_help():
     parser = build_parser()
     assert set(SUBCOMMANDS) <= set(parser._subparsers._group_actions[0].choices)
