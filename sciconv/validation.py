@@ -15,7 +15,9 @@ import numpy as np
 __all__ = [
     "as_int_tuple",
     "check_choice",
+    "check_conv_args",
     "check_finite",
+    "check_float_dtype",
     "check_positive_int",
     "describe",
 ]
@@ -144,3 +146,81 @@ def check_finite(name: str, array: Any) -> None:
         pass
     if not np.all(np.isfinite(np.asarray(array))):
         raise ValueError(f"{name} must be finite, got NaN or infinity in {describe(array)}")
+
+
+def check_float_dtype(name: str, dtype: Any) -> Any:
+    """Return ``dtype`` after checking it is ``None`` or a floating (or complex) ``torch.dtype``.
+
+    Layers create their parameters with ``torch.randn``-like initialisers, which have no
+    integer or boolean kernels; this check refuses such a ``dtype`` by name, before torch does
+    with an unrelated message.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import check_float_dtype
+    >>> check_float_dtype("dtype", torch.float64), check_float_dtype("dtype", None)
+    (torch.float64, None)
+    >>> check_float_dtype("dtype", torch.int64)
+    Traceback (most recent call last):
+        ...
+    ValueError: dtype must be a floating torch.dtype (e.g. torch.float32), got torch.int64
+    >>> check_float_dtype("dtype", "float64")
+    Traceback (most recent call last):
+        ...
+    TypeError: dtype must be None or a torch.dtype, got 'float64'
+    """
+    if dtype is None:
+        return None
+    is_float = getattr(dtype, "is_floating_point", None)
+    if type(dtype).__name__ != "dtype" or not isinstance(is_float, bool):
+        raise TypeError(f"{name} must be None or a torch.dtype, got {describe(dtype)}")
+    if not (is_float or dtype.is_complex):
+        raise ValueError(
+            f"{name} must be a floating torch.dtype (e.g. torch.float32), got {describe(dtype)}"
+        )
+    return dtype
+
+
+def check_conv_args(
+    ndim: int,
+    in_channels: Any,
+    out_channels: Any,
+    kernel_size: Any,
+    stride: Any = 1,
+    dilation: Any = 1,
+    groups: Any = 1,
+    dtype: Any = None,
+    padding: Any = 0,
+) -> None:
+    """Check the arguments a ``torch.nn.ConvNd``-like layer shares, naming the bad one.
+
+    Channel counts and ``groups`` are integers >= 1, ``groups`` divides both channel counts,
+    ``kernel_size``/``stride``/``dilation`` are ints or ``ndim`` ints >= 1, a numeric
+    ``padding`` is an int or ``ndim`` ints >= 0 (a string is left to the layer) and ``dtype``
+    is ``None`` or a floating ``torch.dtype``.
+
+    Examples
+    --------
+    >>> from sciconv.validation import check_conv_args
+    >>> check_conv_args(2, 4, 8, 3, groups=2)  # returns None when valid
+    >>> check_conv_args(2, 4, -1, 3)
+    Traceback (most recent call last):
+        ...
+    ValueError: out_channels must be an integer >= 1, got -1
+    >>> check_conv_args(1, 3, 4, 3, groups=2)
+    Traceback (most recent call last):
+        ...
+    ValueError: groups=2 must divide in_channels=3 and out_channels=4
+    """
+    cin = check_positive_int("in_channels", in_channels)
+    cout = check_positive_int("out_channels", out_channels)
+    as_int_tuple("kernel_size", kernel_size, ndim)
+    as_int_tuple("stride", stride, ndim)
+    as_int_tuple("dilation", dilation, ndim)
+    g = check_positive_int("groups", groups)
+    if cin % g or cout % g:
+        raise ValueError(f"groups={g} must divide in_channels={cin} and out_channels={cout}")
+    if not isinstance(padding, str):
+        as_int_tuple("padding", padding, ndim, minimum=0)
+    check_float_dtype("dtype", dtype)

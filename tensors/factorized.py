@@ -35,7 +35,13 @@ import torch.nn.functional as F
 from torch import nn
 
 from sciconv.padding import resolve_padding
-from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
+from sciconv.validation import (
+    as_int_tuple,
+    check_choice,
+    check_float_dtype,
+    check_positive_int,
+    describe,
+)
 
 from .decompose import Decomposition, decompose, resolve_rank
 
@@ -140,6 +146,7 @@ class FactorizedConv(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.implementation = check_choice(
             "implementation", implementation, ("factorized", "reconstructed")

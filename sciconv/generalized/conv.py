@@ -22,7 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..padding import resolve_padding
-from ..validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_float_dtype, check_positive_int, describe
 from .functions import KERNELS, LINKS, apply_link, kernel_response
 from .l1 import check_smooth
 
@@ -60,6 +60,7 @@ class _KernelConvNd(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         nd = self._ndim
         self.in_channels = check_positive_int("in_channels", in_channels)

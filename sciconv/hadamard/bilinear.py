@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 
 __all__ = ["LowRankBilinear"]
 
@@ -75,6 +75,7 @@ class LowRankBilinear(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         fk = {"device": device, "dtype": dtype}
         self.in1_features = check_positive_int("in1_features", in1_features)

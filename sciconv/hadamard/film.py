@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_float_dtype, check_positive_int, describe
 
 __all__ = ["FiLM", "film"]
 
@@ -100,6 +100,7 @@ class FiLM(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.num_features = check_positive_int("num_features", num_features)
         self.cond_features = check_positive_int("cond_features", cond_features)

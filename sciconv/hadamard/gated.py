@@ -13,7 +13,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int
+from ..validation import check_choice, check_conv_args, check_positive_int
 
 __all__ = ["GATES", "GatedConv"]
 
@@ -85,6 +85,10 @@ class GatedConv(nn.Module):
         super().__init__()
         if dim not in _CONV:
             raise ValueError(f"dim must be 1, 2 or 3, got {dim!r}")
+        # groups divides in_channels and 2 * out_channels: torch checks that by name
+        check_conv_args(
+            dim, in_channels, out_channels, kernel_size, stride, dilation, 1, dtype, padding
+        )
         self.out_channels = check_positive_int("out_channels", out_channels)
         self.gate = check_choice("gate", gate, GATES)
         self.conv = _CONV[dim](

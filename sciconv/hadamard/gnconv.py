@@ -17,7 +17,7 @@ import torch
 from torch import nn
 
 from ..fft import fftconv
-from ..validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_float_dtype, check_positive_int, describe
 
 __all__ = ["GlobalFilter", "RecursiveGatedConv"]
 
@@ -62,7 +62,9 @@ class GlobalFilter(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
+        channels = check_positive_int("channels", channels)
         size = as_int_tuple("filter_size", filter_size, 2)
         self.mode = check_choice("global_mode", mode, ("circular", "same"))
         self.weight = nn.Parameter(0.02 * torch.randn(channels, *size, device=device, dtype=dtype))
@@ -70,7 +72,10 @@ class GlobalFilter(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Filter ``x`` of shape ``(N, channels, H, W)``."""
-        return fftconv(x, self.weight, mode=self.mode, axes=(-2, -1)) + self.bias.view(-1, 1, 1)
+        # fftconv computes half-precision inputs in float32 (no half FFT on every device);
+        # the layer answers in x's dtype, as the convolutions around it expect
+        y = fftconv(x, self.weight, mode=self.mode, axes=(-2, -1)).to(x.dtype)
+        return y + self.bias.view(-1, 1, 1)
 
 
 class RecursiveGatedConv(nn.Module):
@@ -141,6 +146,7 @@ class RecursiveGatedConv(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         fk = {"device": device, "dtype": dtype}
         self.channels = check_positive_int("channels", channels)

@@ -12,7 +12,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_float_dtype, check_positive_int, describe
 
 __all__ = ["SqueezeExcite"]
 
@@ -57,6 +57,7 @@ class SqueezeExcite(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         hidden = max(1, channels // check_positive_int("reduction", reduction))

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_float_dtype, check_positive_int, describe
 from . import ball as hb
 from .layers import make_ball
 from .manifold import PoincareBall
@@ -81,6 +81,7 @@ class PoincareMidpointBatchNorm(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.num_features = check_positive_int("num_features", num_features)
         if not 0 < momentum <= 1:

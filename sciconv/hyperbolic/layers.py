@@ -33,13 +33,14 @@ tangent-space ReLU :math:`\exp_0\circ\operatorname{relu}\circ\log_0`).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
 import torch.nn.functional as tf
 from torch import Tensor, nn
 
-from ..validation import as_int_tuple, check_choice, check_positive_int, describe
+from ..validation import as_int_tuple, check_choice, check_float_dtype, check_positive_int, describe
 from . import functions as hf
 from .ball import BALL_EPS, check_in_ball
 from .fc import hyperplane_dists, poincare_fc, poincare_fc_core
@@ -133,6 +134,7 @@ class PoincareLinear(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.in_features = check_positive_int("in_features", in_features)
         self.out_features = check_positive_int("out_features", out_features)
@@ -209,7 +211,10 @@ class PoincareMLR(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
+        in_features = check_positive_int("in_features", in_features)
+        num_classes = check_positive_int("num_classes", num_classes)
         self.ball = make_ball(c, device, dtype)
         std = (2 * in_features * num_classes) ** -0.5
         self.weight = nn.Parameter(
@@ -248,9 +253,13 @@ class PoincareReLU(nn.Module):
 
     def __init__(self, c: float | PoincareBall = 1.0, dim: int = 1, manual_backward: bool = True):
         super().__init__()
-        self.ball, self.dim, self.manual_backward = make_ball(c), dim, manual_backward
+        if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+            raise TypeError(f"dim must be an integer (the ball axis), got {describe(dim)}")
+        self.ball, self.dim, self.manual_backward = make_ball(c), int(dim), manual_backward
 
     def forward(self, x: Tensor) -> Tensor:
+        if not -x.ndim <= self.dim < x.ndim:
+            raise ValueError(f"dim={self.dim} is not an axis of x, got {describe(x)}")
         c, mb = self.ball.c.to(x.dtype), self.manual_backward
         v = hf.logmap0(x, c, self.dim, check=False, manual_backward=mb)
         return hf.expmap0(torch.relu(v), c, self.dim, manual_backward=mb)
@@ -317,6 +326,7 @@ class PoincareConv2d(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = check_positive_int("out_channels", out_channels)

@@ -27,7 +27,7 @@ from typing import Any
 
 from torch import Tensor, nn
 
-from ..validation import check_positive_int
+from ..validation import check_float_dtype, check_positive_int
 from . import ball as hb
 from . import functions as hf
 from .batchnorm import PoincareMidpointBatchNorm
@@ -209,6 +209,7 @@ class PoincareResNet(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         depth = check_positive_int("depth", depth, minimum=8)
         if (depth - 2) % 6:

@@ -12,12 +12,13 @@ arXiv:2401.17948, 2024 (coordinate MLPs as the slow network).
 from __future__ import annotations
 
 import math
+import numbers
 from typing import Any
 
 import torch
 from torch import nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_float_dtype, check_positive_int, describe
 
 __all__ = ["CoordinateMLP", "coordinate_grid"]
 
@@ -109,12 +110,19 @@ class CoordinateMLP(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         fk = {"device": device, "dtype": dtype}
         self.out_channels = check_positive_int("out_channels", out_channels)
         self.coord_dim = check_positive_int("coord_dim", coord_dim)
         check_positive_int("hidden", hidden)
         self.layers = check_positive_int("layers", layers)
+        if isinstance(omega, bool) or not isinstance(omega, numbers.Real):
+            raise TypeError(f"omega must be a finite number > 0, got {describe(omega)}")
+        # the first-layer weights are drawn from [-omega/sqrt(l), omega/sqrt(l)] in dtype
+        limit = torch.finfo(dtype if dtype is not None else torch.get_default_dtype()).max
+        if not (math.isfinite(omega) and 0 < omega <= limit):
+            raise ValueError(f"omega must be a finite number in (0, {limit:.4g}], got {omega!r}")
         bound = float(omega) / math.sqrt(layers)
         self.filters = nn.ModuleList(nn.Linear(coord_dim, hidden, **fk) for _ in range(layers))
         for f in self.filters:

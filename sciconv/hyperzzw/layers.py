@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from .implicit import CoordinateMLP
 from .operator import FORMS, context_weights, hyperzzw, local_hyper_conv
 
@@ -136,6 +136,7 @@ class HyperZZW(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.form = check_choice("form", form, FORMS)
@@ -212,6 +213,7 @@ class LocalHyperConv2d(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
@@ -276,8 +278,10 @@ class TerminatorBlock(nn.Module):
         device: Any = None,
         dtype: torch.dtype | None = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         fk = {"device": device, "dtype": dtype}
+        out_channels = check_positive_int("out_channels", out_channels)
         mid = out_channels if channels is None else check_positive_int("channels", channels)
         self.proj = nn.Conv2d(check_positive_int("in_channels", in_channels), mid, 1, **fk)
         self.global_branch = HyperZZW(mid, form, 2, hidden, **fk)

@@ -134,7 +134,8 @@ def hyperzzw(z: torch.Tensor, kernel: torch.Tensor, form: str = "fft") -> torch.
     n_pos = 1
     for s in spatial:
         n_pos *= s
-    return fftconv(z, w_hat, mode="same", axes=axes) / n_pos
+    # fftconv computes half precision in float32; answer in z's dtype like 'published' does
+    return (fftconv(z, w_hat, mode="same", axes=axes) / n_pos).to(z.dtype)
 
 
 def local_hyper_conv(z: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:

@@ -29,7 +29,7 @@ import torch.nn.functional as F
 
 from ..operator import ConvOperator
 from ..spectrum import conv_singular_values
-from ..validation import as_int_tuple, check_positive_int, describe
+from ..validation import as_int_tuple, check_float_dtype, check_positive_int, describe
 from .existence import exists
 
 __all__ = [
@@ -108,6 +108,7 @@ class _OrthogonalConvNd(nn.Module):
         *,
         construction_dtype: torch.dtype | None = torch.float64,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         d = self._dim
         name = type(self).__name__
@@ -132,7 +133,7 @@ class _OrthogonalConvNd(nn.Module):
         if not self.verdict.exists:
             raise ValueError(self.verdict.reason)
         self._c, self._m = c, m
-        self.construction_dtype = construction_dtype
+        self.construction_dtype = check_float_dtype("construction_dtype", construction_dtype)
         fk = {"device": device, "dtype": dtype}
         e = self.verdict.effective
         self._inner = tuple(k - ea + 1 for k, ea in zip(self.kernel_size, e))

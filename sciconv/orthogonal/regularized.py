@@ -24,7 +24,7 @@ import torch.nn as nn
 
 from ..operator import ConvOperator
 from ..spectrum import condition_number, conv_singular_values, operator_norm
-from ..validation import as_int_tuple, describe
+from ..validation import as_int_tuple, check_conv_args, describe
 from .measures import l_orth
 
 __all__ = [
@@ -42,6 +42,47 @@ class _LOrthMixin:
 
     weight: torch.Tensor
     stride: tuple[int, ...]
+    _ndim: int
+
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        kernel_size: Any,
+        stride: Any = 1,
+        padding: Any = 0,
+        dilation: Any = 1,
+        groups: int = 1,
+        bias: bool = True,
+        padding_mode: str = "zeros",
+        device: Any = None,
+        dtype: Any = None,
+    ) -> None:
+        # torch leaves negative sizes, a zero dilation and integer dtypes to deeper errors
+        check_conv_args(
+            self._ndim,
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            dilation,
+            groups,
+            dtype,
+            padding,
+        )
+        super().__init__(  # type: ignore[call-arg]
+            in_channels,
+            out_channels,
+            kernel_size,
+            stride,
+            padding,
+            dilation,
+            groups,
+            bias,
+            padding_mode,
+            device=device,
+            dtype=dtype,
+        )
 
     def l_orth(self) -> torch.Tensor:
         r""":math:`L_{orth}` of the kernel (see :func:`sciconv.orthogonal.l_orth`)."""
@@ -65,6 +106,8 @@ class LOrthConv1d(_LOrthMixin, nn.Conv1d):
     0.0
     """
 
+    _ndim = 1
+
 
 class LOrthConv2d(_LOrthMixin, nn.Conv2d):
     r"""``torch.nn.Conv2d`` with an ``l_orth()`` regulariser (any padding mode).
@@ -87,6 +130,8 @@ class LOrthConv2d(_LOrthMixin, nn.Conv2d):
     True
     """
 
+    _ndim = 2
+
 
 class LOrthConv3d(_LOrthMixin, nn.Conv3d):
     """``torch.nn.Conv3d`` with an ``l_orth()`` regulariser (any padding mode).
@@ -105,6 +150,8 @@ class LOrthConv3d(_LOrthMixin, nn.Conv3d):
     >>> abs(conv.l_orth().item()) < 1e-12
     True
     """
+
+    _ndim = 3
 
 
 def l_orth_penalty(module: nn.Module) -> torch.Tensor:

@@ -16,7 +16,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from ..vandermonde import vandermonde_apply
 from .apply import SSMState, causal_conv
 from .discretize import discretize
@@ -95,6 +95,7 @@ class ConvSSM(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = check_positive_int("out_channels", out_channels)

@@ -17,7 +17,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from .apply import causal_conv
 from .discretize import discretize
 from .hippo import hippo
@@ -114,6 +114,7 @@ class LMU(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)

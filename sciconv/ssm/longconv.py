@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_float_dtype, check_positive_int, describe
 from .apply import causal_conv
 
 __all__ = ["LongConv", "smooth", "squash"]
@@ -114,6 +114,7 @@ class LongConv(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from .apply import SSMState, causal_conv, ssm_step
 from .discretize import DISCRETIZATIONS, discretize
 from .hippo import hippo
@@ -85,6 +85,7 @@ class LSSL(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.state_size = check_positive_int("state_size", state_size)

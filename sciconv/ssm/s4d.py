@@ -20,7 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from .apply import SSMState, causal_conv
 from .discretize import discretize
 from .hippo import S4D_INITS, s4d_init
@@ -130,6 +130,7 @@ class S4D(nn.Module):
         device: Any = None,
         dtype: Any = None,
     ) -> None:
+        check_float_dtype("dtype", dtype)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.state_size = check_positive_int("state_size", state_size)

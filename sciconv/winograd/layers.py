@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import as_int_tuple, check_choice, describe
+from ..validation import as_int_tuple, check_choice, check_conv_args, describe
 from .scaling import balance as _balance
 from .transforms import WinogradTransform, transforms
 
@@ -164,6 +164,7 @@ class WinogradConv2d(nn.Conv2d):
         balance: bool = True,
         arithmetic: str = "native",
     ) -> None:
+        check_conv_args(2, in_channels, out_channels, kernel_size, 1, 1, 1, dtype, padding)
         if as_int_tuple("stride", stride, 2) != (1, 1):
             raise ValueError(f"stride must be 1 for Winograd convolution, got {stride!r}")
         if as_int_tuple("dilation", dilation, 2) != (1, 1):
