@@ -883,3 +883,31 @@ def test_fft_layers_answer_in_half_precision(
         y = make(dtype)(torch_input(shape, dtype, 0.5))
     y = y[0] if isinstance(y, tuple) else y
     assert y.dtype == dtype and finite(y.float())
+
+
+@pytest.mark.parametrize(
+    "make",
+    [
+        lambda dt: ssm.LSSL(2, 4, dtype=dt),
+        lambda dt: ssm.S4D(2, 4, dtype=dt),
+        lambda dt: ssm.ConvSSM(2, 2, 2, dtype=dt),
+    ],
+)
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_ssm_layers_refuse_half_precision_by_name(make: Any, dtype: torch.dtype) -> None:
+    """Were RuntimeErrors in forward ("expected scalar type Float but found Half",
+    "view_as_complex is only supported for half, float and double tensors", complex
+    input/weight type mismatch), or a float32 answer to a half layer."""
+    with pytest.raises(ValueError, match="dtype must be float32 or float64"):
+        make(dtype)
+
+
+@pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
+def test_half_precision_ball_maps_are_finite_at_the_origin(dtype: torch.dtype) -> None:
+    """The norm floor 1e-15 underflowed to 0 in float16: expmap0(0) was 0/0 = NaN, so the
+    midpoint batch norm (whose bias starts at the origin) and PoincareReLU gave NaN."""
+    x = torch_input((4, 2, 3, 3), dtype, 0.05)
+    with torch.no_grad():
+        y = hyperbolic.PoincareMidpointBatchNorm(2, dtype=dtype)(x)
+        r = hyperbolic.PoincareReLU()(torch.cat([x, torch.zeros_like(x)]))
+    assert y.dtype == dtype and finite(y.float()) and finite(r.float())

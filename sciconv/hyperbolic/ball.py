@@ -143,8 +143,14 @@ def check_in_ball(name: str, x: Tensor, c: Tensor, dim: int = -1) -> None:
         )
 
 
+def _floor(t: Tensor) -> Tensor:
+    """``t`` clamped below at ``_MIN_NORM``, or at the dtype's smallest normal number where
+    ``_MIN_NORM`` underflows to 0 (float16: the origin's norm then gave 0/0 = NaN)."""
+    return t.clamp_min(max(_MIN_NORM, torch.finfo(t.dtype).tiny))
+
+
 def _norm(x: Tensor, dim: int) -> Tensor:
-    return x.norm(dim=dim, keepdim=True, p=2).clamp_min(_MIN_NORM)
+    return _floor(x.norm(dim=dim, keepdim=True, p=2))
 
 
 def _dot(x: Tensor, y: Tensor, dim: int) -> Tensor:
@@ -201,7 +207,7 @@ def _mobius_add(x: Tensor, y: Tensor, c: Tensor, dim: int = -1) -> Tensor:
     xy = _dot(x, y, dim)
     num = (1 + 2 * c * xy + c * y2) * x + (1 - c * x2) * y
     den = 1 + 2 * c * xy + c**2 * x2 * y2
-    return num / den.clamp_min(_MIN_NORM)
+    return num / _floor(den)
 
 
 def mobius_scalar_mul(
@@ -319,7 +325,7 @@ def _gyration(u: Tensor, v: Tensor, w: Tensor, c: Tensor, dim: int = -1) -> Tens
     a = -c2 * uw * v2 + c * vw + 2 * c2 * uv * vw
     b = -c2 * vw * u2 - c * uw
     d = 1 + 2 * c * uv + c2 * u2 * v2
-    return w + 2 * (a * u + b * v) / d.clamp_min(_MIN_NORM)
+    return w + 2 * (a * u + b * v) / _floor(d)
 
 
 def transp(x: Tensor, y: Tensor, v: Tensor, c: Any, dim: int = -1, check: bool = True) -> Tensor:
@@ -357,7 +363,7 @@ def weighted_midpoint(
     w = torch.ones_like(lam) if weights is None else weights
     num = (w * lam * x).sum(dim=rdims, keepdim=True)
     den = (w * (lam - 1)).sum(dim=rdims, keepdim=True)
-    k = num / den.clamp_min(_MIN_NORM)
+    k = num / _floor(den)
     s = c.sqrt()
     kn = _norm(k, dim)
     mid = torch.tanh(0.5 * artanh(s * kn)) * (k / (kn * s))

@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from .ball import as_curvature
+from .ball import _floor, as_curvature
 
 __all__ = [
     "FCCoreFunction",
@@ -165,7 +165,7 @@ class PoincareFCFunction(torch.autograd.Function):
         ctx.save_for_backward(x, weight, bias, c)
         a = x @ weight.t()
         usq = x.pow(2).sum(dim=-1, keepdim=True)
-        nz = weight.norm(dim=1).clamp_min(_MIN_NORM)
+        nz = _floor(weight.norm(dim=1))
         return _core_forward(a, usq, nz, bias, c, -1, _asinh)[0]
 
     @staticmethod
@@ -174,7 +174,7 @@ class PoincareFCFunction(torch.autograd.Function):
         a = x @ weight.t()
         usq = x.pow(2).sum(dim=-1, keepdim=True)
         nzr = weight.norm(dim=1)
-        nz = nzr.clamp_min(_MIN_NORM)
+        nz = _floor(nzr)
         ga, gusq, gnz, gr = _core_backward(g, a, usq, nz, bias, c, -1)
         gx = ga @ weight + 2 * gusq * x
         ga2, x2 = ga.reshape(-1, ga.shape[-1]), x.reshape(-1, x.shape[-1])
@@ -252,7 +252,7 @@ def poincare_fc(
     if _use_autograd(c, manual_backward):
         a = x @ weight.t()
         usq = x.pow(2).sum(dim=-1, keepdim=True)
-        nz = weight.norm(dim=1).clamp_min(_MIN_NORM)
+        nz = _floor(weight.norm(dim=1))
         return poincare_fc_core_reference(a, usq, nz, bias, c, -1)
     return PoincareFCFunction.apply(x, weight, bias, c)
 
@@ -282,6 +282,6 @@ def hyperplane_dists(x: Tensor, weight: Tensor, bias: Tensor | None, c: Any) -> 
     c = as_curvature(c, x)
     a = x @ weight.t()
     usq = x.pow(2).sum(dim=-1, keepdim=True)
-    nz = weight.norm(dim=1).clamp_min(_MIN_NORM)
+    nz = _floor(weight.norm(dim=1))
     q = _q(a, usq, nz, bias, c)[0]
     return 2 * nz / c.sqrt() * torch.asinh(q)

@@ -47,7 +47,7 @@ import torch
 from torch import Tensor
 
 from . import ball
-from .ball import BALL_EPS, as_curvature, check_in_ball
+from .ball import BALL_EPS, _floor, as_curvature, check_in_ball
 from .fc import poincare_fc, poincare_fc_core
 
 __all__ = [
@@ -77,7 +77,7 @@ def _poly(u: Tensor, coeffs: list[float]) -> Tensor:
 
 def _norm(x: Tensor, dim: int) -> Tensor:
     # sum of squares + sqrt: as accurate as Tensor.norm here and much faster on CPU along dim 1
-    return x.pow(2).sum(dim=dim, keepdim=True).sqrt().clamp_min(_MIN_NORM)
+    return _floor(x.pow(2).sum(dim=dim, keepdim=True).sqrt())
 
 
 def _use_autograd(c: Tensor, manual_backward: bool) -> bool:
@@ -205,7 +205,7 @@ class MobiusAddFunction(torch.autograd.Function):
         x2, y2, xy = dot(x, x), dot(y, y), dot(x, y)
         a = 1 + 2 * c * xy + c * y2
         b = 1 - c * x2
-        den = (1 + 2 * c * xy + c**2 * x2 * y2).clamp_min(_MIN_NORM)
+        den = _floor(1 + 2 * c * xy + c**2 * x2 * y2)
         out = (a * x + b * y) / den
         gx, gy, go = dot(g, x), dot(g, y), dot(g, out)
         grad_x = (

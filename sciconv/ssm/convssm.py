@@ -96,6 +96,11 @@ class ConvSSM(nn.Module):
         dtype: Any = None,
     ) -> None:
         check_float_dtype("dtype", dtype)
+        if dtype in (torch.float16, torch.bfloat16):
+            raise ValueError(
+                f"dtype must be float32 or float64 for ConvSSM (its kernel is not computed in half "
+                f"precision), got {dtype}"
+            )
         super().__init__()
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = check_positive_int("out_channels", out_channels)

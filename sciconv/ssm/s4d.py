@@ -131,6 +131,11 @@ class S4D(nn.Module):
         dtype: Any = None,
     ) -> None:
         check_float_dtype("dtype", dtype)
+        if dtype in (torch.float16, torch.bfloat16):
+            raise ValueError(
+                f"dtype must be float32 or float64 for S4D (its kernel is not computed in half "
+                f"precision), got {dtype}"
+            )
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.state_size = check_positive_int("state_size", state_size)
