@@ -905,9 +905,13 @@ def test_ssm_layers_refuse_half_precision_by_name(make: Any, dtype: torch.dtype)
 @pytest.mark.parametrize("dtype", [torch.float16, torch.bfloat16])
 def test_half_precision_ball_maps_are_finite_at_the_origin(dtype: torch.dtype) -> None:
     """The norm floor 1e-15 underflowed to 0 in float16: expmap0(0) was 0/0 = NaN, so the
-    midpoint batch norm (whose bias starts at the origin) and PoincareReLU gave NaN."""
+    midpoint batch norm (whose bias starts at the origin) and PoincareReLU gave NaN, and so did
+    PoincareConv2d on a zero patch (its 1e-30 floor) and hence the whole PoincareResNet."""
     x = torch_input((4, 2, 3, 3), dtype, 0.05)
     with torch.no_grad():
         y = hyperbolic.PoincareMidpointBatchNorm(2, dtype=dtype)(x)
         r = hyperbolic.PoincareReLU()(torch.cat([x, torch.zeros_like(x)]))
-    assert y.dtype == dtype and finite(y.float()) and finite(r.float())
+        z = hyperbolic.PoincareConv2d(2, 2, 3, padding=1, dtype=dtype)(torch.zeros_like(x))
+        net = hyperbolic.PoincareResNet(8, 1, 2, (2, 2, 2), dtype=dtype)
+        logits = net(torch_input((2, 1, 8, 8), dtype))
+    assert y.dtype == dtype and all(finite(t.float()) for t in (y, r, z, logits))

@@ -381,9 +381,11 @@ class PoincareConv2d(nn.Module):
         s = c.sqrt()
         a = self._conv(log, self.weight) * self.beta
         tsq = self._conv(log.pow(2).sum(1, keepdim=True), self._ones.to(x.dtype)) * self.beta**2
-        st = s * tsq.clamp_min(1e-30).sqrt()
+        # floors that do not underflow to 0 in float16 (0/0 at a zero patch)
+        st = s * tsq.clamp_min(max(1e-30, torch.finfo(x.dtype).tiny)).sqrt()
         th = torch.tanh(st).clamp(max=1 - margin)
-        nz = self.weight.flatten(1).norm(dim=1).clamp_min(1e-15).view(m, 1, 1)
+        nz = self.weight.flatten(1).norm(dim=1)
+        nz = nz.clamp_min(max(1e-15, torch.finfo(nz.dtype).tiny)).view(m, 1, 1)
         y = poincare_fc_core(a * (th / st), th.pow(2) / c, nz, bias, c, 1, manual_backward=mb)
         return hf.project(y, c, 1, manual_backward=mb)
 
