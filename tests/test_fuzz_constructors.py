@@ -121,7 +121,9 @@ def torch_input(shape: tuple[int, ...], dtype: torch.dtype, scale: float = 1.0) 
     return scale * torch.randn(shape, generator=g, dtype=torch.float64).to(dtype)
 
 
-DTYPES = pick([None, torch.float32, torch.float64], [torch.float16, torch.int64, "float64"])
+DTYPES = pick(
+    [None, torch.float32, torch.float64], [torch.float16, torch.bfloat16, torch.int64, "float64"]
+)
 
 
 def layer_dtype(layer: torch.nn.Module) -> torch.dtype:
@@ -265,7 +267,9 @@ def test_orthogonal_layers(data: st.DataObject) -> None:
     if kind != "LOrth":
         args["padding"] = data.draw(st.sampled_from(["circular", "valid", "same", "zeros", 1]))
         args["construction_dtype"] = data.draw(pick([torch.float64, None], ["f8"]))
-    args["dtype"] = data.draw(pick([None, torch.float64, torch.float32], [torch.int64]))
+    args["dtype"] = data.draw(
+        pick([None, torch.float64, torch.float32], [torch.int64, torch.float16])
+    )
     layer = attempt(cls, **args)
     if layer is not None:
         n = 4 if d == 3 else 8
@@ -365,7 +369,11 @@ def test_hyperbolic_layers(data: st.DataObject) -> None:
         st.sampled_from(["ball", "conv", "linear", "mlr", "bn", "relu", "res", "block"])
     )
     c = data.draw(positive(0.1, 2.0), label="c")
-    dtype = data.draw(pick([None, torch.float64, torch.float32], [torch.int64, "f8"]))
+    dtype = data.draw(
+        pick(
+            [None, torch.float64, torch.float32], [torch.int64, "f8", torch.float16, torch.bfloat16]
+        )
+    )
     a, b = data.draw(sizes(1, 4)), data.draw(sizes(1, 4))
     aa = a if isinstance(a, int) and not isinstance(a, bool) and a > 0 else 1
     if which == "ball":
@@ -464,7 +472,11 @@ def test_hyperzzw_layers(data: st.DataObject) -> None:
 @given(data=st.data())
 def test_ssm_layers(data: st.DataObject) -> None:
     which = data.draw(st.sampled_from(["lmu", "lssl", "s4d", "convssm", "longconv"]))
-    dtype = data.draw(pick([None, torch.float64, torch.float32], [torch.int64, "f8"]))
+    dtype = data.draw(
+        pick(
+            [None, torch.float64, torch.float32], [torch.int64, "f8", torch.float16, torch.bfloat16]
+        )
+    )
     h = data.draw(sizes(1, 3), label="channels")
     hh = h if isinstance(h, int) and not isinstance(h, bool) and h > 0 else 1
     n = data.draw(sizes(1, 8), label="state_size")
@@ -839,6 +851,8 @@ def test_integer_dtype_is_refused_by_name(make: Any) -> None:
         (lambda: hyperbolic.PoincareMLR(2, -1), "num_classes"),
         (lambda: hyperbolic.PoincareResNet(8, 1, 0, (2, 2, 2)), "num_classes"),
         (lambda: hyperbolic.PoincareReLU(dim=1.5), "dim"),
+        # c**2 overflowed: every output NaN
+        (lambda: hyperbolic.PoincareResNet(8, 1, 2, (2, 2, 2), c=1e300), "square is finite"),
         (lambda: hyperzzw.TerminatorBlock(2, -1), "out_channels"),
         (lambda: hyperzzw.CoordinateMLP(2, omega=-1.0), "omega"),
         (lambda: hyperzzw.CoordinateMLP(2, omega=1e300), "omega"),

@@ -80,6 +80,15 @@ BALL_EPS: dict[torch.dtype, float] = {
 _MIN_NORM = 1e-15
 
 
+def _refuse_curvature(c: Any, dtype: torch.dtype) -> None:
+    if isinstance(c, numbers.Real) and 0 < float(c) < float("inf"):
+        limit = torch.finfo(dtype).max ** 0.5
+        raise ValueError(
+            f"c must be a curvature whose square is finite in {dtype} (c < {limit:.4g}), got {c!r}"
+        )
+    raise ValueError(f"c must be a finite curvature > 0, got {c!r}")
+
+
 def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
     """Check ``c > 0`` and return it as a tensor (on ``like``'s device and dtype if given).
 
@@ -101,12 +110,14 @@ def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
     if isinstance(c, Tensor):
         if c.numel() != 1:
             raise ValueError(f"c must be a positive scalar curvature, got {describe(c)}")
-        if not bool(torch.isfinite(c.detach()).all()) or not bool((c.detach() > 0).all()):
-            raise ValueError(f"c must be a finite curvature > 0, got {c.detach().item()!r}")
+        # one sync: c**2 finite (Möbius addition uses it; beyond sqrt(max) all is NaN) and c > 0
+        cd = c.detach()
+        if not bool((torch.isfinite(cd * cd) & (cd > 0)).all()):
+            _refuse_curvature(cd.item(), cd.dtype)
         out = c.reshape(())
     elif isinstance(c, numbers.Real) and not isinstance(c, bool):
-        if not (float(c) > 0 and float(c) < float("inf")):
-            raise ValueError(f"c must be a finite curvature > 0, got {c!r}")
+        if not (float(c) > 0 and float(c) * float(c) < float("inf")):
+            _refuse_curvature(c, torch.float64)
         out = torch.tensor(float(c), dtype=torch.float64)
     else:
         raise TypeError(f"c must be a positive float or a scalar tensor, got {describe(c)}")
