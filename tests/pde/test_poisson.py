@@ -246,9 +246,13 @@ def test_cli_poisson_json_and_plot(tmp_path, capsys):
 
 def test_tour_section():
     """The tour section runs; both PETSc plug-in paths converge to the lsqr solution (1e-5)."""
+    from sciconv.cli._common import Check
     from sciconv.cli.poisson.serial import tour_lines
 
-    lines = tour_lines()
+    out = tour_lines()
+    checks = [c for c in out if isinstance(c, Check)]
+    assert checks and all(c.ok for c in checks), [str(c) for c in checks]
+    lines = [ln for ln in out if not isinstance(ln, Check)]
     ksp = [ln for ln in lines if ln.startswith("KSP")]
     assert len(ksp) == 2 and all("CONVERGED_RTOL" in ln for ln in ksp)
     assert all(float(ln.rsplit("= ", 1)[1]) < 1e-5 for ln in ksp)
