@@ -182,6 +182,8 @@ def make_map(
     if not sp.issparse(A):
         raise TypeError(f"A must be a scipy sparse matrix, got {describe(A)}")
     A = sp.csr_matrix(A, dtype=float)
+    if A.shape[0] != A.shape[1]:
+        raise ValueError(f"A must be a square matrix, got {describe(A)}")
     if name in ("network", "coarse", "smoothed", "learned", "network+coarse"):
         return _grid_map(spec, A, labels, exterior)
     if count and name in ("identity", "exact"):
@@ -195,7 +197,10 @@ def make_map(
     if name == "identity":
         return FunctionMap(lambda r: np.array(r, dtype=float), n, spec)
     if name == "jacobi":
-        dinv = omega / A.diagonal()
+        diag = A.diagonal()
+        if not np.all(np.isfinite(diag) & (diag != 0)):
+            raise ValueError(f"spec {spec!r}: Jacobi needs a finite nonzero diagonal of A")
+        dinv = omega / diag
         k = sweeps or 4
 
         def jacobi(r: np.ndarray) -> np.ndarray:

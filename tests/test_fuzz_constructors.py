@@ -865,6 +865,20 @@ def test_bad_sizes_are_refused_by_name(make: Any, name: str) -> None:
         make()
 
 
+def test_make_map_refuses_a_matrix_it_cannot_apply() -> None:
+    """A non-square A was accepted and failed at the first application (a numpy broadcast
+    error); a zero diagonal gave 'jacobi' an infinite D^-1 and a non-finite output."""
+    import scipy.sparse as sp
+
+    from solvers import make_map
+
+    A = small_problem(2).matrix
+    with pytest.raises(ValueError, match="A must be a square matrix"):
+        make_map("identity", A[:, :-1])
+    with pytest.raises(ValueError, match="nonzero diagonal"):
+        make_map("jacobi:2", sp.diags([1.0, 0.0, 2.0]).tocsr())
+
+
 def test_poincare_relu_refuses_an_axis_the_input_lacks() -> None:
     """Was IndexError ("Dimension out of range") from deep in logmap0."""
     with pytest.raises(ValueError, match="dim=5"):
