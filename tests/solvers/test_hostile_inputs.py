@@ -1,7 +1,6 @@
 """Hostile inputs of issue 20 at the solvers' entry points: each refused by name, or a diverged
 reason with a message (ids from the issue's appendix)."""
 
-import itertools
 import json
 import shutil
 
@@ -17,6 +16,7 @@ from solvers.maps import check_spec
 from solvers.network import NetworkMap, load_pretrained
 from solvers.network.registry import WEIGHTS_DIR, WeightsError
 from solvers.petsc import petsc_module
+from tests.petsc_options import ksp_from_options
 
 NAN, INF = float("nan"), float("inf")
 
@@ -138,21 +138,8 @@ def test_check_spec_names_the_option():
     assert check_spec("network+coarse:poisson2d-coarse:8") == "network+coarse:poisson2d-coarse:8"
 
 
-_ids = itertools.count()
-
-
 def _ksp(mat, options):
-    PETSc = petsc_module()
-    prefix = f"hostile{next(_ids)}_"
-    db = PETSc.Options()
-    for key, val in options.items():
-        db[prefix + key] = val
-    ksp = PETSc.KSP().create()
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(mat)
-    ksp.setTolerances(rtol=1e-8, atol=0.0, max_it=200)
-    ksp.setFromOptions()
-    return ksp
+    return ksp_from_options(mat, options, rtol=1e-8, max_it=200, tag="hostile")
 
 
 DCDM_PC = {

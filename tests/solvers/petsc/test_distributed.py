@@ -14,9 +14,9 @@ from solvers.network import available
 from solvers.petsc import NetworkPC, petsc_module
 from solvers.petsc.dmda import global_index, window, window_bounds
 from tests.mpi import needs_mpiexec, run_mpi
+from tests.petsc_options import fresh_prefix, ksp_from_options
 
 PETSc = petsc_module()
-_ids = itertools.count()
 needs_weights = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")
 
 
@@ -94,12 +94,8 @@ def test_local_threads():
 
 
 def make_pc(options):
-    prefix = f"mpinet{next(_ids)}_"
-    opts = PETSc.Options()
-    for key, val in options.items():
-        opts[prefix + key] = val
     pc = PETSc.PC().create()
-    pc.setOptionsPrefix(prefix)
+    pc.setOptionsPrefix(fresh_prefix(options, "mpinet"))
     pc.setType("python")
     ctx = NetworkPC()
     pc.setPythonContext(ctx)
@@ -140,21 +136,13 @@ def test_halo_needs_a_network_on_a_dmda_system():
 
 
 def dmda_dcdm(system, labels, options):
-    prefix = f"mpinet{next(_ids)}_"
-    opts = PETSc.Options()
     base = {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM",
             "ksp_dcdm_directions": 10, "pc_type": "python",
             "pc_python_type": "solvers.petsc.NetworkPC", "pc_network": "poisson2d",
             **options}  # fmt: skip
     if "pc_network_map" in options:
         del base["pc_network"]
-    for key, val in base.items():
-        opts[prefix + key] = val
-    ksp = PETSc.KSP().create()
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(system.mat)
-    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=200)
-    ksp.setFromOptions()
+    ksp = ksp_from_options(system.mat, base, rtol=1e-6, max_it=200, tag="mpinet")
     ksp.getPC().getPythonContext().set_grid(labels, AIR, da=system.da)
     return ksp
 

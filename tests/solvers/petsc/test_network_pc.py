@@ -9,6 +9,7 @@ from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.network import available
 from solvers.petsc import petsc_module
+from tests.petsc_options import ksp_from_options
 
 PETSc = petsc_module()
 pytestmark = pytest.mark.skipif("poisson2d" not in available(), reason="no shipped weights")
@@ -17,16 +18,8 @@ OPTS = {"ksp_type": "python", "ksp_python_type": "solvers.petsc.DCDM", "pc_type"
         "ksp_dcdm_directions": 10}  # fmt: skip
 
 
-def make_ksp(mat, prefix):
-    opts = PETSc.Options()
-    for key, val in OPTS.items():
-        opts[prefix + key] = val
-    ksp = PETSc.KSP().create()
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(mat)
-    ksp.setTolerances(rtol=1e-6, atol=0.0, max_it=500)
-    ksp.setFromOptions()
-    return ksp
+def make_ksp(mat, tag):
+    return ksp_from_options(mat, OPTS, rtol=1e-6, max_it=500, tag=tag)
 
 
 def test_pc_network_option_matches_numpy_dcdm():
@@ -35,7 +28,7 @@ def test_pc_network_option_matches_numpy_dcdm():
     p = poisson_problem("obstacles", 32, 2, seed=10_005)
     b = p.rhs_divergence(0)
     mat = p.petsc_aij()
-    ksp = make_ksp(mat, "netpc1_")
+    ksp = make_ksp(mat, "netpc")
     ksp.getPC().getPythonContext().set_grid(p.labels, AIR)
     bv, x = mat.createVecs()
     bv.setArray(b)
@@ -49,7 +42,7 @@ def test_pc_network_option_matches_numpy_dcdm():
 
 def test_pc_network_without_grid_errors():
     p = poisson_problem("obstacles", 16, 2, seed=10_006)
-    ksp = make_ksp(p.petsc_aij(), "netpc2_")
+    ksp = make_ksp(p.petsc_aij(), "netpc")
     with pytest.raises(PETSc.Error) as excinfo:
         ksp.setUp()
     err = excinfo.value

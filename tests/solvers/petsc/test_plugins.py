@@ -1,6 +1,5 @@
 """The DCDM KSP and NetworkPC PC python types: equivalences, options, reasons, lifecycle."""
 
-import itertools
 import re
 from pathlib import Path
 
@@ -14,10 +13,10 @@ from solvers.dcdm import dcdm
 from solvers.maps import make_map
 from solvers.petsc import DCDM, NetworkPC, as_petsc_mat, petsc_module
 from tests.mpi import needs_mpiexec, run_mpi
+from tests.petsc_options import ksp_from_options
 
 PETSc = petsc_module()
 R = PETSc.KSP.ConvergedReason
-_ids = itertools.count()
 #: PETSc's error code for an exception raised in a Python plug-in (PETSC_ERR_PYTHON).
 PETSC_ERR_PYTHON = 101
 
@@ -35,15 +34,7 @@ def assert_plugin_error(excinfo, cause_type, match):
 
 def make_ksp(mat, options, rtol=1e-8, max_it=500):
     """A KSP configured only through the options database (under a fresh prefix)."""
-    prefix = f"plug{next(_ids)}_"
-    opts = PETSc.Options()
-    for key, val in options.items():
-        opts[prefix + key] = val
-    ksp = PETSc.KSP().create()
-    ksp.setOptionsPrefix(prefix)
-    ksp.setOperators(mat)
-    ksp.setTolerances(rtol=rtol, atol=0.0, max_it=max_it)
-    ksp.setFromOptions()
+    ksp = ksp_from_options(mat, options, rtol=rtol, max_it=max_it, tag="plug")
     return ksp
 
 
