@@ -29,6 +29,7 @@ import torch  # noqa: E402
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from pde import poisson_problem  # noqa: E402
+from solvers.compare import map_cost  # noqa: E402
 from solvers.dcdm import dcdm  # noqa: E402
 from solvers.maps import make_map  # noqa: E402
 from solvers.network.learned import learned_map  # noqa: E402
@@ -37,23 +38,18 @@ from solvers.network.registry import load_pretrained  # noqa: E402
 
 
 def measure(build, prob, b, directions: int) -> dict:
+    """Set-up, one application's cost (:func:`solvers.compare.map_cost`) and the DCDM solve."""
     t0 = time.perf_counter()
     M = build(prob)
     setup = time.perf_counter() - t0
-    r = np.random.default_rng(0).standard_normal(prob.n)
-    apply_s = []
-    for _ in range(3):
-        t = time.perf_counter()
-        M(r)
-        apply_s.append(time.perf_counter() - t)
+    cost = map_cost(M, prob.labels.size)
     ns = prob.null_space() if prob.is_singular else None
     t0 = time.perf_counter()
     _, info = dcdm(prob.matrix, b, rtol=1e-6, M=M, directions=directions, nullspace=ns,
                    maxiter=500)  # fmt: skip
     total = setup + time.perf_counter() - t0
     return {"its": info.iterations if info.converged else np.nan, "setup": setup,
-            "total": total, "ms": 1e3 * float(np.median(apply_s)),
-            "flops": M.flops() / prob.labels.size}  # fmt: skip
+            "total": total, "ms": cost["map_ms"], "flops": cost["map_flops_per_cell"]}  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> None:
