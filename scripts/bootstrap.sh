@@ -71,8 +71,8 @@ if ! "$VENV/bin/python" -c "from mpi4py import MPI" >/dev/null 2>&1; then
 fi
 
 # 5. the rest and sciconv itself
-say "installing sciconv (editable) with its test, bench and examples extras"
-"${PIP[@]}" -e ".[test,bench,examples]"
+say "installing sciconv (editable) with its test, bench, examples and docs extras"
+"${PIP[@]}" -e ".[test,bench,examples,docs]"
 
 # 6. verify what is about to be stamped: the solver half imports, and MPI runs a PETSc program.
 #    Any failure leaves the stamp unwritten (so the next run tries again) and exits non-zero.
