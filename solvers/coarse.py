@@ -78,7 +78,8 @@ def check_aggregates(aggregates: Any, n: int) -> np.ndarray:
     if agg.dtype.kind not in "iu" or agg.shape != (n,):
         raise ValueError(f"aggregates must be {n} integers, got {describe(aggregates)}")
     agg = agg.astype(np.int64)
-    if n and (agg.min() < 0 or np.unique(agg).size != int(agg.max()) + 1):
+    # bincount (O(n)) finds a missing number; a maximum >= n always leaves one out
+    if n and (agg.min() < 0 or agg.max() >= n or not np.bincount(agg).all()):
         raise ValueError(
             "aggregates must number every aggregate 0..m-1 (no negative or missing numbers), "
             f"got values from {agg.min()} to {agg.max()} with {np.unique(agg).size} distinct"
