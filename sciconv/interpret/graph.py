@@ -1,0 +1,278 @@
+"""Tracing a torch model with ``torch.fx`` and freezing its graph at one sample.
+
+:func:`freeze` evaluates the traced graph node by node at ``x``, turns each node that depends
+on ``x`` into a frozen :class:`~sciconv.interpret.steps.Step` and each node that does not into
+a constant; :class:`FrozenNetwork` replays the steps forwards (linear part or affine) and
+backwards (adjoint, in reverse order, summing the cotangents of a node used several times).
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import torch
+import torch.fx as fx
+import torch.nn.functional as F
+from torch import nn
+
+from .layers import ACTIVATIONS, UnsupportedLayerError, freeze_activation, freeze_module, probe
+from .steps import Cat, Const, Elementwise, LinComb, Reshape, Step
+
+__all__ = ["FrozenNetwork", "freeze"]
+
+_ADD = {operator.add, operator.iadd, torch.add}
+_SUB = {operator.sub, operator.isub, torch.sub}
+_MUL = {operator.mul, operator.imul, torch.mul}
+_DIV = {operator.truediv, operator.itruediv, torch.div}
+_CAT = {torch.cat, torch.concat}
+_FN_ACT: dict[Any, str] = {
+    F.relu: "relu",
+    torch.relu: "relu",
+    F.leaky_relu: "leaky_relu",
+    torch.sigmoid: "sigmoid",
+    F.sigmoid: "sigmoid",
+    torch.tanh: "tanh",
+    F.tanh: "tanh",
+    F.silu: "silu",
+    F.gelu: "gelu",
+}
+_RESHAPE_FN = {torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze}
+_RESHAPE_METHODS = {"view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze"}
+_IDENTITY_METHODS = {"contiguous", "clone"}
+_MOVE_FN = {torch.permute, torch.transpose, F.pixel_shuffle, F.pixel_unshuffle}
+_MOVE_METHODS = {"permute", "transpose"}
+_METHOD_ACT = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
+
+
+class FrozenNetwork:
+    """The frozen affine network: ``steps`` in graph order, each with its input node names.
+
+    Tensors carry a leading batch axis (one vector per row). :meth:`linear` applies
+    :math:`A`, :meth:`affine` the frozen network with its offsets, :meth:`adjoint`
+    :math:`A^T`; ``in_shape``/``out_shape`` are per sample.
+    """
+
+    def __init__(
+        self,
+        steps: list[tuple[str, Step, list[str]]],
+        input_name: str,
+        output_name: str,
+        in_shape: tuple[int, ...],
+        out_shape: tuple[int, ...],
+    ) -> None:
+        self.steps, self.input_name, self.output_name = steps, input_name, output_name
+        self.in_shape, self.out_shape = in_shape, out_shape
+
+    def _replay(self, v: torch.Tensor, bias: bool) -> torch.Tensor:
+        env = {self.input_name: v}
+        for name, step, inputs in self.steps:
+            env[name] = step.forward([env[i] for i in inputs], bias)
+        return env[self.output_name]
+
+    def linear(self, v: torch.Tensor) -> torch.Tensor:
+        """:math:`A v` for ``v`` of shape ``(batch, *in_shape)``."""
+        return self._replay(v, bias=False)
+
+    def affine(self, v: torch.Tensor) -> torch.Tensor:
+        """:math:`A v + c` (the frozen network with its biases)."""
+        return self._replay(v, bias=True)
+
+    def adjoint(self, u: torch.Tensor) -> torch.Tensor:
+        """:math:`A^T u` for ``u`` of shape ``(batch, *out_shape)``."""
+        cot: dict[str, torch.Tensor] = {self.output_name: u}
+        for name, step, inputs in reversed(self.steps):
+            g = cot.pop(name, None)
+            if g is None:
+                continue
+            for inp, gi in zip(inputs, step.adjoint(g)):
+                cot[inp] = cot[inp] + gi if inp in cot else gi
+        out = cot.get(self.input_name)
+        return u.new_zeros(u.shape[0], *self.in_shape) if out is None else out
+
+
+def _fn_name(fn: Any) -> str:
+    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+
+
+def _describe(node: fx.Node, root: nn.Module) -> str:
+    if node.op == "call_module":
+        cls = type(root.get_submodule(node.target))
+        return f"layer '{node.target}' ({cls.__module__}.{cls.__qualname__})"
+    if node.op == "call_method":
+        return f"method .{node.target}() at node '{node.name}'"
+    return f"function {_fn_name(node.target)} at node '{node.name}'"
+
+
+def _freeze_function(
+    where: str,
+    target: Any,
+    method: bool,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    vals: Callable[[Any], Any],
+    var: Callable[[Any], bool],
+    z: list[torch.Tensor],
+    y: torch.Tensor,
+) -> tuple[Step, list[fx.Node]]:
+    """The step of a function or method node; ``z`` are the values of its variable args."""
+    nodes = [a for a in args if var(a)]
+    shapes = [tuple(t.shape) for t in z]
+    out = tuple(y.shape)
+    if not method and target in _CAT:
+        seq = args[0]
+        dim = kwargs.get("dim", args[1] if len(args) > 1 else 0) % y.ndim
+        if dim == 0:
+            raise UnsupportedLayerError(f"{where} concatenates along the batch axis")
+        pieces: list[int | torch.Tensor] = []
+        nodes = []
+        for a in seq:
+            if var(a):
+                pieces.append(len(nodes))
+                nodes.append(a)
+            else:
+                pieces.append(torch.as_tensor(vals(a), dtype=y.dtype, device=y.device))
+        return Cat(pieces, dim, [tuple(vals(n).shape) for n in nodes]), nodes
+    name = target if method else None
+    if (not method and target in _ADD | _SUB) or name in ("add", "sub"):
+        sign = -1.0 if (target in _SUB or name == "sub") else 1.0
+        alpha = float(kwargs.get("alpha", 1.0))
+        coefs = [c for a, c in zip(args[:2], (1.0, sign * alpha)) if var(a)]
+        const = 0.0 if var(args[0]) else vals(args[0])
+        if not var(args[1]):
+            const = const + sign * alpha * vals(args[1])
+        return LinComb(coefs, const, shapes, out), nodes
+    if not method and target is operator.neg or name == "neg":
+        return LinComb([-1.0], None, shapes, out), nodes
+    if (not method and target in _MUL | _DIV) or name in ("mul", "div"):
+        if len(nodes) != 1:
+            raise UnsupportedLayerError(
+                f"{where} multiplies two signals that depend on the input, which is not "
+                f"linear; freeze one factor as a gate module (e.g. nn.SiLU) instead"
+            )
+        other = vals(args[1] if var(args[0]) else args[0])
+        if target in _DIV or name == "div":
+            if not var(args[0]):
+                raise UnsupportedLayerError(f"{where} divides by the input (not linear)")
+            other = 1.0 / other
+        return Elementwise(other, None, shapes[0], out), nodes
+    kind = _METHOD_ACT.get(target) if method else _FN_ACT.get(target)
+    if kind is not None and len(nodes) == 1 and nodes[0] is args[0]:
+        slope = kwargs.get("negative_slope", args[1] if len(args) > 1 else 0.01)
+        approx = kwargs.get("approximate", "none")
+        return freeze_activation(kind, z[0], slope=slope, approximate=approx), nodes
+    reshape = target in _RESHAPE_METHODS | _IDENTITY_METHODS if method else target in _RESHAPE_FN
+    if reshape and len(nodes) == 1 and nodes[0] is args[0]:
+        return Reshape(shapes[0], out), nodes
+    move = target in _MOVE_METHODS if method else target in _MOVE_FN
+    if move and len(nodes) == 1 and nodes[0] is args[0]:
+        rest = [vals(a) for a in args[1:]]
+        if method:
+            return probe(lambda t: getattr(t, target)(*rest, **kwargs), z[0]), nodes
+        return probe(lambda t: target(t, *rest, **kwargs), z[0]), nodes
+    raise UnsupportedLayerError(
+        f"{where} is not supported by linear_interpreter; supported functions: +, -, * and / "
+        f"by a constant, torch.cat, reshapes, permutes, pixel_shuffle and the units "
+        f"{sorted(ACTIVATIONS)}"
+    )
+
+
+def trace(model: nn.Module) -> fx.GraphModule:
+    """``torch.fx.symbolic_trace`` of ``model``, with a message naming the model on failure."""
+    try:
+        return fx.symbolic_trace(model)
+    except Exception as exc:  # noqa: BLE001 - fx raises many types; re-raised with context
+        raise TypeError(
+            f"model ({type(model).__qualname__}) cannot be traced by torch.fx ({exc}); "
+            f"linear_interpreter needs a forward without data-dependent control flow"
+        ) from exc
+
+
+def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tensor]:
+    """Trace ``model``, evaluate it at ``x`` (a batch of one) and freeze every node.
+
+    Returns the frozen network and the graph's own output at ``x``.
+    """
+    gm = trace(model)
+    env: dict[str, Any] = {}
+    variable: set[str] = set()
+    steps: list[tuple[str, Step, list[str]]] = []
+    input_name = output = None
+
+    def vals(a: Any) -> Any:
+        return fx.node.map_arg(a, lambda n: env[n.name])
+
+    def var(a: Any) -> bool:
+        return isinstance(a, fx.Node) and a.name in variable
+
+    for node in gm.graph.nodes:
+        if node.op == "placeholder":
+            if input_name is not None:
+                raise TypeError(
+                    f"model takes a second input '{node.target}'; linear_interpreter "
+                    f"needs a model of one tensor input"
+                )
+            input_name = node.name
+            env[node.name] = x
+            variable.add(node.name)
+            continue
+        if node.op == "get_attr":
+            env[node.name] = fx.graph_module._get_attr(gm, node.target)
+            continue
+        if node.op == "output":
+            output = node.args[0]
+            if not var(output):
+                raise TypeError(
+                    "model must return one tensor that depends on its input, got "
+                    f"{type(vals(output)).__name__}"
+                )
+            break
+        args, kwargs = vals(node.args), vals(node.kwargs)
+        if kwargs.get("inplace") or node.op == "call_module":
+            args = tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
+        if node.op == "call_module":
+            y = gm.get_submodule(node.target)(*args, **kwargs)
+        elif node.op == "call_method":
+            y = getattr(args[0], node.target)(*args[1:], **kwargs)
+        else:
+            y = node.target(*args, **kwargs)
+        env[node.name] = y
+        flat: list[fx.Node] = []
+        fx.node.map_arg((node.args, node.kwargs), flat.append)
+        if not isinstance(y, torch.Tensor) or not any(var(n) for n in flat):
+            if isinstance(y, torch.Tensor):
+                steps.append((node.name, Const(y), []))
+            continue
+        where = _describe(node, gm)
+        if y.ndim == 0 or y.shape[0] != 1:
+            raise UnsupportedLayerError(
+                f"{where} returns shape {tuple(y.shape)}: every tensor that depends on the "
+                f"input must keep the batch axis first, of size 1"
+            )
+        if node.op == "call_module":
+            if len(node.args) != 1 or node.kwargs:
+                raise UnsupportedLayerError(f"{where} is called with several arguments")
+            step = freeze_module(where, gm.get_submodule(node.target), env[node.args[0].name], y)
+            nodes = [node.args[0]]
+        else:
+            z = [env[a.name] for a in node.args if var(a)]
+            step, nodes = _freeze_function(
+                where,
+                node.target,
+                node.op == "call_method",
+                node.args,
+                node.kwargs,
+                vals,
+                var,
+                z,
+                y,
+            )
+        if any(var(n) for n in flat if n not in nodes):
+            raise UnsupportedLayerError(f"{where} uses the input in an unsupported argument")
+        variable.add(node.name)
+        steps.append((node.name, step, [n.name for n in nodes]))
+    assert input_name is not None and isinstance(output, fx.Node)
+    y = env[output.name]
+    net = FrozenNetwork(steps, input_name, output.name, tuple(x.shape[1:]), tuple(y.shape[1:]))
+    return net, y

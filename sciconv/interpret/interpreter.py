@@ -1,0 +1,279 @@
+"""``linear_interpreter``: a network at one input as a linear operator plus an offset."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg as spla
+import torch
+from torch import nn
+
+from ..validation import check_finite, check_positive_int, describe
+from .graph import FrozenNetwork, freeze
+
+__all__ = ["FrozenOperator", "LinearInterpretation", "linear_interpreter"]
+
+
+class FrozenOperator(spla.LinearOperator):
+    """:math:`A(x)` as a :class:`scipy.sparse.linalg.LinearOperator` (float64).
+
+    Vectors are flat per sample, in C order of the network's input (``in_shape``) and output
+    (``out_shape``); :meth:`matmat` applies the frozen network to all columns as one batch.
+    Complex vectors are applied as real and imaginary parts.
+    """
+
+    def __init__(self, network: FrozenNetwork, device: torch.device) -> None:
+        self.network, self.device = network, device
+        n = int(np.prod(network.in_shape))
+        m = int(np.prod(network.out_shape))
+        super().__init__(dtype=np.dtype(np.float64), shape=(m, n))
+
+    def _run(self, X: np.ndarray, adjoint: bool) -> np.ndarray:
+        if np.iscomplexobj(X):
+            return self._run(X.real, adjoint) + 1j * self._run(X.imag, adjoint)
+        net = self.network
+        shape = net.out_shape if adjoint else net.in_shape
+        v = torch.from_numpy(np.ascontiguousarray(X.T, dtype=np.float64)).to(self.device)
+        with torch.no_grad():
+            v = v.reshape(X.shape[1], *shape)
+            y = net.adjoint(v) if adjoint else net.linear(v)
+        return y.reshape(X.shape[1], -1).T.cpu().numpy()
+
+    def _matmat(self, X: np.ndarray) -> np.ndarray:
+        return self._run(np.asarray(X), adjoint=False)
+
+    def _rmatmat(self, X: np.ndarray) -> np.ndarray:
+        return self._run(np.asarray(X), adjoint=True)
+
+    def _matvec(self, x: np.ndarray) -> np.ndarray:
+        return self._matmat(np.asarray(x).reshape(-1, 1)).reshape(-1)
+
+    def _rmatvec(self, y: np.ndarray) -> np.ndarray:
+        return self._rmatmat(np.asarray(y).reshape(-1, 1)).reshape(-1)
+
+
+class LinearInterpretation:
+    r"""A network frozen at one input: :math:`f(x) = A(x)\,x + c(x)`.
+
+    Attributes
+    ----------
+    A : FrozenOperator
+        The linear part, ``(m, n)`` with ``m = prod(out_shape)``, ``n = prod(in_shape)``.
+    x, f, c : numpy.ndarray
+        The input, the network's output :math:`f(x)` (its own forward, float64) and the offset
+        :math:`c(x)` (the frozen network replayed with its biases at input 0), flat.
+    in_shape, out_shape : tuple of int
+        One sample's input and output shapes (no batch axis).
+    network : FrozenNetwork
+        The frozen steps, for torch-level products on batches.
+    """
+
+    def __init__(
+        self, network: FrozenNetwork, device: torch.device, x: np.ndarray, f: np.ndarray
+    ) -> None:
+        self.network = network
+        self.in_shape, self.out_shape = network.in_shape, network.out_shape
+        self.A = FrozenOperator(network, device)
+        self.x, self.f = x, f
+        with torch.no_grad():
+            zero = torch.zeros(1, *network.in_shape, dtype=torch.float64, device=device)
+            self.c = network.affine(zero).reshape(-1).cpu().numpy()
+
+    def __repr__(self) -> str:
+        return (
+            f"LinearInterpretation(A: {self.A.shape[0]}x{self.A.shape[1]}, in_shape="
+            f"{self.in_shape}, out_shape={self.out_shape}, {len(self.network.steps)} frozen "
+            f"steps, bias_share={self.bias_share:.3g})"
+        )
+
+    @property
+    def bias_share(self) -> float:
+        r""":math:`\|c(x)\| / \|f(x)\|`: how much of the output the biases carry."""
+        return float(np.linalg.norm(self.c) / np.linalg.norm(self.f))
+
+    @property
+    def reconstruction_error(self) -> float:
+        r""":math:`\|A x + c - f\| / \|f\|` (rounding level when the freeze is exact)."""
+        return float(np.linalg.norm(self.A @ self.x + self.c - self.f) / np.linalg.norm(self.f))
+
+    def row_image(self, i: int | tuple[int, ...]) -> np.ndarray:
+        """Row ``i`` of :math:`A` (flat index or index into ``out_shape``) as an input-shaped
+        array: the weights output ``i`` gives to each input entry."""
+        e = np.zeros(self.A.shape[0])
+        e[self._flat("i", i, self.out_shape)] = 1.0
+        return self.A.rmatvec(e).reshape(self.in_shape)
+
+    def column_image(self, j: int | tuple[int, ...]) -> np.ndarray:
+        """Column ``j`` of :math:`A` (flat index or index into ``in_shape``) as an
+        output-shaped array: the response to a unit impulse at input entry ``j``."""
+        e = np.zeros(self.A.shape[1])
+        e[self._flat("j", j, self.in_shape)] = 1.0
+        return self.A.matvec(e).reshape(self.out_shape)
+
+    @staticmethod
+    def _flat(name: str, index: Any, shape: tuple[int, ...]) -> int:
+        size = int(np.prod(shape))
+        if isinstance(index, tuple):
+            try:
+                return int(np.ravel_multi_index(index, shape))
+            except (ValueError, TypeError) as exc:
+                raise ValueError(f"{name} must index shape {shape}, got {index!r}") from exc
+        if isinstance(index, bool) or not isinstance(index, int | np.integer):
+            raise TypeError(f"{name} must be an int or a tuple of ints, got {describe(index)}")
+        if not 0 <= index < size:
+            raise ValueError(f"{name} must be in [0, {size}), got {index}")
+        return int(index)
+
+    def vote_maps(self) -> np.ndarray:
+        r"""Per-input-entry votes for every output: ``V[k] = A[k, :] * x`` as input-shaped
+        arrays, shape ``(m, *in_shape)``.
+
+        Entry ``V[k, p]`` is the contribution of input pixel ``p`` to output (class logit)
+        ``k``; the votes of output ``k`` sum to :math:`(A x)_k = f_k - c_k`. The rows are ``m``
+        adjoint products in one batch.
+        """
+        rows = self.A.rmatmat(np.eye(self.A.shape[0]))  # (n, m)
+        return (rows.T * self.x).reshape(self.A.shape[0], *self.in_shape)
+
+    def singular_vectors(
+        self, k: int = 6, seed: int = 0
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The ``k`` largest singular triplets of :math:`A` by ``scipy.sparse.linalg.svds``
+        (matrix-free), largest first: ``(s, U, V)`` with ``U`` of shape ``(k, *out_shape)``
+        and ``V`` of shape ``(k, *in_shape)`` (right singular vectors: input images)."""
+        k = check_positive_int("k", k)
+        if k >= min(self.A.shape):
+            raise ValueError(f"k must be < min(A.shape) = {min(self.A.shape)}, got {k}")
+        v0 = np.random.default_rng(seed).standard_normal(min(self.A.shape))
+        u, s, vt = spla.svds(self.A, k=k, v0=v0)
+        order = np.argsort(s)[::-1]
+        return (
+            s[order],
+            u[:, order].T.reshape(k, *self.out_shape),
+            vt[order].reshape(k, *self.in_shape),
+        )
+
+
+def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
+    r"""Freeze ``model``'s non-linear units at ``x``: :math:`f(x) = A(x)\,x + c(x)`.
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        A ``torch.fx``-traceable model (``nn.Sequential``, the containers
+        :class:`~sciconv.interpret.Residual`/:class:`~sciconv.interpret.Concat`, or any
+        forward without data-dependent control flow) of the layers listed in Notes, in eval
+        mode. It is not modified: a float64 copy is frozen.
+    x : torch.Tensor or numpy.ndarray
+        One sample with its batch axis, shape ``(1, *in_shape)``.
+
+    Returns
+    -------
+    LinearInterpretation
+        ``A`` (a matrix-free ``LinearOperator``, float64, on flat per-sample vectors), ``c``,
+        ``f``, ``bias_share``, ``row_image``, ``column_image``, ``vote_maps``,
+        ``singular_vectors``.
+
+    Raises
+    ------
+    UnsupportedLayerError
+        A layer, function or method it cannot freeze, named by type and module path.
+    ValueError
+        ``x`` not of shape ``(1, ...)`` or not finite, ``x`` the model cannot take, a
+        BatchNorm or Dropout in training mode.
+    TypeError
+        ``model`` not a module, not traceable, or of several inputs or outputs.
+
+    Notes
+    -----
+    Each non-linear unit :math:`\phi` applied to a pre-activation :math:`z` is replaced by a
+    diagonal map frozen at the sample, :math:`\phi(z) = D(z)\,z + d`:
+
+    * ReLU, LeakyReLU, PReLU: :math:`D = \mathrm{diag}(1_{z>0} + a\,1_{z\le 0})`, max pooling
+      gathers the argmax of each window, nearest upsampling, PixelShuffle, reshapes and
+      permutations copy entries. These units are piecewise linear, so :math:`A(x)` is the
+      Jacobian :math:`\partial f/\partial x` (what ``torch.func.jvp`` computes).
+    * Gated units are frozen as gates :math:`g(z)\odot z`: SiLU :math:`g=\sigma(z)`, GELU
+      :math:`g=\Phi(z)` (or its tanh form), tanh :math:`g=\tanh(z)/z`, and sigmoid as
+      :math:`\tfrac12 + g z` with :math:`g = \tanh(z/2)/(2z)` (the :math:`\tfrac12` goes to
+      :math:`c`). The decomposition is still exact at the sample, but :math:`A(x)` is then
+      *not* the Jacobian: the gate's own derivative is dropped, as in LinearScope.
+
+    Affine layers stay as they are: convolutions (any stride, dilation, groups, zero,
+    circular or reflect padding; as :class:`sciconv.ConvOperator`, whose adjoint is the
+    transposed convolution) and transposed convolutions, Linear, BatchNorm in eval mode
+    (:math:`\gamma (z-\mu)/\sqrt{\sigma^2+\epsilon} + \beta`), average pooling (plain and
+    adaptive) and linear/bilinear/bicubic/trilinear upsampling (one matrix per axis),
+    additions, subtractions and products by constants, concatenation. :math:`A(x)` is the
+    composition of the steps without their offsets, applied matrix-free forwards and, in
+    reverse order with each step's transpose, backwards. :math:`c(x)` is the same frozen
+    network replayed *with* its offsets at input 0, computed on its own path; the identity
+    :math:`A x + c = f` (checked by ``reconstruction_error``) is then a test, not a
+    definition.
+
+    References
+    ----------
+    .. [1] P. Navarrete Michelini, H. Liu, Y. Lu and X. Jiang, "A Tour of Convolutional
+       Networks Guided by Linear Interpreters" (LinearScope), ICCV 2019, arXiv:1908.05168.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv import dottest
+    >>> from sciconv.interpret import linear_interpreter
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> net = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
+    ...                     nn.Flatten(), nn.Linear(64, 3)).eval()
+    >>> li = linear_interpreter(net, torch.randn(1, 1, 8, 8))
+    >>> li.A.shape, li.in_shape, li.out_shape
+    ((3, 64), (1, 8, 8), (3,))
+    >>> bool(li.reconstruction_error < 1e-12), bool(dottest(li.A, rng=0) < 1e-12)
+    (True, True)
+    >>> li.row_image(2).shape, li.vote_maps().shape
+    ((1, 8, 8), (3, 1, 8, 8))
+    >>> bool(np.allclose(li.vote_maps().sum(axis=(1, 2, 3)), li.f - li.c))
+    True
+    """
+    if not isinstance(model, nn.Module):
+        raise TypeError(f"model must be a torch.nn.Module, got {describe(model)}")
+    if isinstance(x, np.ndarray):
+        x = torch.from_numpy(np.ascontiguousarray(x))
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"x must be a torch tensor or numpy array, got {describe(x)}")
+    if x.ndim < 2 or x.shape[0] != 1:
+        raise ValueError(
+            f"x must be one sample with a leading batch axis of 1, shape (1, *in_shape), "
+            f"got {describe(x)}"
+        )
+    if x.is_complex() or not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64)):
+        raise TypeError(f"x must hold real numbers, got {describe(x)}")
+    check_finite("x", x)
+    for name, module in model.named_modules():
+        if module.training and isinstance(
+            module, nn.modules.batchnorm._BatchNorm | nn.modules.dropout._DropoutNd
+        ):
+            cls = type(module)
+            raise ValueError(
+                f"layer '{name}' ({cls.__module__}.{cls.__qualname__}) is in training mode, "
+                f"which is not a fixed map of one sample; call model.eval() first"
+            )
+    model64 = copy.deepcopy(model).to(torch.float64)
+    param = next(iter(model64.parameters()), None)
+    device = param.device if param is not None else x.device
+    x = x.detach().to(device=device, dtype=torch.float64)
+    with torch.no_grad():
+        try:
+            f = model64(x)
+        except (RuntimeError, ValueError, IndexError) as exc:
+            raise ValueError(f"model cannot be evaluated at x of {describe(x)}: {exc}") from exc
+        network, _ = freeze(model64, x)
+    if not isinstance(f, torch.Tensor) or tuple(f.shape[1:]) != network.out_shape:
+        raise TypeError(f"model must return one tensor of shape (1, ...), got {describe(f)}")
+    return LinearInterpretation(
+        network, device, x.reshape(-1).cpu().numpy(), f.reshape(-1).cpu().numpy()
+    )
