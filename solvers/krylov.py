@@ -29,6 +29,7 @@ from .amg import pyamg_hierarchy
 from .dcdm import dcdm
 from .info import SolveInfo, as_map, as_matvec, check_rhs, check_tolerances, require_linear
 from .petsc._core import ksp_solve, petsc_module
+from .petsc.options import SOLVER_PREFIXES
 from .petsc.shell import as_petsc_mat
 
 __all__ = ["BASELINES", "SOLVERS", "cg", "petsc_solve", "pyamg_cg", "solve"]
@@ -174,6 +175,7 @@ def petsc_solve(
     options: dict[str, Any] | None = None,
     nullspace: np.ndarray | None = None,
     norm_type: str | None = "unpreconditioned",
+    prefix: str | None = None,
 ) -> tuple[np.ndarray, SolveInfo]:
     """PETSc KSP solve of ``A x = b`` with SciPy's signature (A: PETSc Mat, matrix or operator).
 
@@ -181,10 +183,16 @@ def petsc_solve(
     matrix (:func:`~solvers.petsc.as_petsc_mat`), ``b`` and the returned ``x`` are numpy
     vectors. The norm is the unpreconditioned one by default, so ``rtol`` means the same as in
     :func:`cg` (PETSc's CG default is the preconditioned norm; ``norm_type=None`` keeps
-    PETSc's default). ``options`` are set under a private prefix (e.g.
-    ``{"ksp_dcdm_directions": 3}``) before ``setFromOptions``; ``nullspace`` (orthonormal rows)
-    is attached unless the Mat already carries one. ``M`` must be None
-    (use ``pc_type``/``options``).
+    PETSc's default). ``options`` (e.g. ``{"ksp_dcdm_directions": 3}``) are set under
+    ``prefix`` before ``setFromOptions``; ``nullspace`` (orthonormal rows) is attached unless
+    the Mat already carries one. ``M`` must be None (use ``pc_type``/``options``).
+
+    ``prefix`` is the KSP's options prefix. None (the default) is a fresh private one, which
+    no option of the user's database reaches. A documented one lets PETSc options address the
+    solve: the baselines of :data:`SOLVERS` use :data:`~solvers.petsc.options.SOLVER_PREFIXES`
+    (``petsc-cg`` reads ``-cg_``, ``jacobi-cg`` ``-jacobi_``, ``icc-cg`` ``-icc_``, ``gamg-cg``
+    ``-gamg_``), so ``-gamg_ksp_monitor`` or ``-gamg_pc_gamg_threshold 0.05`` reach the GAMG
+    baseline; the user's options override ``options`` and the arguments.
 
     Notes
     -----
@@ -228,28 +236,33 @@ def petsc_solve(
             norm_type=norm_type,
             nullspace=nullspace,
             callback=callback,
+            prefix=prefix,
         )
     finally:
         if owned:
             mat.destroy()
 
 
-def _petsc_baseline(pc_type: str) -> Callable[..., tuple[np.ndarray, SolveInfo]]:
+def _petsc_baseline(pc_type: str, prefix: str) -> Callable[..., tuple[np.ndarray, SolveInfo]]:
     def run(A: Any, b: Any, x0: Any = None, **kw: Any) -> tuple[np.ndarray, SolveInfo]:
+        kw.setdefault("prefix", prefix)
         return petsc_solve(A, b, x0, ksp_type="cg", pc_type=pc_type, **kw)
 
     run.__name__ = f"petsc_cg_{pc_type}"
-    run.__doc__ = f"PETSc CG with PC {pc_type!r} (SciPy signature; see :func:`petsc_solve`)."
+    run.__doc__ = (
+        f"PETSc CG with PC {pc_type!r}, options prefix ``{prefix}`` (SciPy signature; see "
+        ":func:`petsc_solve`)."
+    )
     return run
 
 
 #: Every solver by name (SciPy signature each): the classical baselines and DCDM.
 SOLVERS: dict[str, Callable[..., tuple[np.ndarray, SolveInfo]]] = {
     "cg": cg,
-    "petsc-cg": _petsc_baseline("none"),
-    "jacobi-cg": _petsc_baseline("jacobi"),
-    "icc-cg": _petsc_baseline("icc"),
-    "gamg-cg": _petsc_baseline("gamg"),
+    "petsc-cg": _petsc_baseline("none", SOLVER_PREFIXES["cg"]),
+    "jacobi-cg": _petsc_baseline("jacobi", SOLVER_PREFIXES["jacobi"]),
+    "icc-cg": _petsc_baseline("icc", SOLVER_PREFIXES["icc"]),
+    "gamg-cg": _petsc_baseline("gamg", SOLVER_PREFIXES["gamg"]),
     "pyamg-sa": pyamg_cg,
     "dcdm": dcdm,
 }

@@ -392,11 +392,15 @@ class KSPSolver:
         A PETSc PC type, a python context such as :class:`solvers.petsc.MapPC`, or None to
         leave PETSc's default (or the options') choice.
     prefix : str, optional
-        Options prefix of the KSP; default a fresh ``sciconvN_``.
+        Options prefix of the KSP: a documented one (e.g. ``'gamg_'``,
+        :data:`solvers.petsc.options.SOLVER_PREFIXES`) lets the user's options database
+        address this solve (``-gamg_ksp_monitor``); default a fresh private ``sciconvN_``,
+        which no user option reaches.
     options : mapping, optional
-        PETSc options set under ``prefix`` before ``KSPSetFromOptions`` (e.g.
-        ``{"ksp_dcdm_directions": 3, "sub_pc_type": "icc"}``); removed again by
-        :meth:`destroy`.
+        Defaults set under ``prefix`` before ``KSPSetFromOptions`` (e.g.
+        ``{"ksp_dcdm_directions": 3, "sub_pc_type": "icc"}``), each only where the database
+        holds no value of its own under ``prefix`` (so the user's options win); the ones set
+        are removed again by :meth:`destroy`.
     rtol, atol : float
         Tolerances of PETSc's default convergence test.
     maxiter : int, optional
@@ -414,10 +418,10 @@ class KSPSolver:
     Notes
     -----
     Set-up order: type, PC, norm type, tolerances, monitor, options, ``KSPSetFromOptions``
-    (so the options override the arguments), ``KSPSetUp`` and ``PCSetUpOnBlocks`` (block
-    Jacobi and ASM factor their blocks there, so the factorisation counts as set-up time,
-    :attr:`setup_s`). The options stay in PETSc's database until :meth:`destroy` (sub-solvers
-    made at set-up read them).
+    (so the options, the user's under a documented ``prefix`` first, override the
+    arguments), ``KSPSetUp`` and ``PCSetUpOnBlocks`` (block Jacobi and ASM factor their blocks
+    there, so the factorisation counts as set-up time, :attr:`setup_s`). The options stay in
+    PETSc's database until :meth:`destroy` (sub-solvers made at set-up read them).
 
     Examples
     --------
@@ -466,10 +470,13 @@ class KSPSolver:
         if options is not None and not isinstance(options, Mapping):
             raise TypeError(f"options must be a mapping of option names, got {describe(options)}")
         self.prefix = prefix if prefix is not None else f"sciconv{next(_prefixes)}_"
-        self.options = dict(options or {})
         self.history: list[float] = []
         self.mat = mat
         db = PETSc.Options()
+        present = db.getAll()  # unlike hasName, does not mark the user's options used
+        self.options = {
+            key: val for key, val in (options or {}).items() if self.prefix + key not in present
+        }
         for key, val in self.options.items():
             db[self.prefix + key] = val
         ksp = self.ksp = PETSc.KSP().create(comm=mat.getComm())

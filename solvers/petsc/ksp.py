@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from ._core import petsc_module
+from .options import print_options_help
 
 __all__ = ["DCDM"]
 
@@ -112,6 +113,7 @@ class DCDM:
     def setFromOptions(self, ksp: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setFromOptions"] += 1
         opts = petsc_module().Options(ksp.getOptionsPrefix())
+        print_options_help(ksp, "KSP DCDM options", self.help_rows(), "solvers.petsc.DCDM")
         k = opts.getInt("ksp_dcdm_directions", self.directions)
         if k < 1:
             raise ValueError(f"-ksp_dcdm_directions must be >= 1, got {k}")
@@ -123,6 +125,15 @@ class DCDM:
         norm = opts.getString("ksp_norm_type", "")
         if norm:
             ksp.setNormType(getattr(petsc_module().KSP.NormType, norm.upper()))
+
+    def help_rows(self) -> list[tuple[str, Any, str]]:
+        """``(option, current value, description)`` of each option, as ``-help`` lists them."""
+        return [
+            ("ksp_dcdm_directions", self.directions,
+             "previous directions k each new one is A-orthogonalised against (>= 1)"),
+            ("ksp_dcdm_recompute", self.recompute_every,
+             "recompute r = b - Ax every this many iterations, 0 never"),
+        ]  # fmt: skip
 
     def setUp(self, ksp: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setUp"] += 1

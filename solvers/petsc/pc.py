@@ -2,10 +2,12 @@
 
 ``-pc_type python -pc_python_type solvers.petsc.NetworkPC`` (``NetworkPC`` is ``MapPC`` under
 its first name) with ``-pc_network_map NAME`` (a map of :mod:`solvers.maps`, e.g. ``jacobi:4``
-or ``pyamg``), ``-pc_network MODEL`` (a pretrained network, e.g. ``poisson2d``, after
-``set_grid(labels, exterior)``), or ``pc.getPythonContext().set_map(f)`` for any learned one.
-On several ranks ``-pc_network_strategy gather|halo`` chooses how the map meets the
-distributed vector.
+or ``pyamg``), ``-pc_network MODEL`` (a pretrained network, e.g. ``poisson2d``), or
+``pc.getPythonContext().set_map(f)`` for any learned one. The grid maps (networks,
+``coarse``, ``learned``, ``network+coarse``) need the cell labels: ``set_grid(labels,
+exterior)`` from Python, or ``-pc_network_labels FILE.npy -pc_network_exterior air|solid``
+from the command line. On several ranks ``-pc_network_strategy gather|halo`` chooses how the
+map meets the distributed vector. ``-help`` lists every option.
 
 References
 ----------
@@ -29,13 +31,14 @@ import torch
 
 from sciconv.validation import check_choice
 
-from ..grid import FLUID, GRID_MAPS, exterior_label
+from ..grid import EXTERIORS, FLUID, GRID_MAPS, check_labels, exterior_label
 from ..maps import check_spec, grid_spec, make_map
 from ..network.registry import load_pretrained
 from ._core import petsc_module
 from .dmda import local_threads
 from .gather import GatherMap
 from .halo import HaloNetwork
+from .options import print_options_help
 
 __all__ = ["STRATEGIES", "MapPC", "NetworkPC"]
 
@@ -53,8 +56,11 @@ class MapPC:
     spec : str, optional
         Name of a classical map built from the operator in ``setUp``
         (option ``-pc_network_map``); used when ``map`` is None.
-    normalize : bool
+    normalize : bool or None
         Feed the map unit vectors, as a network is trained (option ``-pc_network_normalize``).
+        None (default): only when the map is nonlinear -- a network map
+        (``network[...]``, ``network+coarse[...]``), or a user map not marked ``linear =
+        True`` -- so a classical map gives a linear PC that PETSc's CG can use.
     strategy : {'gather', 'halo'}
         How the map meets a distributed vector (option ``-pc_network_strategy``).
     halo : int
@@ -69,6 +75,12 @@ class MapPC:
 
     Notes
     -----
+    **Grid.** ``set_grid(labels, exterior, da=None)``, or the options
+    ``-pc_network_labels FILE.npy`` (a 2D/3D integer array saved by :func:`numpy.save`:
+    :data:`~solvers.grid.FLUID` = 0 cells are the unknowns, in C order) and
+    ``-pc_network_exterior air|solid`` (default ``air``), which a later ``set_grid``
+    overrides.
+
     **Unknowns.** With ``set_grid(labels, exterior, da=None)`` and an operator over every
     cell of the grid (a DMDA system: non-fluid rows identity), the map acts on the fluid
     entries in natural (C) order and the others pass through (the inverse of their identity
@@ -93,8 +105,11 @@ class MapPC:
     that does not go to zero and never stops. Use it with the unpreconditioned norm:
     ``-ksp_norm_type unpreconditioned`` (the :class:`~solvers.petsc.DCDM` KSP does this by
     default). Flexible CG (``-ksp_type fcg -ksp_fcg_mmax 2 -ksp_fcg_truncation_type
-    standard``) is invariant to the scale of the preconditioned vector, so it runs DCDM with
-    :math:`k = 2` up to residual recomputation.
+    standard -ksp_norm_type unpreconditioned``) is invariant to the scale of the
+    preconditioned vector, so it runs DCDM with :math:`k = 2` up to residual recomputation.
+    PETSc's CG needs a linear PC: a classical map, not normalised (the default for one);
+    :math:`f(r/\|r\|)` is not linear in :math:`r` and CG stops with
+    ``DIVERGED_INDEFINITE_PC``.
 
     ``setUp`` builds the map (once per operator change) and ``reset`` drops it;
     :attr:`calls` counts the protocol calls.
@@ -148,7 +163,7 @@ class MapPC:
         self,
         map: Callable[[np.ndarray], np.ndarray] | None = None,  # noqa: A002 - the natural name
         spec: str | None = None,
-        normalize: bool = True,
+        normalize: bool | None = None,
         strategy: str = "gather",
         halo: int = 32,
         threads: int = 0,
@@ -156,7 +171,7 @@ class MapPC:
     ) -> None:
         self.user_map = map
         self.spec = spec
-        self.normalize = bool(normalize)
+        self.normalize_given = None if normalize is None else bool(normalize)
         self.strategy = check_choice("strategy", strategy, STRATEGIES)
         self.halo = self._check_int("halo", halo)
         self.threads = self._check_int("threads", threads)
@@ -164,6 +179,8 @@ class MapPC:
         self.coarse = self._check_int("coarse", coarse)
         self.calls: Counter[str] = Counter()
         self.grid: tuple[Any, int | None] | None = None
+        self.grid_from: str = ""  # '-pc_network_labels FILE' when the grid came from options
+        self.origin = f"spec {spec!r}" if spec else ""  # how the map was asked for
         self.da: Any = None
         self.impl: Any = None
         self.xin: Any = None
@@ -188,7 +205,21 @@ class MapPC:
             The DMDA of a whole-grid system (default: the operator's DM).
         """
         self.grid = (np.asarray(labels), exterior_label(exterior))
+        self.grid_from = ""
         self.da = da
+
+    @property
+    def normalize(self) -> bool:
+        """Whether the map gets :math:`x/\\|x\\|`: as set, else only for a nonlinear map."""
+        if self.normalize_given is not None:
+            return self.normalize_given
+        if self.user_map is not None:
+            return getattr(self.user_map, "linear", None) is not True
+        return bool(self.spec) and self.spec.partition(":")[0].startswith("network")
+
+    @normalize.setter
+    def normalize(self, value: bool | None) -> None:
+        self.normalize_given = None if value is None else bool(value)
 
     def set_map(self, fmap: Callable[[np.ndarray], np.ndarray]) -> None:
         """Use ``fmap`` from now on (e.g. a trained network wrapped to numpy)."""
@@ -202,11 +233,25 @@ class MapPC:
     def setFromOptions(self, pc: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setFromOptions"] += 1
         opts = petsc_module().Options(pc.getOptionsPrefix())
-        spec = opts.getString("pc_network_map", self.spec or "")
+        print_options_help(pc, "PC NetworkPC (MapPC) options", self.help_rows(),
+                           "solvers.petsc.MapPC")  # fmt: skip
+        given = opts.getString("pc_network_map", "")
+        spec = given or self.spec or ""
         model = opts.getString("pc_network", "")
-        spec = f"network:{model}" if model else spec
+        origin = f"-pc_network_map {given}" if given else self.origin
+        if model:
+            head, _, rest = spec.partition(":")
+            if given and not head.startswith("network"):
+                raise ValueError(
+                    f"-pc_network {model} names a network but -pc_network_map {given} is not "
+                    "a network map (network or network+coarse[:MODEL[:B]])"
+                )
+            block = rest.partition(":")[2] if head == "network+coarse" else ""
+            spec = f"network+coarse:{model}:{block}".rstrip(":") if head == "network+coarse" \
+                else f"network:{model}"  # fmt: skip
+            origin = f"{origin + ' ' if given else ''}-pc_network {model}"
         if spec:
-            check_spec(spec, "-pc_network_map")
+            check_spec(spec, origin.split(" ")[0] if origin.startswith("-") else "-pc_network_map")
         strategy = opts.getString("pc_network_strategy", self.strategy)
         strategy = check_choice("-pc_network_strategy", strategy, STRATEGIES)
         halo = self._check_int("halo", opts.getInt("pc_network_halo", self.halo))
@@ -214,13 +259,71 @@ class MapPC:
         coarse = self._check_int("coarse", opts.getInt("pc_network_coarse", self.coarse))
         if coarse and spec.partition(":")[0] == "network":
             spec = f"network+coarse:{spec.partition(':')[2]}:{coarse}"
+            origin = f"{origin} -pc_network_coarse {coarse}"
         if (spec, strategy, halo) != (self.spec, self.strategy, self.halo):
             self._drop()
         self.spec, self.strategy, self.halo = spec or None, strategy, halo
+        self.origin = origin
         self.coarse = coarse
         self.threads_given = self.threads_given or opts.hasName("pc_network_threads")
         self.threads = threads
-        self.normalize = opts.getBool("pc_network_normalize", self.normalize)
+        if opts.hasName("pc_network_normalize"):
+            self.normalize_given = opts.getBool("pc_network_normalize")
+        self._grid_from_options(opts)
+
+    def _grid_from_options(self, opts: Any) -> None:
+        """``-pc_network_labels FILE.npy`` and ``-pc_network_exterior``: the grid, checked."""
+        path = opts.getString("pc_network_labels", "")
+        ext = opts.getString("pc_network_exterior", "")
+        if ext:
+            ext = check_choice("-pc_network_exterior", ext, tuple(EXTERIORS))
+        if not path:
+            if ext and self.grid is not None:
+                self.grid = (self.grid[0], exterior_label(ext))
+            elif ext:
+                raise ValueError(
+                    f"-pc_network_exterior {ext} is given without a grid: add "
+                    "-pc_network_labels FILE.npy (or call set_grid(labels, exterior))"
+                )
+            return
+        what = f"-pc_network_labels {path!r}"
+        try:
+            raw = np.load(path, allow_pickle=False)
+        except FileNotFoundError:
+            raise ValueError(f"{what}: no such file") from None
+        except (OSError, ValueError) as err:
+            raise ValueError(
+                f"{what}: not a .npy integer array saved by numpy.save ({err})"
+            ) from None
+        if not isinstance(raw, np.ndarray):
+            raise ValueError(f"{what}: holds several arrays (an .npz); save one with numpy.save")
+        labels = check_labels(raw, what)
+        self.grid = (labels, exterior_label(ext or "air"))
+        self.grid_from = what
+
+    def help_rows(self) -> list[tuple[str, Any, str]]:
+        """``(option, current value, description)`` of each option, as ``-help`` lists them."""
+        grid = self.grid_from.partition(" ")[2] if self.grid_from else "none"
+        return [
+            ("pc_network_map", self.spec or "none",
+             "the map: identity, jacobi[:K], pyamg[:K], exact, coarse[:B], smoothed[:B], "
+             "learned[:MODEL], network[:MODEL], network+coarse[:MODEL[:B]] (solvers.maps)"),
+            ("pc_network", "none", "a pretrained network MODEL (e.g. poisson2d): the map "
+             "network:MODEL, or network+coarse:MODEL with -pc_network_map network+coarse"),
+            ("pc_network_coarse", self.coarse,
+             "block side B of a coarse correction added to -pc_network MODEL, 0 none"),
+            ("pc_network_labels", grid, "cell labels of the grid, a .npy integer array "
+             "(0 fluid = the unknowns in C order, 1 solid, 2 air); needed by the grid maps"),
+            ("pc_network_exterior", "air", "what lies outside the grid: air (Dirichlet) or "
+             "solid (Neumann)"),
+            ("pc_network_normalize", self.normalize, "apply the map to x/|x| (default: only "
+             "for a network map; PETSc's CG needs false)"),
+            ("pc_network_strategy", self.strategy,
+             "on several ranks: gather (serial map on rank 0) or halo (network per rank)"),
+            ("pc_network_halo", self.halo, "halo width in cells of the halo strategy"),
+            ("pc_network_threads", self.threads,
+             "torch threads per rank, 0 for cores on the node // ranks on the node"),
+        ]  # fmt: skip
 
     def setUp(self, pc: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setUp"] += 1
@@ -236,16 +339,20 @@ class MapPC:
         name = self.spec.partition(":")[0] if self.user_map is None else ""
         network = name.startswith("network")
         if name in GRID_MAPS and labels is None:
+            asked = self.origin or f"-pc_network_map {self.spec}"
+            what = asked if self.spec in asked.split() else f"{asked}: the map {self.spec}"
             raise ValueError(
-                f"-pc_network_map {self.spec} needs the grid: call "
+                f"{what} needs the grid: give -pc_network_labels FILE.npy "
+                "[-pc_network_exterior air|solid], or call "
                 "pc.getPythonContext().set_grid(labels, exterior) before KSPSetUp"
             )
         da = self._dmda(P)
         whole_grid = labels is not None and P.getSize()[0] == labels.size
         if labels is not None and not whole_grid and P.getSize()[0] != (labels == FLUID).sum():
             raise ValueError(
-                f"the operator has {P.getSize()[0]} rows but the labels have {labels.size} "
-                f"cells and {(labels == FLUID).sum()} fluid cells"
+                f"{self.grid_from or 'the labels'}: the operator has {P.getSize()[0]} rows but "
+                f"the labels have {labels.size} cells (shape {labels.shape}) and "
+                f"{(labels == FLUID).sum()} fluid cells; one of the two must equal the rows"
             )
         if network and (comm.getSize() > 1 or self.threads_given):
             torch.set_num_threads(local_threads(comm, self.threads))
