@@ -1,6 +1,9 @@
 """FFT convolution (full, same, circular, causal) for numpy arrays and torch tensors.
 
 This module is the single place in sciconv that chooses FFT sizes (:func:`fft_size`).
+:class:`FFTConvolver` computes the same convolution by torch/scipy FFTs (``method='fft'``),
+by the matmul form of the DFT (``'monarch'``, :mod:`sciconv.monarch`), by direct summation
+(``'direct'``), or by whichever of these was measured fastest (``'auto'``).
 """
 
 from __future__ import annotations
@@ -11,12 +14,18 @@ from typing import Any
 import numpy as np
 import scipy.fft
 import torch
+import torch.nn.functional as F
 
-from .validation import check_choice, describe
+from .monarch import monarch_factors, monarch_fft, monarch_ifft, monarch_irfft, monarch_rfft
+from .monarch_tune import DEFAULT_TABLE, TuningTable
+from .validation import check_choice, check_positive_int, describe
 
-__all__ = ["MODES", "FFTConvolver", "fft_size", "fftconv"]
+__all__ = ["METHODS", "MODES", "FFTConvolver", "fft_size", "fftconv"]
 
 MODES = ("full", "same", "circular", "causal")
+METHODS = ("fft", "monarch", "direct", "auto")
+#: ``method='auto'`` considers direct summation only up to this many kernel taps.
+AUTO_DIRECT_TAPS = 512
 Array = Any  # numpy.ndarray or torch.Tensor
 
 
@@ -72,7 +81,7 @@ def _as_arrays(x: Array, k: Array) -> tuple[Array, Array, bool]:
         k = torch.as_tensor(k, device=ref.device)
         if x.device != k.device:
             raise ValueError(f"k must be on the device of x ({x.device}), got {k.device}")
-        dtype = torch.result_type(x, k)
+        dtype = torch.promote_types(x.dtype, k.dtype)  # (torch.compile-friendly)
         if not (dtype.is_floating_point or dtype.is_complex):
             dtype = torch.get_default_dtype()
         dtype = _HALF_UPCAST.get(dtype, dtype)  # torch's CPU FFT has no half types
@@ -169,14 +178,64 @@ def _out_slices(ax, n, m, mode, ndim) -> tuple[slice, ...]:
     return tuple(sl)
 
 
-def _forward(a: Array, shape: tuple[int, ...], ax: tuple[int, ...], real: bool) -> Array:
+def _monarch_forward(a, shape, ax, real, order):
+    for d, size in zip(ax, shape):
+        a = _pad_axis(a, d, size)
+    if real:
+        a = monarch_rfft(a, order=order, dim=ax[-1], strict=False)
+    for d in ax[:-1] if real else ax:
+        a = monarch_fft(a, order=order, dim=d, strict=False)
+    return a
+
+
+def _monarch_inverse(a, shape, ax, real, order):
+    for d in ax[:-1] if real else ax:
+        a = monarch_ifft(a, order=order, dim=d, strict=False)
+    if real:
+        a = monarch_irfft(a, shape[-1], order=order, dim=ax[-1], strict=False)
+    return a
+
+
+def _direct(x: torch.Tensor, kp: torch.Tensor, a: int, mode: str) -> torch.Tensor:
+    """Direct summation along axis ``a`` (grouped ``conv1d``): the full convolution, wrapped
+    modulo ``n`` in circular mode (``kp`` is the prepared kernel: folded or truncated)."""
+    n, mp = x.shape[a], kp.shape[a]
+    xm, km = x.movedim(a, -1), kp.movedim(a, -1)
+    batch = torch.broadcast_shapes(xm.shape[:-1], km.shape[:-1])
+    xb = xm.expand(batch + (n,)).reshape(-1, n)
+    kb = km.expand(batch + (mp,)).reshape(-1, mp)
+    full = F.conv1d(xb[None], kb.flip(-1)[:, None], padding=mp - 1, groups=xb.shape[0])[0]
+    if mode == "circular" and mp > 1:  # wrap the tail t >= n onto t - n
+        full = full[:, :n] + F.pad(full[:, n:], (0, n - mp + 1))
+    return full.reshape(batch + (full.shape[-1],)).movedim(-1, a)
+
+
+def _forward(
+    a: Array,
+    shape: tuple[int, ...],
+    ax: tuple[int, ...],
+    real: bool,
+    method: str = "fft",
+    order: int = 2,
+) -> Array:
+    if method == "monarch":
+        return _monarch_forward(a, shape, ax, real, order)
     if isinstance(a, torch.Tensor):
         f = torch.fft.rfftn if real else torch.fft.fftn
         return f(a, s=shape, dim=ax)
     return (scipy.fft.rfftn if real else scipy.fft.fftn)(a, s=shape, axes=ax)
 
 
-def _inverse(a: Array, shape: tuple[int, ...], ax: tuple[int, ...], real: bool) -> Array:
+def _inverse(
+    a: Array,
+    shape: tuple[int, ...],
+    ax: tuple[int, ...],
+    real: bool,
+    method: str = "fft",
+    order: int = 2,
+) -> Array:
+    if method == "monarch":
+        return _monarch_inverse(a, shape, ax, real, order)
     if isinstance(a, torch.Tensor):
         f = torch.fft.irfftn if real else torch.fft.ifftn
         return f(a, s=shape, dim=ax)
@@ -272,7 +331,7 @@ class FFTConvolver:
     """Convolution with a fixed kernel whose spectrum is computed once and reused.
 
     ``FFTConvolver(k, n, mode, axes)(x)`` equals ``fftconv(x, k, mode, axes)`` for every ``x``
-    with lengths ``n`` along ``axes``.
+    with lengths ``n`` along ``axes``, whichever ``method`` computes it.
 
     Parameters
     ----------
@@ -282,20 +341,49 @@ class FFTConvolver:
         Signal lengths along ``axes``.
     mode : {'full', 'same', 'circular', 'causal'}
     axes : int or tuple of int
+    method : {'fft', 'monarch', 'direct', 'auto'}
+        'fft' (default): torch/scipy FFTs, as :func:`fftconv`. 'monarch': the DFT as batched
+        matmuls (:func:`sciconv.monarch.monarch_fft`, real input through
+        :func:`~sciconv.monarch.monarch_rfft`), on the same transform lengths. 'direct':
+        summation by a grouped ``conv1d`` (one axis only). 'auto': the fastest of these,
+        measured once per key in a :class:`~sciconv.monarch_tune.TuningTable` (see Notes).
+        numpy input to 'monarch'/'direct' is computed with torch and returned as numpy.
+    order : int
+        Number of factors of each Monarch transform (2 or 3 in [1]_); a length with fewer
+        prime factors uses fewer.
+    tuning : TuningTable, optional
+        The table 'auto' reads and fills (default: the module-wide ``DEFAULT_TABLE``; inject
+        a filled one for a deterministic choice).
 
     Attributes
     ----------
     fft_shape : tuple of int
         Transform lengths along ``axes`` (chosen by :func:`fft_size`; ``n`` for circular).
     spectra_computed : int
-        How many kernel spectra were computed so far (one per backend/device/dtype seen).
+        How many kernel spectra were computed so far (one per method/backend/device/dtype).
+    last_method : str or None
+        The method the last call used (what 'auto' chose).
 
     Notes
     -----
-    The spectrum is cached per (backend, device, dtype, real/complex). A torch kernel that
-    requires grad is re-transformed on each call while grad mode is on (so autograd sees a fresh
-    graph and an optimizer's updates); a torch kernel modified in place is detected by its
-    version counter. A numpy kernel is copied at construction.
+    The spectrum is cached per (method, backend, device, dtype, real/complex). A torch kernel
+    that requires grad is re-transformed on each call while grad mode is on (so autograd sees
+    a fresh graph and an optimizer's updates); a torch kernel modified in place is detected by
+    its version counter. A numpy kernel is copied at construction.
+
+    'auto' keys the table on (device type, transform shape, mode, kernel lengths, dtype,
+    real/complex). On the first call with a new key it runs every candidate on the call's own
+    input under ``torch.no_grad()`` (a warm-up, then the best of ``tuning.repeats``; device
+    synchronised on CUDA) and keeps the fastest; later calls with the key read the table.
+    Candidates: 'fft', 'monarch', and 'direct' when there is one axis and at most
+    ``AUTO_DIRECT_TAPS`` taps. Once tuned, 'auto' is the measured-fastest of the candidates,
+    'fft' included, so it is not slower than 'fft' beyond timing noise. :meth:`tune` re-times
+    a key on demand.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
@@ -313,18 +401,50 @@ class FFTConvolver:
     True
     >>> conv.spectra_computed
     1
+
+    The same convolution through matmuls (1080 = 2 * 540, 540 = 18 * 30) and by direct
+    summation; 'auto' with an injected table is deterministic:
+
+    >>> from sciconv.monarch_tune import TuningTable
+    >>> mono = FFTConvolver(k, 1000, mode="causal", method="monarch")
+    >>> bool(np.allclose(mono(xs), conv(xs), rtol=0, atol=1e-12))
+    True
+    >>> direct = FFTConvolver(k, 1000, mode="causal", method="direct")
+    >>> bool(np.allclose(direct(xs), conv(xs), rtol=0, atol=1e-12))
+    True
+    >>> table = TuningTable()
+    >>> auto = FFTConvolver(k, 1000, mode="causal", method="auto", tuning=table)
+    >>> table[auto.tuning_key(xs)] = "monarch"
+    >>> _ = auto(xs)
+    >>> auto.last_method
+    'monarch'
     """
 
     def __init__(
-        self, k: Array, n: int | tuple[int, ...], mode: str = "full", axes: Any = -1
+        self,
+        k: Array,
+        n: int | tuple[int, ...],
+        mode: str = "full",
+        axes: Any = -1,
+        method: str = "fft",
+        *,
+        order: int = 2,
+        tuning: TuningTable | None = None,
     ) -> None:
         self.mode = check_choice("mode", mode, MODES)
+        self.method = check_choice("method", method, METHODS)
+        self.order = check_positive_int("order", order)
+        if tuning is not None and not isinstance(tuning, TuningTable):
+            raise TypeError(f"tuning must be None or a TuningTable, got {describe(tuning)}")
+        self.tuning = DEFAULT_TABLE if tuning is None else tuning
         if not isinstance(k, torch.Tensor):
             k = np.array(k, copy=True)
         self.kernel = k
         if not isinstance(axes, (numbers.Integral, tuple, list)) or isinstance(axes, bool):
             raise TypeError(f"axes must be an int or a tuple of ints, got {describe(axes)}")
         ndim_axes = 1 if isinstance(axes, numbers.Integral) else len(axes)
+        if method == "direct" and ndim_axes != 1:
+            raise ValueError(f"method='direct' takes one convolution axis, got axes={axes!r}")
         if isinstance(n, numbers.Integral) and not isinstance(n, bool):
             n = (n,) * ndim_axes
         if not isinstance(n, (tuple, list)) or len(n) != ndim_axes:
@@ -340,11 +460,21 @@ class FFTConvolver:
         self._m = tuple(kk.shape[a] for a in ax)
         kp_len = tuple(min(ma, na) if mode == "causal" else ma for ma, na in zip(self._m, self.n))
         self.fft_shape = _fft_shape(self.n, kp_len, mode)
+        if method == "monarch":
+            for size in self.fft_shape:
+                if size > 1:  # refuses a dense factor beyond DENSE_DFT_LIMIT, by name
+                    monarch_factors(
+                        size // 2 if size % 2 == 0 and size >= 4 else size, self.order, strict=False
+                    )
         self._cache: dict[tuple, tuple[Any, Array]] = {}
         self.spectra_computed = 0
+        self.last_method: str | None = None
 
-    def _spectrum(self, x: Array) -> tuple[Array, Array, tuple[int, ...], bool]:
+    def _inputs(self, x: Array, method: str) -> tuple[Array, Array, tuple[int, ...], bool]:
         x, k, _ = _as_arrays(x, self.kernel)
+        if method != "fft" and not isinstance(x, torch.Tensor):  # torch computes these
+            x, k = (torch.tensor(a) for a in (x, k))
+            x, k = (a.to(_HALF_UPCAST.get(a.dtype, a.dtype)) for a in (x, k))
         x, k, ax = _align(x, k, self.axes)
         got = tuple(x.shape[a] for a in ax)
         if got != self.n:
@@ -354,25 +484,73 @@ class FFTConvolver:
                 f"x of shape {tuple(x.shape)} changes which axes of the kernel are convolved "
                 f"(use negative axes, or a kernel with k.ndim == len(axes))"
             )
-        real = not (_is_complex(x) or _is_complex(k))
+        return x, k, ax, not (_is_complex(x) or _is_complex(k))
+
+    def _spectrum(
+        self, x: Array, method: str = "fft"
+    ) -> tuple[Array, Array, tuple[int, ...], bool]:
+        x, k, ax, real = self._inputs(x, method)
         is_t = isinstance(k, torch.Tensor)
-        key = (is_t, str(k.device) if is_t else "cpu", str(k.dtype), real)
+        key = (method, is_t, str(k.device) if is_t else "cpu", str(k.dtype), real)
         version = self.kernel._version if isinstance(self.kernel, torch.Tensor) else 0
         fresh = is_t and k.requires_grad and torch.is_grad_enabled()
         if fresh or key not in self._cache or self._cache[key][0] != version:
             kp = _prepare_kernel(k, ax, self.n, self.mode)
-            self._cache[key] = (version, _forward(kp, self.fft_shape, ax, real))
+            if method != "direct":
+                kp = _forward(kp, self.fft_shape, ax, real, method, self.order)
+            self._cache[key] = (version, kp)
             self.spectra_computed += 1
         return x, self._cache[key][1], ax, real
 
+    def _apply(self, x: Array, method: str) -> Array:
+        numpy_in = not isinstance(x, torch.Tensor) and not isinstance(self.kernel, torch.Tensor)
+        x, spec, ax, real = self._spectrum(x, method)
+        if method == "direct":
+            y = _direct(x, spec, ax[0], self.mode)
+        else:
+            y = _forward(x, self.fft_shape, ax, real, method, self.order) * spec
+            y = _inverse(y, self.fft_shape, ax, real, method, self.order)
+        y = y[_out_slices(ax, self.n, self._m, self.mode, y.ndim)]
+        if numpy_in and isinstance(y, torch.Tensor):
+            y = y.numpy()
+        return y
+
+    def _candidates(self) -> tuple[str, ...]:
+        direct = len(self.n) == 1 and self._m[0] <= AUTO_DIRECT_TAPS
+        return ("fft", "monarch") + (("direct",) if direct else ())
+
+    def tuning_key(self, x: Array) -> tuple:
+        """The key of ``x`` in the tuning table (device type, shapes, mode, dtype, real)."""
+        xx, k, _, real = self._inputs(x, "fft")
+        dev = xx.device.type if isinstance(xx, torch.Tensor) else "numpy"
+        return (dev, self.fft_shape, self.mode, self._m, str(xx.dtype), real)
+
+    def tune(self, x: Array) -> dict[str, float]:
+        """Time every candidate method on ``x`` now, store the fastest; return the timings (s)."""
+
+        def run(m: str):
+            return lambda: self._apply(x, m)
+
+        is_cuda = isinstance(x, torch.Tensor) and x.device.type == "cuda"
+        sync = (lambda: torch.cuda.synchronize(x.device)) if is_cuda else None
+        with torch.no_grad():
+            return self.tuning.measure(
+                self.tuning_key(x), {m: run(m) for m in self._candidates()}, sync
+            )
+
     def __call__(self, x: Array) -> Array:
         """Return ``fftconv(x, k, mode, axes)`` using the cached kernel spectrum."""
-        x, spec, ax, real = self._spectrum(x)
-        y = _inverse(_forward(x, self.fft_shape, ax, real) * spec, self.fft_shape, ax, real)
-        return y[_out_slices(ax, self.n, self._m, self.mode, y.ndim)]
+        method = self.method
+        if method == "auto":
+            key = self.tuning_key(x)
+            if key not in self.tuning:
+                self.tune(x)
+            method = self.tuning[key]
+        self.last_method = method
+        return self._apply(x, method)
 
     def __repr__(self) -> str:
         return (
             f"FFTConvolver(kernel={describe(self.kernel)}, n={self.n}, mode={self.mode!r}, "
-            f"axes={self.axes!r}, fft_shape={self.fft_shape})"
+            f"axes={self.axes!r}, method={self.method!r}, fft_shape={self.fft_shape})"
         )

@@ -1,0 +1,415 @@
+"""The DFT as a product of small dense matrices and twiddle factors (the Monarch form) [1]_.
+
+Cooley-Tukey written as reshape -> DFT-matrix matmul -> twiddle -> matmul -> transpose, so
+that matrix-multiply units do the work. Transform lengths are not chosen here (that is
+:func:`sciconv.fft.fft_size`); this module only factors a given length.
+
+References
+----------
+.. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions for
+   Long Sequences with Tensor Cores", International Conference on Learning Representations
+   (ICLR), 2024. arXiv:2311.05908.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+import numbers
+from typing import Any
+
+import torch
+
+from .validation import check_positive_int, describe
+
+__all__ = [
+    "DENSE_DFT_LIMIT",
+    "dft_matrix",
+    "monarch_factors",
+    "monarch_fft",
+    "monarch_ifft",
+    "monarch_irfft",
+    "monarch_rfft",
+]
+
+#: Largest factor computed as one dense DFT matrix (an ``n x n`` matrix).
+DENSE_DFT_LIMIT = 8192
+
+_HALF = (torch.float16, torch.bfloat16, torch.complex32)
+
+
+def _divisors(n: int) -> list[int]:
+    small = [d for d in range(2, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small] + [n]))
+
+
+@functools.lru_cache(maxsize=256)
+def _factor(n: int, order: int) -> tuple[int, ...] | None:
+    if order == 1:
+        return (n,) if n >= 2 else None
+    best, best_gap = None, math.inf
+    target = math.log(n) / order
+    for d in _divisors(n):
+        if d == n:
+            continue
+        rest = _factor(n // d, order - 1)
+        if rest is None:
+            continue
+        gap = max(abs(math.log(f) - target) for f in (d,) + rest)
+        if gap < best_gap - 1e-12:
+            best, best_gap = (d,) + rest, gap
+    return best
+
+
+def monarch_factors(n: int, order: int = 2, *, strict: bool = True) -> tuple[int, ...]:
+    """Factors ``n = n_1 n_2 ... n_p`` (each ``>= 2``), as close to ``n**(1/p)`` as possible.
+
+    Parameters
+    ----------
+    n : int
+        Transform length, ``n >= 2``.
+    order : int
+        Number of factors ``p >= 1``.
+    strict : bool
+        If False, a length with fewer than ``order`` prime factors gets as many factors as it
+        has (a prime is one factor: a dense DFT) instead of an error.
+
+    Returns
+    -------
+    tuple of int
+        The factors, minimising the largest ``|log n_i - log(n)/p|`` (first found on ties).
+
+    Examples
+    --------
+    >>> from sciconv.monarch import monarch_factors
+    >>> monarch_factors(1024), monarch_factors(2**20, 3), monarch_factors(1080, 3)
+    ((32, 32), (64, 128, 128), (9, 10, 12))
+    >>> monarch_factors(97, 2, strict=False)
+    (97,)
+    >>> monarch_factors(97)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: n=97 cannot be written as a product of 2 factors >= 2 (it has 1 prime factor)...
+    """
+    n = check_positive_int("n", n, minimum=2)
+    order = check_positive_int("order", order)
+    for p in range(order, 0, -1):
+        f = _factor(n, p)
+        if f is not None:
+            if p < order and strict:
+                primes = sum(1 for _ in _prime_factors(n))
+                raise ValueError(
+                    f"n={n} cannot be written as a product of {order} factors >= 2 (it has "
+                    f"{primes} prime factor{'s' * (primes != 1)}); use a length with at least "
+                    f"{order} prime factors (e.g. from sciconv.fft_size)"
+                )
+            if max(f) > DENSE_DFT_LIMIT:
+                raise ValueError(
+                    f"n={n} with order={order} needs a dense DFT factor of {max(f)} > "
+                    f"DENSE_DFT_LIMIT={DENSE_DFT_LIMIT}; use a higher order or a smoother length"
+                )
+            return f
+    raise AssertionError("unreachable: order 1 always factors n >= 2")  # pragma: no cover
+
+
+def _prime_factors(n: int):
+    d = 2
+    while d * d <= n:
+        while n % d == 0:
+            yield d
+            n //= d
+        d += 1
+    if n > 1:
+        yield n
+
+
+@functools.lru_cache(maxsize=128)
+def _roots(rows: int, cols: int, n: int, sign: int, device: str, dtype: torch.dtype):
+    """``exp(sign * 2 pi i * (r c mod n) / n)`` for r < rows, c < cols, exact index reduction."""
+    r = torch.arange(rows, dtype=torch.int64)[:, None]
+    c = torch.arange(cols, dtype=torch.int64)[None, :]
+    ang = (r * c % n).to(torch.float64) * (sign * 2.0 * math.pi / n)
+    w = torch.polar(torch.ones_like(ang), ang)
+    if dtype in (torch.complex32, torch.float16, torch.bfloat16):  # half operands
+        half = torch.float16 if dtype == torch.complex32 else dtype
+        w = torch.complex(w.real.to(half).float(), w.imag.to(half).float())
+        dtype = torch.complex64
+    return w.to(device=device, dtype=dtype)
+
+
+def dft_matrix(
+    n: int, *, inverse: bool = False, device: Any = None, dtype: torch.dtype = torch.complex128
+) -> torch.Tensor:
+    """The ``n x n`` DFT matrix ``F[j, k] = exp(-2 pi i j k / n)`` (``+`` and unscaled if inverse).
+
+    Built in float64 from ``j k mod n`` (no large angles), cached per (n, device, dtype).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.monarch import dft_matrix
+    >>> x = torch.randn(6, dtype=torch.complex128)
+    >>> bool(torch.allclose(x @ dft_matrix(6), torch.fft.fft(x)))
+    True
+    """
+    n = check_positive_int("n", n)
+    dev = str(torch.device(device) if device is not None else torch.device("cpu"))
+    return _roots(n, n, n, 1 if inverse else -1, dev, dtype)
+
+
+def _check_tensor(name: str, x: Any) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
+    if not (x.dtype.is_floating_point or x.dtype.is_complex):
+        raise TypeError(f"{name} must have a floating or complex dtype, got {describe(x)}")
+    return x
+
+
+def _compute_dtype(dtype: torch.dtype) -> tuple[torch.dtype, torch.dtype | None]:
+    """(complex dtype of the matmuls, half dtype whose rounding is emulated or None)."""
+    if dtype in _HALF:
+        return torch.complex64, torch.float16 if dtype == torch.complex32 else dtype
+    if dtype in (torch.float64, torch.complex128):
+        return torch.complex128, None
+    return torch.complex64, None
+
+
+def _round(z: torch.Tensor, half: torch.dtype | None) -> torch.Tensor:
+    if half is None:
+        return z
+    return torch.complex(z.real.to(half).float(), z.imag.to(half).float())
+
+
+def _fft_last(z: torch.Tensor, factors: tuple[int, ...], sign: int, half) -> torch.Tensor:
+    """Unscaled DFT (sign -1) or inverse DFT (sign +1) along the last axis of complex ``z``."""
+    n, dev, mat_dtype = z.shape[-1], str(z.device), (half or z.dtype)
+    if half is not None and half != torch.bfloat16:
+        mat_dtype = torch.complex32
+    if len(factors) == 1:
+        return _round(z @ _roots(n, n, n, sign, dev, mat_dtype), half)
+    n1, m = factors[0], n // factors[0]
+    a = z.reshape(z.shape[:-1] + (n1, m))  # a[n1, n2] = z[m n1 + n2]
+    a = _round(_roots(n1, n1, n1, sign, dev, mat_dtype) @ a, half)  # DFT over n1 -> k1
+    a = _round(a * _roots(n1, m, n, sign, dev, mat_dtype), half)  # twiddle w^(k1 n2)
+    b = _fft_last(a, factors[1:], sign, half)  # DFT over n2 -> k2: b[k1, k2]
+    return b.transpose(-1, -2).reshape(z.shape)  # X[k1 + n1 k2]
+
+
+def _plan(n: int, factors: Any, order: int, strict: bool) -> tuple[int, ...]:
+    if factors is None:
+        return monarch_factors(n, order, strict=strict)
+    if not isinstance(factors, (tuple, list)) or not factors:
+        raise TypeError(f"factors must be None or a tuple of ints, got {describe(factors)}")
+    fs = tuple(check_positive_int("factors", f, minimum=2) for f in factors)
+    if math.prod(fs) != n:
+        raise ValueError(f"factors {fs} must multiply to the transform length {n}")
+    return fs
+
+
+def _transform(x, factors, order, dim, strict, sign) -> torch.Tensor:
+    x = _check_tensor("x", x)
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"dim must be an integer, got {describe(dim)}")
+    cdtype, half = _compute_dtype(x.dtype)
+    z = _round(x.movedim(dim, -1).to(cdtype), half)
+    y = _fft_last(z, _plan(z.shape[-1], factors, order, strict), sign, half)
+    return y.movedim(-1, dim)
+
+
+def monarch_fft(
+    x: torch.Tensor,
+    factors: tuple[int, ...] | None = None,
+    *,
+    order: int = 2,
+    dim: int = -1,
+    strict: bool = True,
+) -> torch.Tensor:
+    r"""Discrete Fourier transform along ``dim`` as batched matmuls (equals ``torch.fft.fft``).
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Real or complex input, any device.
+    factors : tuple of int, optional
+        ``n = n_1 \cdots n_p`` (default :func:`monarch_factors` ``(n, order)``).
+    order : int
+        Number of factors when ``factors`` is not given (2 or 3 in [1]_).
+    dim : int
+        Transform axis.
+    strict : bool
+        See :func:`monarch_factors`.
+
+    Returns
+    -------
+    torch.Tensor
+        complex128 for float64/complex128 input, complex64 otherwise. float16/bfloat16 (and
+        complex32) inputs return complex64 computed as tensor cores do: every matmul operand
+        (data, DFT matrices, twiddles) is rounded to the half dtype, products are accumulated
+        in float32, and each stage's result is rounded to the half dtype again.
+
+    Notes
+    -----
+    With :math:`n = n_1 m`, input index :math:`j = m j_1 + j_2` and output index
+    :math:`k = k_1 + n_1 k_2` (:math:`\omega_n = e^{-2\pi i/n}`),
+
+    .. math:: X_{k_1 + n_1 k_2} = \sum_{j_2} \omega_m^{j_2 k_2}\,
+              \Big[\omega_n^{j_2 k_1} \sum_{j_1} \omega_{n_1}^{j_1 k_1} x_{m j_1 + j_2}\Big].
+
+    So: reshape ``x`` to ``(n_1, m)``, multiply by the ``n_1 x n_1`` DFT matrix from the
+    left, multiply elementwise by the twiddles :math:`\omega_n^{k_1 j_2}`, apply the length
+    ``m`` DFT along rows (recursively: a dense matmul when ``m`` is the last factor) and
+    read the result out transposed. The work is :math:`n \sum_i n_i` complex multiply-adds
+    (:math:`2 n^{3/2}` for order 2) against :math:`O(n \log n)` for an FFT; the DFT matrices
+    and twiddles are built in float64 from exact ``jk mod n`` and cached per (size, device,
+    dtype).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.monarch import monarch_fft, monarch_ifft
+    >>> x = torch.randn(4, 4096, dtype=torch.complex128)
+    >>> X = monarch_fft(x)  # factors (64, 64)
+    >>> bool((X - torch.fft.fft(x)).abs().max() < 1e-10)
+    True
+    >>> bool((monarch_ifft(monarch_fft(x, order=3)) - x).abs().max() < 1e-12)
+    True
+    """
+    return _transform(x, factors, order, dim, strict, -1)
+
+
+def monarch_ifft(
+    X: torch.Tensor,
+    factors: tuple[int, ...] | None = None,
+    *,
+    order: int = 2,
+    dim: int = -1,
+    strict: bool = True,
+) -> torch.Tensor:
+    """Inverse DFT along ``dim`` (equals ``torch.fft.ifft``; scaled by ``1/n``).
+
+    Same parameters and dtypes as :func:`monarch_fft` (the conjugate roots, then ``1/n``).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.monarch import monarch_ifft
+    >>> X = torch.randn(3, 360, dtype=torch.complex128)
+    >>> bool((monarch_ifft(X, (18, 20)) - torch.fft.ifft(X)).abs().max() < 1e-12)
+    True
+    """
+    y = _transform(X, factors, order, dim, strict, 1)
+    return y / y.shape[dim]
+
+
+def _rfft_factors(n: int, factors: Any, order: int, strict: bool) -> tuple[int, ...] | None:
+    """Factors of the half-length complex transform (None: odd n, full transform)."""
+    if n % 2 or n < 4:
+        return None
+    return _plan(n // 2, factors, order, strict)
+
+
+def monarch_rfft(
+    x: torch.Tensor,
+    factors: tuple[int, ...] | None = None,
+    *,
+    order: int = 2,
+    dim: int = -1,
+    strict: bool = True,
+) -> torch.Tensor:
+    r"""Real-input DFT (the ``n//2 + 1`` non-negative frequencies; equals ``torch.fft.rfft``).
+
+    For even ``n`` it is one complex Monarch transform of half length ``n/2`` (``factors``
+    are then factors of ``n/2``); odd ``n`` takes the full complex transform of length ``n``.
+
+    Notes
+    -----
+    With :math:`z_j = x_{2j} + i x_{2j+1}` and :math:`Z = \mathrm{DFT}_{n/2}(z)`, the
+    transforms of the even and odd samples are :math:`E_k = (Z_k + \bar Z_{n/2-k})/2` and
+    :math:`O_k = (Z_k - \bar Z_{n/2-k})/(2i)`, and :math:`X_k = E_k + \omega_n^k O_k` for
+    :math:`k = 0..n/2` (indices mod ``n/2``); the post-processing is elementwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.monarch import monarch_irfft, monarch_rfft
+    >>> x = torch.randn(2, 2048, dtype=torch.float64)
+    >>> X = monarch_rfft(x)  # one complex transform of length 1024 = 32 * 32
+    >>> X.shape, bool((X - torch.fft.rfft(x)).abs().max() < 1e-11)
+    (torch.Size([2, 1025]), True)
+    >>> bool((monarch_irfft(X, 2048) - x).abs().max() < 1e-12)
+    True
+    """
+    x = _check_tensor("x", x)
+    if x.is_complex():
+        raise TypeError(f"x must be real for monarch_rfft (use monarch_fft), got {describe(x)}")
+    x = x.movedim(dim, -1)
+    n = x.shape[-1]
+    fs = _rfft_factors(n, factors, order, strict)
+    if fs is None:
+        return monarch_fft(x, factors, order=order, strict=strict)[..., : n // 2 + 1].movedim(
+            -1, dim
+        )
+    cdtype, half = _compute_dtype(x.dtype)
+    rdtype = torch.float64 if cdtype == torch.complex128 else torch.float32
+    z = _round(torch.complex(x[..., 0::2].to(rdtype), x[..., 1::2].to(rdtype)), half)
+    Z = _fft_last(z, fs, -1, half)
+    Z = torch.cat([Z, Z[..., :1]], dim=-1)  # Z_k for k = 0..n/2
+    Zr = Z.flip(-1).conj()  # conj(Z_{n/2 - k})
+    w = _roots(2, n // 2 + 1, n, -1, str(x.device), cdtype)[1]  # w_n^k
+    X = 0.5 * (Z + Zr) - 0.5j * w * (Z - Zr)
+    return X.movedim(-1, dim)
+
+
+def monarch_irfft(
+    X: torch.Tensor,
+    n: int | None = None,
+    factors: tuple[int, ...] | None = None,
+    *,
+    order: int = 2,
+    dim: int = -1,
+    strict: bool = True,
+) -> torch.Tensor:
+    """Inverse of :func:`monarch_rfft` (equals ``torch.fft.irfft``): a real signal of length ``n``.
+
+    ``X`` holds frequencies ``0..n//2`` (cut or zero-padded to ``n//2 + 1``, default
+    ``n = 2 (len - 1)``); as in ``torch.fft.irfft`` the imaginary parts of the zero (and, for
+    even ``n``, the Nyquist) frequency are ignored. Returns float64 for complex128 input,
+    float32 otherwise.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.monarch import monarch_irfft
+    >>> X = torch.randn(5, 65, dtype=torch.complex128)
+    >>> bool((monarch_irfft(X, 128) - torch.fft.irfft(X, 128)).abs().max() < 1e-12)
+    True
+    """
+    X = _check_tensor("X", X).movedim(dim, -1)
+    n = 2 * (X.shape[-1] - 1) if n is None else check_positive_int("n", n, minimum=2)
+    cdtype, half = _compute_dtype(X.dtype)
+    X = X.to(cdtype)
+    keep = n // 2 + 1
+    X = (
+        X[..., :keep]
+        if X.shape[-1] >= keep
+        else torch.nn.functional.pad(X, (0, keep - X.shape[-1]))
+    )
+    dc = X[..., :1].real.to(cdtype)
+    fs = _rfft_factors(n, factors, order, strict)
+    if fs is None:  # odd n: the full Hermitian spectrum, one complex transform
+        full = torch.cat([dc, X[..., 1:], X[..., 1:].flip(-1).conj()], dim=-1)
+        y = _fft_last(_round(full, half), _plan(n, factors, order, strict), 1, half).real / n
+        return y.movedim(-1, dim)
+    m = n // 2
+    X = torch.cat([dc, X[..., 1:m], X[..., m:].real.to(cdtype)], dim=-1)
+    Xr = X.flip(-1).conj()
+    w = _roots(2, m + 1, n, 1, str(X.device), cdtype)[1]  # w_n^-k
+    Z = (0.5 * (X + Xr) + 0.5j * w * (X - Xr))[..., :m]  # E_k + i O_k
+    z = _fft_last(_round(Z, half), fs, 1, half) / m
+    y = torch.stack([z.real, z.imag], dim=-1).reshape(z.shape[:-1] + (n,))
+    return y.movedim(-1, dim)
