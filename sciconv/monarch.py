@@ -30,6 +30,7 @@ __all__ = [
     "monarch_ifft",
     "monarch_irfft",
     "monarch_rfft",
+    "twiddle_matrix",
 ]
 
 #: Largest factor computed as one dense DFT matrix (an ``n x n`` matrix).
@@ -155,6 +156,28 @@ def dft_matrix(
     n = check_positive_int("n", n)
     dev = str(torch.device(device) if device is not None else torch.device("cpu"))
     return _roots(n, n, n, 1 if inverse else -1, dev, dtype)
+
+
+def twiddle_matrix(
+    n1: int,
+    m: int,
+    *,
+    inverse: bool = False,
+    device: Any = None,
+    dtype: torch.dtype = torch.complex128,
+) -> torch.Tensor:
+    """Twiddle factors ``T[k1, j2] = exp(-2 pi i k1 j2 / (n1 m))`` (``+`` if inverse), cached.
+
+    Examples
+    --------
+    >>> from sciconv.monarch import twiddle_matrix
+    >>> T = twiddle_matrix(2, 2)  # exp(-2 pi i k1 j2 / 4): only k1 = j2 = 1 is not 1
+    >>> [complex(v).real.__round__(12) + 0.0 for v in T.flatten()], T[1, 1].imag.item()
+    ([1.0, 1.0, 1.0, 0.0], -1.0)
+    """
+    n1, m = check_positive_int("n1", n1), check_positive_int("m", m)
+    dev = str(torch.device(device) if device is not None else torch.device("cpu"))
+    return _roots(n1, m, n1 * m, 1 if inverse else -1, dev, dtype)
 
 
 def _check_tensor(name: str, x: Any) -> torch.Tensor:

@@ -1,0 +1,404 @@
+"""Partial and frequency-sparse long convolutions (FlashFFTConv's sparse convolutions) [1]_.
+
+Both are ordinary convolutions with a modified kernel, computed so that the modification saves
+work: a kernel truncated to ``K`` taps needs a shorter transform, and a kernel spectrum that is
+zero on whole blocks of the order-2 Monarch grid lets the matmuls skip those blocks.
+
+References
+----------
+.. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions for
+   Long Sequences with Tensor Cores", International Conference on Learning Representations
+   (ICLR), 2024. arXiv:2311.05908.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+import scipy.sparse.linalg as spla
+import torch
+
+from .fft import FFTConvolver, _prepare_kernel, fft_size
+from .monarch import dft_matrix, monarch_factors, twiddle_matrix
+from .validation import check_choice, check_positive_int, describe
+
+__all__ = ["FreqSparseConv", "PartialConv", "freq_sparse_conv", "freq_sparse_mask"]
+
+SPARSE_MODES = ("causal", "circular")
+
+
+def _check_sparsity(sparsity: Any) -> float:
+    if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
+        raise TypeError(f"sparsity must be a number in [0, 1), got {describe(sparsity)}")
+    if not 0 <= sparsity < 1:
+        raise ValueError(f"sparsity must lie in [0, 1), got {sparsity!r}")
+    return float(sparsity)
+
+
+def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, int]]:
+    r"""Hermitian block mask of a length-``N`` spectrum on the order-2 grid ``N = N_1 N_2``.
+
+    Parameters
+    ----------
+    N : int
+        Transform length (with at least two prime factors).
+    sparsity : float
+        Requested fraction of zeroed blocks, in ``[0, 1)``.
+
+    Returns
+    -------
+    mask : torch.Tensor
+        float64 of length ``N``: 0 on the zeroed frequencies, 1 elsewhere.
+    factors : tuple of int
+        ``(N_1, N_2)`` from :func:`~sciconv.monarch.monarch_factors`.
+
+    Notes
+    -----
+    Frequency :math:`k = k_1 + N_1 k_2` lies in block :math:`b(k) = k_2 = \lfloor k/N_1
+    \rfloor` (``N_2`` blocks of ``N_1`` consecutive frequencies). The central band
+    :math:`C = [c_0, N_2 - c_0)` holds the :math:`z` highest-frequency blocks, :math:`z` the
+    largest count :math:`\le` ``sparsity`` :math:`N_2` with the parity of :math:`N_2`. A
+    frequency is zeroed when :math:`b(k) \in C` and :math:`b(N - k) \in C`: the rule is
+    symmetric under :math:`k \leftrightarrow N-k`, so the mask is Hermitian and a real kernel
+    stays real. Every column :math:`c_0 < k_2 < N_2 - c_0` of the grid is zero (for
+    :math:`k_1 \ne 0` the mirror lies in block :math:`N_2 - 1 - k_2`, for :math:`k_1 = 0` in
+    :math:`N_2 - k_2`); column :math:`c_0` keeps one entry.
+
+    Examples
+    --------
+    >>> from sciconv.monarch_sparse import freq_sparse_mask
+    >>> mask, (N1, N2) = freq_sparse_mask(64, 0.5)
+    >>> (N1, N2), mask.reshape(N2, N1).sum(1).tolist()  # kept frequencies per block
+    ((8, 8), [8.0, 8.0, 1.0, 0.0, 0.0, 0.0, 8.0, 8.0])
+    """
+    sparsity = _check_sparsity(sparsity)
+    N1, N2 = monarch_factors(N, 2)
+    z = math.floor(sparsity * N2 + 1e-9)
+    if (N2 - z) % 2:
+        z -= 1
+    mask = torch.ones(N, dtype=torch.float64)
+    if z > 0:
+        c0 = (N2 - z) // 2
+        k = torch.arange(N)
+        block, mirror = k // N1, ((N - k) % N) // N1
+        inband = lambda b: (b >= c0) & (b < N2 - c0)  # noqa: E731
+        mask[inband(block) & inband(mirror)] = 0.0
+    return mask, (N1, N2)
+
+
+class _Plan:
+    """Order-2 grid of one frequency-sparse convolution: matrices restricted to kept blocks."""
+
+    def __init__(self, N: int, sparsity: float, n: int) -> None:
+        self.N, self.n = N, n
+        self.mask, (self.N1, self.N2) = freq_sparse_mask(N, sparsity)
+        grid = self.mask.reshape(self.N2, self.N1).T  # grid[k1, k2] = mask[k1 + N1 k2]
+        self.kept = torch.nonzero(grid.any(0)).flatten()
+        self.rows = -(-n // self.N2)  # grid rows j1 holding samples j < n
+        self.sparsity = 1.0 - float(self.mask.mean())
+        self._mats: dict[tuple, tuple[torch.Tensor, ...]] = {}
+
+    def mats(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
+        key = (str(device), dtype)
+        if key not in self._mats:
+            kw = {"device": device, "dtype": dtype}
+            F1, F2 = dft_matrix(self.N1, **kw), dft_matrix(self.N2, **kw)
+            kept = self.kept.to(device)
+            self._mats[key] = (
+                F1[:, : self.rows],  # forward stage 1: zero-padded rows skipped
+                twiddle_matrix(self.N1, self.N2, **kw),
+                F2[:, kept],  # forward stage 2: zero blocks skipped
+                F2.conj()[kept, :],  # inverse stage 1: zero blocks skipped
+                F1.conj()[: self.rows, :],  # inverse stage 2: only outputs j < n
+            )
+        return self._mats[key]
+
+    def grid_spectrum(self, H: torch.Tensor) -> torch.Tensor:
+        """Masked spectrum (..., N) -> (..., N1, kept) on the grid."""
+        m = self.mask.to(device=H.device, dtype=H.real.dtype)
+        g = (H * m).reshape(H.shape[:-1] + (self.N2, self.N1)).transpose(-1, -2)
+        return g[..., self.kept.to(H.device)]
+
+    def apply(self, x: torch.Tensor, Hg: torch.Tensor) -> torch.Tensor:
+        """First ``n`` samples of the length-N circular convolution of zero-padded ``x``."""
+        F1r, T, F2k, G2k, G1r = self.mats(x.device, Hg.dtype)
+        rows, n = self.rows, self.n
+        xp = torch.nn.functional.pad(x, (0, rows * self.N2 - n)).to(Hg.dtype)
+        a = F1r @ xp.reshape(x.shape[:-1] + (rows, self.N2))  # (..., N1, N2)
+        b = ((a * T) @ F2k) * Hg  # (..., N1, kept)
+        c = (b @ G2k) * T.conj()  # (..., N1, N2)
+        y = (G1r @ c).reshape(c.shape[:-2] + (rows * self.N2,))[..., :n]
+        return y / self.N
+
+
+def _prepare(k: torch.Tensor, n: int, mode: str) -> tuple[torch.Tensor, int]:
+    """Kernel folded (circular) or truncated (causal) to <= n taps, and the transform length."""
+    kp = _prepare_kernel(k, (k.ndim - 1,), (n,), mode)
+    return kp, (n if mode == "circular" else fft_size(n + kp.shape[-1] - 1))
+
+
+def freq_sparse_conv(
+    x: torch.Tensor, k: torch.Tensor, sparsity: float, mode: str = "causal"
+) -> torch.Tensor:
+    r"""Causal or circular convolution along the last axis with a block-masked kernel spectrum.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Signals (..., n).
+    k : torch.Tensor
+        Kernel (..., m), broadcast against ``x`` outside the last axis.
+    sparsity : float
+        Requested fraction of zeroed spectrum blocks (:func:`freq_sparse_mask`), in [0, 1).
+    mode : {'causal', 'circular'}
+
+    Returns
+    -------
+    torch.Tensor
+        (..., n); real for real ``x`` and ``k`` (the mask is Hermitian), complex otherwise;
+        float64/complex128 for float64 input, else single precision. Differentiable.
+
+    Notes
+    -----
+    Let ``N`` be the transform length (``fft_size(n + min(m, n) - 1)`` causal, ``n``
+    circular), :math:`M` the mask of :func:`freq_sparse_mask` and :math:`\tilde k =
+    \mathrm{IDFT}_N(M \odot \mathrm{DFT}_N(k_{\mathrm{pad}}))` the spectrum-masked kernel
+    (real for real ``k``). The result is exactly
+
+    .. math:: y_t = \sum_{j=0}^{N-1} \tilde k_j\, \tilde x_{(t-j) \bmod N}, \qquad t < n,
+
+    with :math:`\tilde x` the zero-padded ``x``: the circular convolution of length ``N``,
+    cut to ``n`` samples (for circular mode ``N = n``: the circular convolution with
+    :math:`\tilde k`). :math:`\tilde k` fills all ``N`` taps, so the causal result also has
+    wrap-around terms from taps :math:`j > N - n`; for ``sparsity = 0`` it is the causal
+    convolution.
+
+    On the grid :math:`j = N_2 j_1 + j_2`, :math:`k = k_1 + N_1 k_2` the forward transform is
+    :math:`F_{N_1}` from the left, twiddles :math:`\omega_N^{k_1 j_2}`, :math:`F_{N_2}` from
+    the right; the inverse the same backwards with conjugates. The spectrum product is zero
+    on every column :math:`k_2` of :math:`\tilde H` that the mask zeroes, so the forward
+    :math:`F_{N_2}` keeps only the kept columns and the inverse :math:`\bar F_{N_2}` only the
+    kept rows: those two matmuls shrink by the zeroed fraction. No transposes are needed (the
+    product is taken in grid order). Besides, the rows :math:`j_1 \ge \lceil n/N_2 \rceil`
+    of the zero-padded input and of the discarded output are skipped in the two
+    :math:`F_{N_1}` products. Real signals with a batch axis the kernel does not vary along
+    are packed in pairs as real and imaginary parts of one complex signal (valid because
+    :math:`\tilde k` is real).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
+    Examples
+    --------
+    At sparsity 0 it is the ordinary causal convolution:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from sciconv.monarch_sparse import freq_sparse_conv
+    >>> x, k = torch.randn(3, 100, dtype=torch.float64), torch.randn(100, dtype=torch.float64)
+    >>> y = freq_sparse_conv(x, k, 0.0)
+    >>> ref = np.stack([np.convolve(r, k.numpy())[:100] for r in x.numpy()])
+    >>> bool(np.abs(y.numpy() - ref).max() < 1e-12), y.dtype
+    (True, torch.float64)
+    >>> tuple(freq_sparse_conv(x, k, 0.9).shape)
+    (3, 100)
+    """
+    check_choice("mode", mode, SPARSE_MODES)
+    for name, a in (("x", x), ("k", k)):
+        if not isinstance(a, torch.Tensor) or not (a.dtype.is_floating_point or a.is_complex()):
+            raise TypeError(f"{name} must be a floating or complex torch.Tensor, got {describe(a)}")
+        if a.ndim < 1 or a.shape[-1] < 1:
+            raise ValueError(f"{name} must have a last axis of length >= 1, got {describe(a)}")
+    n = x.shape[-1]
+    kp, N = _prepare(k, n, mode)
+    plan = _Plan(N, sparsity, n)
+    double = torch.float64 in (x.dtype, k.dtype) or torch.complex128 in (x.dtype, k.dtype)
+    cdtype = torch.complex128 if double else torch.complex64
+    H = torch.fft.fft(kp.to(cdtype), n=N)
+    Hg = plan.grid_spectrum(H)
+    real = not (x.is_complex() or k.is_complex())
+    kb = k.ndim - 1  # kernel batch axes; pack along an axis of x in front of them
+    if real and x.ndim - 1 > kb and x.shape[0] > 1:
+        x0 = torch.nn.functional.pad(x, (0,) * (2 * x.ndim - 1) + (x.shape[0] % 2,))
+        z = torch.complex(x0[0::2], x0[1::2]).to(cdtype)
+        y = plan.apply(z, Hg)
+        y = torch.stack([y.real, y.imag], dim=1).reshape(x0.shape)[: x.shape[0]]
+        return y
+    y = plan.apply(x.to(cdtype), Hg)
+    return y.real if real else y
+
+
+class _SparseOp(spla.LinearOperator):
+    """Shared LinearOperator plumbing: float64/complex128 matvec through torch."""
+
+    def _torch(self, v: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(np.asarray(v).reshape(-1).copy())
+
+    def to_dense(self) -> np.ndarray:
+        """The ``n x n`` matrix (columns are images of unit vectors; small ``n`` only)."""
+        eye = torch.eye(self.shape[1], dtype=torch.float64)
+        return self._apply(eye, adjoint=False).numpy().T.copy()
+
+    def _matvec(self, v: np.ndarray) -> np.ndarray:
+        return self._apply(self._torch(v)[None], adjoint=False)[0].numpy()
+
+    def _rmatvec(self, v: np.ndarray) -> np.ndarray:
+        return self._apply(self._torch(v)[None], adjoint=True)[0].numpy()
+
+    def _matmat(self, V: np.ndarray) -> np.ndarray:
+        return self._apply(self._torch(np.asarray(V).T).reshape(V.shape[1], -1), False).numpy().T
+
+    def _rmatmat(self, V: np.ndarray) -> np.ndarray:
+        return self._apply(self._torch(np.asarray(V).T).reshape(V.shape[1], -1), True).numpy().T
+
+
+def _kernel_1d(k: Any) -> torch.Tensor:
+    kt = torch.as_tensor(np.asarray(k) if not isinstance(k, torch.Tensor) else k)
+    if kt.ndim != 1 or kt.shape[0] < 1 or not (kt.dtype.is_floating_point or kt.is_complex()):
+        raise ValueError(f"k must be a non-empty 1-d float or complex kernel, got {describe(k)}")
+    return kt.to(torch.complex128 if kt.is_complex() else torch.float64).detach()
+
+
+class FreqSparseConv(_SparseOp):
+    """:func:`freq_sparse_conv` with a fixed 1-d kernel as a ``LinearOperator`` (n -> n).
+
+    Parameters
+    ----------
+    k : array_like or torch.Tensor
+        1-d kernel (float64 or complex128 internally).
+    n : int
+        Signal length.
+    sparsity : float
+        Requested fraction of zeroed spectrum blocks, in [0, 1).
+    mode : {'causal', 'circular'}
+
+    Attributes
+    ----------
+    sparsity : float
+        The fraction of the length-``N`` spectrum actually zeroed.
+    masked_kernel : numpy.ndarray
+        :math:`\\tilde k` (length ``N``): the operator is the convolution with it (Notes of
+        :func:`freq_sparse_conv`).
+
+    Notes
+    -----
+    The adjoint is the same computation with the conjugate masked spectrum
+    :math:`\\overline{M \\odot H}` (the correlation with :math:`\\tilde k`), restricted and
+    padded the same way, so it is exact; :func:`sciconv.dottest` checks it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv import dottest
+    >>> from sciconv.monarch_sparse import FreqSparseConv
+    >>> A = FreqSparseConv(np.random.default_rng(0).standard_normal(64), 64, 0.5)
+    >>> A.shape, round(A.sparsity, 3), bool(dottest(A, rng=0) < 1e-13)
+    ((64, 64), 0.492, True)
+    """
+
+    def __init__(self, k: Any, n: int, sparsity: float, mode: str = "causal") -> None:
+        self.mode = check_choice("mode", mode, SPARSE_MODES)
+        n = check_positive_int("n", n)
+        kt = _kernel_1d(k)
+        kp, N = _prepare(kt, n, mode)
+        self._plan = _Plan(N, sparsity, n)
+        H = torch.fft.fft(kp.to(torch.complex128), n=N)
+        self._Hg = self._plan.grid_spectrum(H)
+        self._Hg_adj = self._plan.grid_spectrum(H.conj())
+        self._real = not kt.is_complex()
+        self.sparsity, self.N = self._plan.sparsity, N
+        mk = torch.fft.ifft(H * self._plan.mask)
+        self.masked_kernel = (mk.real if self._real else mk).numpy()
+        super().__init__(np.float64 if self._real else np.complex128, (n, n))
+
+    def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
+        y = self._plan.apply(x.to(torch.complex128), self._Hg_adj if adjoint else self._Hg)
+        return y.real if self._real and not x.is_complex() else y
+
+
+class PartialConv(_SparseOp):
+    """Convolution with the kernel truncated to its first ``K`` taps, as a ``LinearOperator``.
+
+    Parameters
+    ----------
+    k : array_like or torch.Tensor
+        1-d kernel of ``m >= K`` taps.
+    n : int
+        Signal length.
+    K : int
+        Taps kept, ``1 <= K <= m``.
+    mode : {'causal', 'circular'}
+    method : {'monarch', 'fft', 'direct', 'auto'}
+        How the convolution is computed (:class:`sciconv.FFTConvolver`).
+    order : int
+        Monarch order.
+
+    Notes
+    -----
+    The operator is exactly the causal (or circular) convolution with :math:`k_{0..K-1}`. The
+    saving is the transform length: causal mode zero-pads to ``fft_size(n + K - 1)`` instead
+    of ``fft_size(n + m - 1)``, and only ``K`` taps are stored. On the order-2 grid the
+    truncated kernel fills only rows :math:`j_1 < \\lceil K/N_2 \\rceil`. The adjoint is the
+    correlation with the same taps: :math:`(A^H y)_s = \\sum_{i<K} \\bar k_i y_{s+i}` (causal,
+    the ``full`` convolution with the reversed conjugate kernel, cut at ``K - 1``), or the
+    circular convolution with :math:`\\bar k_{-j \\bmod n}` (circular).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sciconv import dottest
+    >>> from sciconv.monarch_sparse import PartialConv
+    >>> k = np.random.default_rng(0).standard_normal(1000)
+    >>> A = PartialConv(k, 1000, K=100)
+    >>> x = np.random.default_rng(1).standard_normal(1000)
+    >>> bool(np.abs(A @ x - np.convolve(x, k[:100])[:1000]).max() < 1e-12)
+    True
+    >>> A.fft_shape, bool(dottest(A, rng=0) < 1e-13)  # fft_size(1099), not fft_size(1999)
+    ((1125,), True)
+    """
+
+    def __init__(
+        self,
+        k: Any,
+        n: int,
+        K: int,
+        mode: str = "causal",
+        method: str = "monarch",
+        *,
+        order: int = 2,
+    ) -> None:
+        self.mode = check_choice("mode", mode, SPARSE_MODES)
+        n = check_positive_int("n", n)
+        kt = _kernel_1d(k)
+        K = check_positive_int("K", K)
+        if K > kt.shape[0]:
+            raise ValueError(f"K must be at most the kernel length {kt.shape[0]}, got {K}")
+        self.K, self.kernel = K, kt[:K]
+        self._fwd = FFTConvolver(self.kernel, n, mode, method=method, order=order)
+        if mode == "causal":
+            self._adj = FFTConvolver(
+                self.kernel.flip(0).conj(), n, "full", method=method, order=order
+            )
+        else:
+            folded = _prepare_kernel(self.kernel, (0,), (n,), "circular")
+            folded = torch.nn.functional.pad(folded, (0, n - folded.shape[0]))
+            rev = torch.roll(folded.flip(0), 1).conj()  # rev[j] = conj(folded[-j mod n])
+            self._adj = FFTConvolver(rev, n, "circular", method=method, order=order)
+        self.fft_shape = self._fwd.fft_shape
+        super().__init__(np.complex128 if kt.is_complex() else np.float64, (n, n))
+
+    def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
+        if not adjoint:
+            return self._fwd(x)
+        y = self._adj(x)
+        return y[..., self.K - 1 : self.K - 1 + self.shape[0]] if self.mode == "causal" else y
