@@ -1,0 +1,152 @@
+"""The lazy ``import sciconv`` (issue 19 item 6): what a bare import and ``sciconv --help`` load.
+
+Each check runs in a fresh interpreter (``sys.modules`` of this test process already holds
+torch). The reference is the interpreter itself: the modules it reports as imported, either
+from ``sys.modules`` or from ``-X importtime``'s log of every import. No wall time is asserted
+(timings are in the report and in README, not in the suite); what is asserted is which modules
+were loaded, which a regression to eager imports fails at once.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import sciconv
+
+ROOT = Path(__file__).resolve().parents[2]
+#: what a bare ``import sciconv`` or ``sciconv --help`` must not load
+HEAVY = ("torch", "scipy", "mpmath", "petsc4py", "mpi4py", "pyamg", "tensorly", "matplotlib")
+
+
+def _python(code: str) -> dict:
+    """Run ``code`` in a fresh interpreter; it prints one JSON object as its last line."""
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _imported(*args: str) -> set[str]:
+    """Every module imported by ``python -X importtime ARGS`` (its stderr log), top to bottom."""
+    out = subprocess.run(
+        [sys.executable, "-X", "importtime", *args], capture_output=True, text=True, cwd=ROOT
+    )
+    assert out.returncode == 0, out.stderr[-2000:]
+    names = {
+        line.rsplit("|", 1)[1].strip()
+        for line in out.stderr.splitlines()
+        if line.startswith("import time:") and "|" in line
+    }
+    assert "sciconv" in names, out.stderr[-2000:]  # the log is the one we meant to read
+    return names
+
+
+def test_bare_import_loads_only_the_standard_library():
+    """``import sciconv`` imports the package's ``__init__`` and standard-library modules only:
+    no torch, no numpy, no family, no primitive."""
+    got = _python(
+        "import sys; before = set(sys.modules); import sciconv, json;"
+        "print(json.dumps(sorted(set(sys.modules) - before)))"
+    )
+    new = set(got)
+    assert "sciconv" in new
+    tops = {name.split(".")[0] for name in new} - {"sciconv", "json"}
+    assert tops <= set(sys.stdlib_module_names), sorted(tops - set(sys.stdlib_module_names))
+    assert [m for m in new if m.startswith("sciconv.")] == []
+    assert not any(m.split(".")[0] in HEAVY + ("numpy",) for m in new)
+
+
+@pytest.fixture(scope="module")
+def first_access() -> dict:
+    """One fresh interpreter (torch is imported once): first accesses, then the submodules
+    named like their functions imported by other modules before the package reads them."""
+    return _python(
+        "import sys, json, sciconv\n"
+        "torch_before = 'torch' in sys.modules\n"
+        "import sciconv.winograd, sciconv.dottest\n"
+        "loaded = ['sciconv.vandermonde' in sys.modules, 'sciconv.dottest' in sys.modules]\n"
+        "op = sciconv.ConvOperator\n"
+        "ssm = sciconv.ssm\n"
+        "d = vars(sciconv)\n"
+        "try:\n    sciconv.no_such_name; err = None\n"
+        "except AttributeError as exc:\n    err = str(exc)\n"
+        "print(json.dumps({'torch_before': torch_before, 'torch_after': 'torch' in sys.modules,"
+        " 'same_op': op is sys.modules['sciconv.operator'].ConvOperator,"
+        " 'same_ssm': ssm is sys.modules['sciconv.ssm'],"
+        " 'kept': d.get('ConvOperator') is op and d.get('ssm') is ssm,"
+        " 'hippo': callable(sciconv.ssm.hippo), 'err': err, 'loaded': loaded,"
+        " 'v': sciconv.vandermonde is sys.modules['sciconv.vandermonde'].vandermonde,"
+        " 'd': sciconv.dottest is sys.modules['sciconv.dottest'].dottest}))"
+    )
+
+
+def test_first_access_imports_and_keeps(first_access):
+    """``sciconv.ConvOperator`` and ``sciconv.ssm`` load on access, are the objects their
+    modules define, and are then kept on the package; an unknown name is an AttributeError."""
+    got = first_access
+    assert got["torch_before"] is False
+    assert got["torch_after"] is True
+    assert got["same_op"] and got["same_ssm"] and got["kept"] and got["hippo"]
+    assert got["err"] == "module 'sciconv' has no attribute 'no_such_name'"
+
+
+def test_functions_named_like_their_modules_stay_functions(first_access):
+    """``sciconv.vandermonde`` and ``sciconv.dottest`` are the functions even after another
+    module imported the submodules of the same name (which binds the module on the package)."""
+    assert first_access["loaded"] == [True, True]  # the submodules were imported first
+    assert first_access["v"] and first_access["d"]
+
+
+def test_all_resolves_and_dir_lists_it():
+    """Every name of ``__all__`` resolves to what its module defines; ``dir`` lists them all;
+    ``from sciconv import *`` binds them all; every family folder (a regular package) is in
+    ``__all__``."""
+    assert set(sciconv.__all__) <= set(dir(sciconv))
+    for name in sciconv.__all__:
+        value = getattr(sciconv, name)
+        if name in sciconv._ORIGIN:
+            module = sys.modules[f"sciconv{sciconv._ORIGIN[name]}"]
+            assert value is getattr(module, name), name
+        elif name != "__version__":
+            assert value is sys.modules[f"sciconv.{name}"], name
+    star: dict = {}
+    exec("from sciconv import *", star)
+    assert set(sciconv.__all__) <= set(star)
+    packages = {
+        p.parent.name for p in (ROOT / "sciconv").glob("*/__init__.py") if p.parent.name != "cli"
+    }
+    assert packages <= set(sciconv.__all__), sorted(packages - set(sciconv.__all__))
+
+
+def test_dunder_and_dotted_names_are_not_imported():
+    """``sciconv.__main__`` is never run by an attribute read (it would start the command)."""
+    assert not hasattr(sciconv, "__main__")
+    assert not sciconv._is_submodule("cli.tour")
+    with pytest.raises(AttributeError, match="'sciconv' has no attribute 'nope'"):
+        sciconv.nope  # noqa: B018 - the attribute read is the test
+
+
+@pytest.mark.parametrize(
+    "args",
+    [("-m", "sciconv", "--help"), ("-m", "sciconv", "--version"), ("-m", "sciconv", "tour", "-h")],
+)
+def test_help_and_version_load_no_heavy_module(args):
+    """``sciconv --help``, ``--version`` and a subcommand's ``-h`` import no torch, SciPy,
+    mpmath, PETSc, MPI, PyAMG, tensorly or matplotlib, and none of the upper packages."""
+    names = _imported(*args)
+    bad = sorted(n for n in names if n.split(".")[0] in HEAVY + ("pde", "solvers", "tensors"))
+    assert bad == []
+
+
+def test_console_script_help_loads_no_torch():
+    """The installed ``sciconv`` console script (what a user types) answers ``--help`` from
+    the same lazy path."""
+    script = Path(sys.executable).parent / "sciconv"
+    assert script.is_file(), f"no console script at {script}"
+    names = _imported(str(script), "--help")
+    assert "torch" not in names and "scipy" not in names
