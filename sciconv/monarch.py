@@ -424,8 +424,9 @@ def monarch_irfft(
     )
     dc = X[..., :1].real.to(cdtype)
     fs = _rfft_factors(n, factors, order, strict)
-    if fs is None:  # odd n: the full Hermitian spectrum, one complex transform
-        full = torch.cat([dc, X[..., 1:], X[..., 1:].flip(-1).conj()], dim=-1)
+    if fs is None:  # odd n (or 2): the full Hermitian spectrum, one complex transform
+        body = X[..., 1:] if n % 2 else torch.cat([X[..., 1:-1], X[..., -1:].real.to(cdtype)], -1)
+        full = torch.cat([dc, body, X[..., 1 : n - n // 2].flip(-1).conj()], dim=-1)
         y = _fft_last(_round(full, half), _plan(n, factors, order, strict), 1, half).real / n
         return y.movedim(-1, dim)
     m = n // 2
