@@ -281,6 +281,12 @@ class FreqSparseConv(_SparseOp):
     ----------
     sparsity : float
         The fraction of the length-``N`` spectrum actually zeroed.
+    N : int
+        Transform length.
+    factors : tuple of int
+        The order-2 grid ``(N_1, N_2)``.
+    kept_blocks : int
+        Columns of the grid (blocks of ``N_1`` frequencies) the matmuls compute, of ``N_2``.
     masked_kernel : numpy.ndarray
         :math:`\\tilde k` (length ``N``): the operator is the convolution with it (Notes of
         :func:`freq_sparse_conv`).
@@ -312,6 +318,8 @@ class FreqSparseConv(_SparseOp):
         self._Hg_adj = self._plan.grid_spectrum(H.conj())
         self._real = not kt.is_complex()
         self.sparsity, self.N = self._plan.sparsity, N
+        self.factors = (self._plan.N1, self._plan.N2)
+        self.kept_blocks = int(self._plan.kept.numel())
         mk = torch.fft.ifft(H * self._plan.mask)
         self.masked_kernel = (mk.real if self._real else mk).numpy()
         super().__init__(np.float64 if self._real else np.complex128, (n, n))
