@@ -293,3 +293,37 @@ def test_fft_size_is_smallest_5_smooth():
 def test_bad_input(call, exc, name):
     with pytest.raises(exc, match=name):
         call()
+
+
+# ---------------------------------------------------------------- methods (issue 18)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True)
+@given(
+    n=st.integers(2, 60),
+    m=st.integers(1, 60),
+    mode=st.sampled_from(MODES),
+    method=st.sampled_from(["monarch", "direct"]),
+    complex_=st.booleans(),
+    backend=st.sampled_from(["numpy", "torch"]),
+    seed=st.integers(0, 2**16),
+)
+def test_convolver_methods_match_direct(n, m, mode, method, complex_, backend, seed):
+    """Every method of FFTConvolver against scipy's direct summation (one axis)."""
+    rng = np.random.default_rng(seed)
+    x, k = rand(rng, (2, n), complex_), rand(rng, (1, m), complex_)
+    ref = reference(x, k, mode)
+    conv = FFTConvolver(k[0], n, mode, method=method, order=2)
+    got = conv(torch.as_tensor(x) if backend == "torch" else x)
+    assert isinstance(got, torch.Tensor) == (backend == "torch")
+    assert_rel(got, ref, 1e-12)
+
+
+def test_convolver_dtype_promotion_without_result_type():
+    """torch inputs promote with torch.promote_types (compile-friendly) as before."""
+    x = torch.ones(2, 8, dtype=torch.float32)
+    for method in ("fft", "monarch", "direct"):
+        conv = FFTConvolver(np.ones(3), 8, "causal", method=method)  # float64 kernel
+        assert conv(x).dtype == torch.float64
+        half = FFTConvolver(torch.ones(3, dtype=torch.float16), 8, "causal", method=method)
+        assert half(x.half()).dtype == torch.float32  # half is computed in float32
