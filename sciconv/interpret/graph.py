@@ -41,7 +41,7 @@ _FN_ACT: dict[Any, str] = {
 _RESHAPE_FN = {torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze}
 _RESHAPE_METHODS = {"view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze"}
 _IDENTITY_METHODS = {"contiguous", "clone"}
-_MOVE_FN = {torch.permute, torch.transpose, F.pixel_shuffle, F.pixel_unshuffle}
+_MOVE_FN = {operator.getitem, torch.permute, torch.transpose, F.pixel_shuffle, F.pixel_unshuffle}
 _MOVE_METHODS = {"permute", "transpose"}
 _METHOD_ACT = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
 
@@ -173,7 +173,7 @@ def _freeze_function(
         return probe(lambda t: target(t, *rest, **kwargs), z[0]), nodes
     raise UnsupportedLayerError(
         f"{where} is not supported by linear_interpreter; supported functions: +, -, * and / "
-        f"by a constant, torch.cat, reshapes, permutes, pixel_shuffle and the units "
+        f"by a constant, torch.cat, indexing, reshapes, permutes, pixel_shuffle and the units "
         f"{sorted(ACTIVATIONS)}"
     )
 
