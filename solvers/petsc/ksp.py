@@ -113,7 +113,6 @@ class DCDM:
     def setFromOptions(self, ksp: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setFromOptions"] += 1
         opts = petsc_module().Options(ksp.getOptionsPrefix())
-        print_options_help(ksp, "KSP DCDM options", self.help_rows(), "solvers.petsc.DCDM")
         k = opts.getInt("ksp_dcdm_directions", self.directions)
         if k < 1:
             raise ValueError(f"-ksp_dcdm_directions must be >= 1, got {k}")
@@ -125,6 +124,7 @@ class DCDM:
         norm = opts.getString("ksp_norm_type", "")
         if norm:
             ksp.setNormType(getattr(petsc_module().KSP.NormType, norm.upper()))
+        print_options_help(ksp, "KSP DCDM options", self.help_rows(), "solvers.petsc.DCDM")
 
     def help_rows(self) -> list[tuple[str, Any, str]]:
         """``(option, current value, description)`` of each option, as ``-help`` lists them."""

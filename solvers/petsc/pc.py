@@ -233,8 +233,6 @@ class MapPC:
     def setFromOptions(self, pc: Any) -> None:  # noqa: N802 - PETSc protocol
         self.calls["setFromOptions"] += 1
         opts = petsc_module().Options(pc.getOptionsPrefix())
-        print_options_help(pc, "PC NetworkPC (MapPC) options", self.help_rows(),
-                           "solvers.petsc.MapPC")  # fmt: skip
         given = opts.getString("pc_network_map", "")
         spec = given or self.spec or ""
         model = opts.getString("pc_network", "")
@@ -270,6 +268,8 @@ class MapPC:
         if opts.hasName("pc_network_normalize"):
             self.normalize_given = opts.getBool("pc_network_normalize")
         self._grid_from_options(opts)
+        print_options_help(pc, "PC NetworkPC (MapPC) options", self.help_rows(),
+                           "solvers.petsc.MapPC")  # fmt: skip
 
     def _grid_from_options(self, opts: Any) -> None:
         """``-pc_network_labels FILE.npy`` and ``-pc_network_exterior``: the grid, checked."""
@@ -304,6 +304,10 @@ class MapPC:
     def help_rows(self) -> list[tuple[str, Any, str]]:
         """``(option, current value, description)`` of each option, as ``-help`` lists them."""
         grid = self.grid_from.partition(" ")[2] if self.grid_from else "none"
+        if self.grid is not None and not self.grid_from:
+            grid = "set by set_grid"
+        codes = {code: name for name, code in EXTERIORS.items()}
+        exterior = codes.get(self.grid[1], "none") if self.grid is not None else "air"
         return [
             ("pc_network_map", self.spec or "none",
              "the map: identity, jacobi[:K], pyamg[:K], exact, coarse[:B], smoothed[:B], "
@@ -314,7 +318,7 @@ class MapPC:
              "block side B of a coarse correction added to -pc_network MODEL, 0 none"),
             ("pc_network_labels", grid, "cell labels of the grid, a .npy integer array "
              "(0 fluid = the unknowns in C order, 1 solid, 2 air); needed by the grid maps"),
-            ("pc_network_exterior", "air", "what lies outside the grid: air (Dirichlet) or "
+            ("pc_network_exterior", exterior, "what lies outside the grid: air (Dirichlet) or "
              "solid (Neumann)"),
             ("pc_network_normalize", self.normalize, "apply the map to x/|x| (default: only "
              "for a network map; PETSc's CG needs false)"),

@@ -4,11 +4,16 @@ The arguments and the dispatch live here: the serial path (:mod:`.serial`, a
 :class:`pde.PoissonProblem` in NumPy/SciPy, PETSc on one process) or, with ``--dmda`` or under
 ``mpiexec`` with more than one rank, the distributed one (:mod:`.mpi`, a PETSc DMDA). The two
 paths share no code but the library's (:mod:`solvers.compare`, :func:`solvers.petsc.ksp_solve`).
+
+PETSc options (``PETSC_OPTIONS`` and ``--petsc-options``) reach the PETSc solves under the
+prefixes of :data:`solvers.petsc.options.SOLVER_PREFIXES`, un-prefixed KSP/PC options every one
+of them (:func:`solvers.petsc.options.fan_out`); see :data:`PETSC_HELP`.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .._common import refuse
 from .mpi import launched_ranks
@@ -17,6 +22,22 @@ from .serial import SERIAL_DEFAULT
 from .serial import run as run_serial
 
 HELP = "solve a 2D/3D pressure-Poisson problem with CG, ICC, GAMG, PyAMG and DCDM and compare"
+
+#: What ``sciconv poisson --help`` says of PETSc options (its epilog).
+PETSC_HELP = """\
+PETSc options (PETSC_OPTIONS="..." or --petsc-options "...", the latter winning):
+  un-prefixed KSP/PC options (-ksp_monitor, -ksp_view, -ksp_converged_reason, -ksp_rtol,
+  -pc_gamg_threshold, ...) reach every PETSc solve of the run; a prefix addresses one:
+    -cg_      petsc-cg (cg with --dmda/mpiexec)     -jacobi_  jacobi
+    -icc_     icc                                   -gamg_    gamg
+    -dcdm_    dcdm with --dmda/mpiexec: the DCDM KSP (-dcdm_ksp_dcdm_directions ...) and its
+              NetworkPC (-dcdm_pc_network_map ..., -dcdm_pc_network_normalize ...)
+  -ksp_type/-pc_type never fan out (each row stays the solver it names): give them a prefix,
+  e.g. -icc_pc_type ilu. Options override the command's arguments (-ksp_rtol beats --rtol for
+  PETSc solves). -log_view and -help work as in any PETSc program. The NumPy solvers (cg,
+  pyamg, and dcdm without --dmda) read no PETSc option. An option no solve read is named by
+  PETSc's "unused database option" warning at exit.
+"""
 
 __all__ = ["HELP", "add_arguments", "check_args", "run"]
 
@@ -82,6 +103,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print a JSON object")
     parser.add_argument("--plot", default=None, help="save a convergence plot to this path")
+    parser.add_argument(
+        "--petsc-options",
+        default="",
+        metavar='"-OPT [VALUE] ..."',
+        help="PETSc options for the PETSc solves, one string split like a shell line (see below)",
+    )
+    parser.epilog = PETSC_HELP
+    parser.formatter_class = argparse.RawDescriptionHelpFormatter
 
 
 def check_args(args: argparse.Namespace) -> None:
@@ -96,6 +125,7 @@ def check_args(args: argparse.Namespace) -> None:
     from sciconv.validation import check_positive_int
     from solvers.info import check_tolerances
     from solvers.maps import check_spec
+    from solvers.petsc.options import split_options
 
     check_tolerances(args.rtol, 0.0, args.maxiter)
     n = check_positive_int("--n", args.n, 2)
@@ -110,6 +140,7 @@ def check_args(args: argparse.Namespace) -> None:
     check_positive_int("--dcdm-halo", args.dcdm_halo, 0)
     check_positive_int("--threads", args.threads)
     check_spec(args.dcdm_map, "--dcdm-map")
+    split_options(getattr(args, "petsc_options", "") or "", "--petsc-options")
     if getattr(args, "device", None) is not None:
         import torch
 
@@ -132,8 +163,22 @@ def run(args: argparse.Namespace) -> int:
         check_args(args)
     except (ValueError, TypeError) as err:
         return refuse("poisson", err)
-    if getattr(args, "dmda", False) or launched_ranks() > 1:
-        if args.device is not None:
-            return refuse("poisson", ValueError("--device is for the serial path only"))
-        return run_mpi(args)
-    return run_serial(args)
+    distributed = getattr(args, "dmda", False) or launched_ranks() > 1
+    if distributed and args.device is not None:
+        return refuse("poisson", ValueError("--device is for the serial path only"))
+    words = (getattr(args, "petsc_options", "") or "").strip()
+    if words:
+        from solvers.petsc.options import init_petsc, split_options
+
+        init_petsc(split_options(words))  # before PETSc loads: -log_view, -help act at init
+    try:
+        return run_mpi(args) if distributed else run_serial(args)
+    except Exception as err:
+        # a plug-in refused a PETSc option: a PETSc.Error chained to the plug-in's ValueError
+        petsc = sys.modules.get("petsc4py.PETSc")
+        cause = err.__cause__
+        if petsc is None or not isinstance(err, petsc.Error):
+            raise
+        if not isinstance(cause, (ValueError, TypeError)):
+            raise
+        return refuse("poisson", cause)

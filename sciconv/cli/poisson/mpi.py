@@ -5,8 +5,10 @@ on one rank. Every rank regenerates the seeded geometry, assembles its own rows
 (:func:`pde.dmda_poisson`) and runs PETSc CG with the chosen preconditioner
 (:data:`solvers.compare.DISTRIBUTED_CG`), or the DCDM KSP with the map PC (``dcdm``: the
 ``--dcdm-map`` map, gathered to rank 0 or applied per rank with a halo, ``--dcdm-strategy``),
-each through :func:`solvers.petsc.ksp_solve`; only rank 0 prints. PyAMG is serial and refused
-here.
+each through :func:`solvers.petsc.ksp_solve` under its options prefix
+(:data:`solvers.petsc.options.SOLVER_PREFIXES`: ``-cg_``, ``-jacobi_``, ``-icc_``, ``-gamg_``,
+``-dcdm_``; un-prefixed KSP/PC options reach every solve); only rank 0 prints. PyAMG is serial
+and refused here.
 """
 
 from __future__ import annotations
@@ -65,6 +67,7 @@ def run(args: argparse.Namespace) -> int:
     from pde import FLUID, dmda_poisson, make_geometry
     from solvers.compare import DISTRIBUTED_CG, distributed_row, distributed_table, plot
     from solvers.petsc import DCDM, MapPC, ksp_solve, max_over_ranks, petsc_module
+    from solvers.petsc.options import SOLVER_PREFIXES, fan_out
 
     PETSc = petsc_module()
     comm = PETSc.COMM_WORLD
@@ -93,17 +96,25 @@ def run(args: argparse.Namespace) -> int:
     }
     bnorm = b.norm()
     rows = []
-    for name in names:
-        kw: dict[str, Any] = {"options": DISTRIBUTED_CG.get(name)}
-        label = name
-        if name == "dcdm":
-            pc = MapPC()
-            pc.set_grid(labels, exterior, da=system.da)
-            kw = {"ksp_type": DCDM(), "pc_type": pc, "options": dcdm_opts}
-            label = f"dcdm[{spec},{args.dcdm_strategy}]"
-        x, info = ksp_solve(system.mat, b, rtol=args.rtol, maxiter=args.maxiter, **kw)
-        x.destroy()
-        rows.append(distributed_row(label, info, bnorm))
+    with fan_out([SOLVER_PREFIXES[name] for name in names]):
+        for name in names:
+            kw: dict[str, Any] = {"options": DISTRIBUTED_CG.get(name)}
+            pc = None
+            if name == "dcdm":
+                pc = MapPC()
+                pc.set_grid(labels, exterior, da=system.da)
+                kw = {"ksp_type": DCDM(), "pc_type": pc, "options": dcdm_opts}
+            x, info = ksp_solve(
+                system.mat,
+                b,
+                rtol=args.rtol,
+                maxiter=args.maxiter,
+                prefix=SOLVER_PREFIXES[name],
+                **kw,
+            )
+            x.destroy()
+            label = name if pc is None else f"dcdm[{pc.spec},{pc.strategy}]"  # as PETSc set it
+            rows.append(distributed_row(label, info, bnorm))
     nfluid = int((labels == FLUID).sum())
     procs = system.da.getProcSizes()
     nnz = system.mat.getInfo()["nz_used"]  # collective; identity rows included

@@ -8,7 +8,9 @@ building the CLI's parser loads neither.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import time
+from collections.abc import Iterator
 
 from .._common import Check, dumps
 
@@ -26,17 +28,18 @@ def run(args: argparse.Namespace) -> int:
     prob = poisson_problem(args.geometry, args.n, args.dim, seed=args.seed, exterior=args.exterior)
     build = time.perf_counter() - t0
     b = prob.rhs_divergence(args.seed) if args.rhs == "divergence" else prob.rhs_random(args.seed)
-    rows = compare(
-        prob,
-        names,
-        b,
-        rtol=args.rtol,
-        maxiter=args.maxiter,
-        dcdm_map=args.dcdm_map,
-        directions=args.dcdm_directions,
-        threads=args.threads,
-        device=args.device,
-    )
+    with petsc_options(names):
+        rows = compare(
+            prob,
+            names,
+            b,
+            rtol=args.rtol,
+            maxiter=args.maxiter,
+            dcdm_map=args.dcdm_map,
+            directions=args.dcdm_directions,
+            threads=args.threads,
+            device=args.device,
+        )
     title = (
         f"{args.geometry} {args.dim}D n={args.n} ({prob.n} unknowns, exterior {prob.exterior}"
         f"{', singular' if prob.is_singular else ''}), rtol {args.rtol:g}"
@@ -55,6 +58,36 @@ def run(args: argparse.Namespace) -> int:
         if args.plot:
             print(f"convergence plot: {args.plot}")
     return 0 if all(r["converged"] for r in rows) else 1
+
+
+def petsc_prefixes(names: list[str]) -> list[str]:
+    """The options prefixes of the PETSc solves among the serial solver ``names``.
+
+    Examples
+    --------
+    >>> petsc_prefixes(["cg", "icc", "gamg-cg", "pyamg", "dcdm"])
+    ['icc_', 'gamg_']
+    """
+    from solvers.krylov import ALIASES
+    from solvers.petsc.options import SOLVER_PREFIXES
+
+    petsc = {"petsc-cg": "cg", "jacobi-cg": "jacobi", "icc-cg": "icc", "gamg-cg": "gamg"}
+    canon = [petsc.get(ALIASES.get(n, n)) for n in names]
+    return [SOLVER_PREFIXES[c] for c in canon if c is not None]
+
+
+@contextlib.contextmanager
+def petsc_options(names: list[str]) -> Iterator[None]:
+    """Un-prefixed PETSc KSP/PC options reach the PETSc solves among ``names`` (if PETSc is
+    loaded or a PETSc solve runs; :func:`solvers.petsc.options.fan_out`)."""
+    prefixes = petsc_prefixes(names)
+    if not prefixes:
+        yield
+        return
+    from solvers.petsc.options import fan_out
+
+    with fan_out(prefixes):
+        yield
 
 
 def tour_lines() -> list[str | Check]:
