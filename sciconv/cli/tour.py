@@ -21,6 +21,8 @@ from collections.abc import Callable
 import numpy as np
 
 from ._common import Check
+from .tour_interpret import interpret_section as _interpret
+from .tour_streaming import tour_lines as _streaming
 
 #: what a section returns: the lines it prints, with its checks among them
 Lines = list[str | Check]
@@ -559,6 +561,8 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("Generalized, Hadamard and HyperZ·Z·W convolutions", _generalized),
     ("Tensor-compressed convolutions (CP/Tucker/TT)", _tensors),
     ("Finite-element wave equation (Q1, leapfrog)", _wave),
+    ("Streaming inference of 1D CNNs (StreamiNNC): exact vs windowed", _streaming),
+    ("Linear interpreters (LinearScope): a CNN frozen at x, f(x) = A(x) x + c(x)", _interpret),
     ("Environment (sciconv info)", _info),
 ]
 
