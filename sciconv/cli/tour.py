@@ -23,6 +23,7 @@ import numpy as np
 from ._common import Check
 from .tour_interpret import interpret_section as _interpret
 from .tour_streaming import tour_lines as _streaming
+from .tour_subpixel import subpixel_section as _subpixel
 
 #: what a section returns: the lines it prints, with its checks among them
 Lines = list[str | Check]
@@ -563,6 +564,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("Finite-element wave equation (Q1, leapfrog)", _wave),
     ("Streaming inference of 1D CNNs (StreamiNNC): exact vs windowed", _streaming),
     ("Linear interpreters (LinearScope): a CNN frozen at x, f(x) = A(x) x + c(x)", _interpret),
+    ("Sub-pixel convolution (ESPCN) as a stride-r transposed convolution", _subpixel),
     ("Environment (sciconv info)", _info),
 ]
 
