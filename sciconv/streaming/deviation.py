@@ -201,7 +201,7 @@ def pooling_shift_bound(
     Examples
     --------
     >>> import torch
-    >>> u = torch.tensor([[[0., 5., 1., 2., 3.]]])
+    >>> u = torch.tensor([[[0., 5., 1., 2., 3.]]], dtype=torch.float64)
     >>> pooling_shift_bound(u, [1], [2], 3, "max").tolist()  # windows [5,1,2] and [1,2,3]
     [[[3.0]]]
     >>> pooling_shift_bound(u, [1], [2], 3, "avg").tolist()  # (1/3) (5 - 1)

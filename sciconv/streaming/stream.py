@@ -62,6 +62,11 @@ class StreamingCNN(nn.Module):
     exact : bool
         Whether streaming equals windowed inference (see :func:`stream`); ``issues`` says why
         not.
+
+    Notes
+    -----
+    The module shares its layers (and so its parameters, device and dtype) with the model it
+    was built from; calls run under ``torch.no_grad()`` (the caches hold no autograd graph).
     """
 
     def __init__(self, specs: list[LayerSpec], hop: int, padding: str, issues: list[str]):
@@ -72,14 +77,14 @@ class StreamingCNN(nn.Module):
         self.padding = padding
         self.issues = issues
         self.exact = not issues
-        self.in_channels = next(
-            (
-                getattr(s.module, "in_channels", None) or getattr(s.module, "num_features", None)
-                for s in specs
-                if isinstance(s.module, (nn.Conv1d, nn.BatchNorm1d))
-            ),
-            None,
+        #: the layer that fixes the input channel count (the first Conv1d or BatchNorm1d)
+        self._channel_layer = next(
+            (s for s in specs if isinstance(s.module, (nn.Conv1d, nn.BatchNorm1d))), None
         )
+        self.in_channels: int | None = None
+        if self._channel_layer is not None:
+            m = self._channel_layer.module
+            self.in_channels = m.in_channels if isinstance(m, nn.Conv1d) else m.num_features
         self.stride, self.receptive_field, self.signal_padding = 1, 1, 0
         self._states: list[WindowedState | None] = []
         for spec in specs:
@@ -121,13 +126,19 @@ class StreamingCNN(nn.Module):
             raise ValueError(
                 f"chunk must have shape (B, C, hop={self.hop}), got shape {tuple(chunk.shape)}"
             )
-        if self.in_channels is not None and chunk.shape[1] != self.in_channels:
+        if self._channel_layer is not None and chunk.shape[1] != self.in_channels:
             raise ValueError(
-                f"chunk must have {self.in_channels} channels (the model's first layer "
-                f"{self.specs[0].name}), got {chunk.shape[1]}"
+                f"chunk must have {self.in_channels} channels (as layer "
+                f"{self._channel_layer.name} expects), got {chunk.shape[1]}"
             )
         if not chunk.is_floating_point():
             raise TypeError(f"chunk must be a floating tensor, got dtype {chunk.dtype}")
+        param = next(self.layers.parameters(), None)
+        if param is not None and (chunk.dtype, chunk.device) != (param.dtype, param.device):
+            raise TypeError(
+                f"chunk must have the model's dtype {param.dtype} on {param.device}, got "
+                f"{chunk.dtype} on {chunk.device}"
+            )
         if self._batch is not None and chunk.shape[0] != self._batch:
             raise ValueError(
                 f"chunk batch size must stay {self._batch} during a stream (call reset() to start "

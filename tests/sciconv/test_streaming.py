@@ -295,6 +295,12 @@ def test_misaligned_strided_conv_names_the_layer():
     stream(model, 8, strict=True)
 
 
+def test_channel_count_is_named_after_a_leading_pool():
+    online = stream(_eval64(nn.Sequential(nn.MaxPool1d(2), nn.Conv1d(3, 1, 2))), 4)
+    with pytest.raises(ValueError, match=r"3 channels \(as layer \[1\] Conv1d\(3, 1.*got 1"):
+        online(torch.zeros(1, 1, 4, dtype=F64))
+
+
 def test_float32_and_nested_sequential():
     torch.manual_seed(9)
     model = nn.Sequential(nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU()), nn.Conv1d(4, 1, 3)).eval()
@@ -335,6 +341,8 @@ def test_bad_chunks():
         online([[0.0] * 4] * 2)
     with pytest.raises(TypeError, match="floating tensor, got dtype torch.int64"):
         online(torch.zeros(1, 2, 4, dtype=torch.int64))
+    with pytest.raises(TypeError, match="model's dtype torch.float64 on cpu, got torch.float32"):
+        online(torch.zeros(1, 2, 4))
     online(torch.zeros(1, 2, 4, dtype=F64))
     with pytest.raises(ValueError, match="batch size must stay 1 .*got 2"):
         online(torch.zeros(2, 2, 4, dtype=F64))
