@@ -52,7 +52,14 @@ def fft_size(n: int) -> int:
         raise TypeError(f"n must be an integer >= 1, got {describe(n)}")
     if n < 1:
         raise ValueError(f"n must be an integer >= 1, got {n}")
-    return int(scipy.fft.next_fast_len(int(n), real=True))
+    return _next_fast_len(int(n))
+
+
+@torch.compiler.assume_constant_result
+def _next_fast_len(n: int) -> int:
+    """scipy's ``next_fast_len`` (pocketfft C code): under ``torch.compile`` a constant of the
+    static length ``n`` rather than an untraceable call."""
+    return int(scipy.fft.next_fast_len(n, real=True))
 
 
 #: Half-precision torch dtypes are transformed (and returned) in single precision, as scipy
