@@ -1,9 +1,10 @@
 """Tracing a torch model with ``torch.fx`` and freezing its graph at one sample.
 
 :func:`freeze` evaluates the traced graph node by node at ``x``, turns each node that depends
-on ``x`` into a frozen :class:`~sciconv.interpret.steps.Step` and each node that does not into
-a constant; :class:`FrozenNetwork` replays the steps forwards (linear part or affine) and
-backwards (adjoint, in reverse order, summing the cotangents of a node used several times).
+on ``x`` into a frozen :class:`~sciconv.interpret.steps.Step` (a node that does not is a
+constant, passed to its consumers as a fixed argument); :class:`FrozenNetwork` replays the
+steps forwards (linear part or affine) and backwards (adjoint, in reverse order, summing the
+cotangents of a node used several times).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from .layers import ACTIVATIONS, UnsupportedLayerError, freeze_activation, freeze_module, probe
-from .steps import Cat, Const, Elementwise, LinComb, Reshape, Step
+from .steps import Cat, Elementwise, LinComb, Reshape, Step
 
 __all__ = ["FrozenNetwork", "freeze"]
 
@@ -241,9 +242,7 @@ def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tens
         flat: list[fx.Node] = []
         fx.node.map_arg((node.args, node.kwargs), flat.append)
         if not isinstance(y, torch.Tensor) or not any(var(n) for n in flat):
-            if isinstance(y, torch.Tensor):
-                steps.append((node.name, Const(y), []))
-            continue
+            continue  # a constant: its consumers take its value (env) as a fixed argument
         where = _describe(node, gm)
         if y.ndim == 0 or y.shape[0] != 1:
             raise UnsupportedLayerError(

@@ -18,7 +18,6 @@ from ..operator import ConvOperator
 
 __all__ = [
     "Cat",
-    "Const",
     "Conv",
     "ConvTranspose",
     "Dense",
@@ -54,20 +53,6 @@ class Step:
     def adjoint(self, u: torch.Tensor) -> list[torch.Tensor]:
         """:math:`L^T u`, one cotangent per variable input."""
         raise NotImplementedError
-
-
-class Const(Step):
-    """A value that does not depend on the input: zero tangent, the value as offset."""
-
-    def __init__(self, value: torch.Tensor) -> None:
-        self.value = value
-        self.in_shapes, self.out_shape = [], tuple(value.shape)
-
-    def forward(self, vs: Sequence[torch.Tensor], bias: bool) -> torch.Tensor:
-        return self.value.clone() if bias else torch.zeros_like(self.value)
-
-    def adjoint(self, u: torch.Tensor) -> list[torch.Tensor]:
-        return []
 
 
 class Conv(Step):

@@ -422,3 +422,19 @@ def test_refusals_name_the_argument_or_the_layer():
         li.row_image(18)
     with pytest.raises(ValueError, match=r"k must be < min\(A.shape\) = 18"):
         li.singular_vectors(k=18)
+
+
+def test_tour_section_runs_and_its_checks_hold(capsys, tmp_path, monkeypatch):
+    """`sciconv tour --only LinearScope`: one section, five checks, all ok; its printed figures
+    are at rounding level (tests/sciconv/test_cli.py lists the other sections)."""
+    import re
+
+    from sciconv.cli import main
+
+    monkeypatch.chdir(tmp_path)
+    assert main(["tour", "--only", "LinearScope"]) == 0
+    out = capsys.readouterr().out
+    assert out.count("\n[1/1] ") == 1 and "FAILED" not in out, out
+    assert out.count("\n  ok: ") == 5, out
+    gaps = [float(g) for g in re.findall(r"(?:[|] = |gap |SVD )([0-9.]+e-\d+)", out)]
+    assert len(gaps) == 5 and max(gaps) < 1e-12, out
