@@ -6,9 +6,10 @@ matrix-free :class:`scipy.sparse.linalg.LinearOperator` (forward and adjoint pro
 replaying the frozen layers) and the offset :math:`c(x)` by replaying the biases.
 
 Modules: :mod:`~sciconv.interpret.steps` (the frozen affine steps and their adjoints),
-:mod:`~sciconv.interpret.layers` (torch layers to steps), :mod:`~sciconv.interpret.graph`
-(``torch.fx`` tracing and replay), :mod:`~sciconv.interpret.interpreter` (the public entry
-point and its result), :mod:`~sciconv.interpret.containers` (``Residual``, ``Concat``).
+:mod:`~sciconv.interpret.layers` (torch layers to steps), :mod:`~sciconv.interpret.units`
+(masks and gates of the non-linear units), :mod:`~sciconv.interpret.graph` (``torch.fx``
+tracing and replay), :mod:`~sciconv.interpret.interpreter` (the public entry point and its
+result), :mod:`~sciconv.interpret.containers` (``Residual``, ``Concat``).
 """
 
 from .containers import Concat, Residual

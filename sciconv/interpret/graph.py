@@ -18,8 +18,9 @@ import torch.fx as fx
 import torch.nn.functional as F
 from torch import nn
 
-from .layers import ACTIVATIONS, UnsupportedLayerError, freeze_activation, freeze_module, probe
+from .layers import UnsupportedLayerError, freeze_module, probe
 from .steps import Cat, Elementwise, LinComb, Reshape, Step
+from .units import ACTIVATIONS, freeze_activation
 
 __all__ = ["FrozenNetwork", "freeze"]
 
@@ -94,16 +95,24 @@ class FrozenNetwork:
 
 
 def _fn_name(fn: Any) -> str:
-    return getattr(fn, "__qualname__", None) or getattr(fn, "__name__", repr(fn))
+    name = getattr(fn, "__name__", None) or repr(fn)
+    mod = str(getattr(fn, "__module__", None) or "").replace("_operator", "operator")
+    return f"{mod}.{name}" if mod and mod != "builtins" else name
 
 
 def _describe(node: fx.Node, root: nn.Module) -> str:
     if node.op == "call_module":
         cls = type(root.get_submodule(node.target))
         return f"layer '{node.target}' ({cls.__module__}.{cls.__qualname__})"
-    if node.op == "call_method":
-        return f"method .{node.target}() at node '{node.name}'"
-    return f"function {_fn_name(node.target)} at node '{node.name}'"
+    what = f"method .{node.target}()" if node.op == "call_method" else _fn_name(node.target)
+    if node.op == "call_function":
+        what = f"function {what}"
+    stack = node.meta.get("nn_module_stack") or {}
+    if stack:  # the innermost module whose forward calls it
+        path, cls = list(stack.values())[-1]
+        cls = cls if isinstance(cls, type) else type(cls)
+        return f"{what} in module '{path}' ({cls.__module__}.{cls.__qualname__})"
+    return f"{what} at node '{node.name}'"
 
 
 def _freeze_function(

@@ -1,8 +1,7 @@
-"""Freezing one torch layer at its input: which :mod:`~sciconv.interpret.steps` it becomes.
+"""Freezing one ``torch.nn`` layer at its input: which :mod:`~sciconv.interpret.steps` it becomes.
 
-:func:`freeze_module` handles ``torch.nn`` layers, :func:`freeze_activation` the non-linear
-units (masks of ReLU-like units, gates of smooth ones), both given the layer's actual input
-``z`` at the sample. Gates are exact at the sample: ``g(z) * z`` equals the unit's output.
+:func:`freeze_module` is given the layer's actual input ``z`` at the sample (and its output);
+the non-linear units go through :func:`~sciconv.interpret.units.freeze_activation`.
 """
 
 from __future__ import annotations
@@ -25,66 +24,14 @@ from .steps import (
     Separable,
     Step,
 )
+from .units import freeze_activation
 
-__all__ = ["ACTIVATIONS", "UnsupportedLayerError", "freeze_activation", "freeze_module", "probe"]
+__all__ = ["SUPPORTED_MODULES", "UnsupportedLayerError", "freeze_module", "probe"]
 
 
 class UnsupportedLayerError(TypeError):
     """A layer, function or method of the model that :func:`linear_interpreter` cannot
     freeze; the message names it (type and module path) and says what is supported."""
-
-
-#: non-linear units and how they freeze: 'mask' (piecewise linear, the Jacobian) or 'gate'
-ACTIVATIONS = {
-    "relu": "mask",
-    "leaky_relu": "mask",
-    "prelu": "mask",
-    "silu": "gate",
-    "gelu": "gate",
-    "sigmoid": "gate",
-    "tanh": "gate",
-}
-
-
-def _ratio(num: torch.Tensor, z: torch.Tensor, at_zero: float) -> torch.Tensor:
-    safe = torch.where(z == 0, torch.ones_like(z), z)
-    return torch.where(z == 0, torch.full_like(z, at_zero), num / safe)
-
-
-def freeze_activation(
-    kind: str, z: torch.Tensor, slope: Any = 0.01, approximate: str = "none"
-) -> Elementwise:
-    r"""The frozen form :math:`g \odot v + b` of a non-linear unit at its input ``z``.
-
-    ReLU: :math:`g = 1_{z>0}`; LeakyReLU/PReLU: :math:`g = 1` for :math:`z>0`, the slope
-    otherwise. SiLU: :math:`g = \sigma(z)`; GELU: :math:`g = \Phi(z)` (or its tanh form);
-    tanh: :math:`g = \tanh(z)/z`; sigmoid: :math:`\sigma(z) = \tfrac12 + g z` with
-    :math:`g = \tanh(z/2)/(2z)` and offset :math:`\tfrac12`.
-    """
-    shape = tuple(z.shape)
-    offset = None
-    if kind == "relu":
-        gain = (z > 0).to(z.dtype)
-    elif kind in ("leaky_relu", "prelu"):
-        a = torch.as_tensor(slope, dtype=z.dtype, device=z.device)
-        if a.numel() > 1:  # PReLU with one slope per channel (axis 1)
-            a = a.reshape(1, -1, *([1] * (z.ndim - 2)))
-        gain = torch.where(z > 0, torch.ones_like(z), a.expand_as(z))
-    elif kind == "silu":
-        gain = torch.sigmoid(z)
-    elif kind == "gelu":
-        if approximate == "tanh":
-            gain = 0.5 * (1 + torch.tanh(math.sqrt(2 / math.pi) * (z + 0.044715 * z**3)))
-        else:
-            gain = 0.5 * (1 + torch.erf(z / math.sqrt(2)))
-    elif kind == "tanh":
-        gain = _ratio(torch.tanh(z), z, 1.0)
-    elif kind == "sigmoid":
-        gain = _ratio(0.5 * torch.tanh(z / 2), z, 0.25)
-        offset = 0.5
-    else:  # pragma: no cover - callers check ACTIVATIONS
-        raise ValueError(f"kind must be one of {sorted(ACTIVATIONS)}, got {kind!r}")
-    return Elementwise(gain, offset, shape, shape)
 
 
 def probe(fn: Any, z: torch.Tensor) -> Gather:

@@ -388,7 +388,7 @@ class _BatchMix(nn.Module):
             nn.Sequential(nn.Conv2d(1, 2, 3, padding=1, padding_mode="replicate")),
             ["'0'", "replicate"],
         ),
-        (nn.Sequential(nn.Identity(), _Sin()), ["sin", "not supported"]),
+        (nn.Sequential(nn.Identity(), _Sin()), ["torch.sin", "'1' (", "_Sin", "not supported"]),
         (_Product(), ["multiplies two signals"]),
         (_BatchMix(), ["batch axis"]),
     ],
