@@ -44,6 +44,7 @@ class _PointAtInfinity:
         return "INF"
 
 
+#: The point at infinity of the projective line, as :func:`parse_point` returns it.
 INF = _PointAtInfinity()
 
 #: Largest ``len(points) * ncols`` that :func:`vandermonde` builds: each entry is an exact

@@ -101,9 +101,10 @@ class WinogradConv2d(nn.Conv2d):
 
     Parameters
     ----------
-    in_channels, out_channels, kernel_size, stride, padding, dilation, groups, bias,
-    padding_mode, device, dtype
-        As :class:`torch.nn.Conv2d`; ``stride`` and ``dilation`` must be 1.
+    in_channels, out_channels, kernel_size, padding, groups, bias, padding_mode, device, dtype
+        As :class:`torch.nn.Conv2d`.
+    stride, dilation : int
+        As :class:`torch.nn.Conv2d`; both must be 1.
     m : int or (int, int)
         Outputs per tile along (H, W).
     points : sequence or str or (points_h, points_w), optional

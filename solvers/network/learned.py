@@ -42,7 +42,7 @@ class StencilGeometry:
         centre, +axis(d-1), ..., +axis0`` (the column order of a sorted CSR row).
     ratio : numpy.ndarray, shape (n, 2*dim + 1)
         :math:`a_{ij}/a_{ii}` in those slots (zero where absent; 1 at the centre).
-    features : numpy.ndarray, shape (2*dim + 2, *grid)
+    features : numpy.ndarray, shape ``(2*dim + 2, *grid)``
         Network input: :math:`|a_{ij}|/a_{ii}` per direction (channel ``2*axis + side``,
         side 0 for the lower neighbour), the Dirichlet excess
         :math:`(a_{ii} - \\sum_{j\\ne i}|a_{ij}|)/a_{ii}` and the fluid mask; zero off the fluid.
