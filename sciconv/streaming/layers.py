@@ -221,7 +221,7 @@ class WindowedState:
         missing = hi - self.received  # right padding still beyond the stream's end
         if missing > 0:
             u = torch.cat([u, u.new_full((*u.shape[:2], missing), spec.fill)], dim=-1)
-        out = spec.op(u[..., : hi - lo])
+        out = spec.op(u[..., : hi - lo].contiguous())  # a strided view takes slow conv paths
         self.next_out = last + 1
         keep_from = min(self.next_out * spec.stride - pl, self.received)
         self.buf = self.buf[..., keep_from - self.start :]
