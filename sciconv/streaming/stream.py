@@ -211,8 +211,10 @@ def stream(
     inference* runs the model on the last ``W`` samples ``x[t-W:t]`` and keeps its last
     ``n = hop / S`` outputs, ``S`` the cumulative stride. Streaming returns the same ``n``
     outputs computing only those: a layer of span ``r = d(k-1)+1`` and stride ``s`` caches the
-    last ``r - s`` (or so) inputs of its stream, so a call costs ``O(hop + r)`` per layer
-    against ``O(W)``, an ideal speed-up of about ``W / hop``.
+    inputs its next output still needs (at most ``r - 1``; ``r - s`` in steady state), so a
+    call costs ``O(hop + r)`` per layer against ``O(W)``: in multiply-adds, a speed-up of
+    about ``(W - R) / hop``. Measured times also carry a fixed cost per torch call
+    (``benchmarks/RESULTS.md``).
 
     The two agree exactly (up to rounding) when
 

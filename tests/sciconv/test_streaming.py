@@ -238,11 +238,17 @@ def test_zero_padding_warns_naming_the_layer_and_deviation_is_measured():
     assert exact.nrmse <= TOL and exact.exact
 
 
-def test_zero_padded_last_layer_is_exact_in_keep_mode():
-    """Zeros at the newest edge of the last windowed layer are exactly what windowed inference
-    sees at the window's end: no warning, equal to 1e-12."""
+@pytest.mark.parametrize(
+    "last",
+    [nn.Conv1d(3, 2, 5, padding=2), nn.MaxPool1d(3, 1, padding=1), nn.AvgPool1d(3, 2, padding=1)],
+    ids=["conv", "maxpool", "avgpool"],
+)
+def test_padded_last_layer_is_exact_in_keep_mode(last):
+    """The padding (zeros, or -inf for max pooling) at the newest edge of the last windowed
+    layer is exactly what windowed inference sees at the window's end: no warning, equal to
+    1e-12."""
     torch.manual_seed(7)
-    model = _eval64(nn.Sequential(nn.Conv1d(1, 3, 3), nn.ReLU(), nn.Conv1d(3, 2, 5, padding=2)))
+    model = _eval64(nn.Sequential(nn.Conv1d(1, 3, 3), nn.ReLU(), last, nn.Tanh()))
     with warnings.catch_warnings():
         warnings.simplefilter("error", StreamingInexactWarning)
         online = stream(model, 8)
@@ -282,6 +288,21 @@ def test_misaligned_pooling_warns_and_stays_within_the_shift_bound(mode):
     assert worst_excess <= 1e-12 and worst_dev > 0
     dev = streaming_deviation(model, x, hop=hop, window=window)
     assert 0 < dev.nrmse < math.inf and not dev.exact
+
+
+def test_padded_pooling_inside_the_network_warns_naming_it():
+    torch.manual_seed(10)
+    model = _eval64(
+        nn.Sequential(nn.Conv1d(1, 2, 3), nn.MaxPool1d(3, 1, padding=1), nn.Conv1d(2, 1, 3))
+    )
+    with pytest.warns(StreamingInexactWarning, match=r"layer \[1\] MaxPool1d.*pads with -inf"):
+        stream(model, 4)
+    dev = streaming_deviation(model, torch.randn(1, 1, 512, dtype=F64), hop=4, window=64)
+    assert 0 < dev.nrmse < math.inf
+    exact = streaming_deviation(
+        model, torch.randn(1, 1, 512, dtype=F64), hop=4, window=64, padding="signal"
+    )
+    assert exact.max_abs <= TOL
 
 
 def test_misaligned_strided_conv_names_the_layer():
