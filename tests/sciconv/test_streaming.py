@@ -146,6 +146,26 @@ def test_streaming_equals_windowed_inference_random_models(case):
     assert steps == 13 and worst <= TOL, worst
 
 
+@settings(deadline=None, max_examples=15, derandomize=True)
+@given(sequential_models(), st.integers(1, 7))
+def test_streamed_outputs_concatenate_to_the_model_on_the_whole_signal(case, hop):
+    """For any hop, aligned or not, the outputs of all steps put end to end are the valid model
+    run once on the whole signal (the stream's own grid; steps may return 0 outputs)."""
+    model, channels, _ = case
+    x = torch.randn(1, channels, 40 * hop, dtype=F64, generator=torch.Generator().manual_seed(hop))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StreamingInexactWarning)
+        online = stream(model, hop)
+    with torch.no_grad():
+        ref = model(x) if x.shape[-1] >= online.receptive_field else None
+        got = torch.cat([online(x[..., t : t + hop]) for t in range(0, x.shape[-1], hop)], -1)
+    if ref is None:
+        assert got.shape[-1] == 0
+    else:
+        assert got.shape == ref.shape
+        assert (got - ref).abs().max().item() <= TOL * max(1.0, ref.abs().max().item())
+
+
 def test_streaming_longer_window_and_many_steps():
     """A deeper model, window 256, 60 hops: still equal to 1e-12; the cached tails stay
     O(hop + span) (no growth with the number of steps)."""
