@@ -25,12 +25,30 @@ from .fft import FFTConvolver, _prepare_kernel, fft_size
 from .monarch import dft_matrix, monarch_factors, twiddle_matrix
 from .validation import check_choice, check_positive_int, describe
 
-__all__ = ["FreqSparseConv", "PartialConv", "freq_sparse_conv", "freq_sparse_mask"]
+__all__ = [
+    "FreqSparseConv",
+    "PartialConv",
+    "check_sparsity",
+    "freq_sparse_conv",
+    "freq_sparse_mask",
+]
 
 SPARSE_MODES = ("causal", "circular")
 
 
-def _check_sparsity(sparsity: Any) -> float:
+def check_sparsity(sparsity: Any) -> float:
+    """Return ``sparsity`` as a float after checking it lies in ``[0, 1)``.
+
+    Examples
+    --------
+    >>> from sciconv.monarch_sparse import check_sparsity
+    >>> check_sparsity(0.5)
+    0.5
+    >>> check_sparsity(1.0)
+    Traceback (most recent call last):
+        ...
+    ValueError: sparsity must lie in [0, 1), got 1.0
+    """
     if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
         raise TypeError(f"sparsity must be a number in [0, 1), got {describe(sparsity)}")
     if not 0 <= sparsity < 1:
@@ -74,7 +92,7 @@ def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, 
     >>> (N1, N2), mask.reshape(N2, N1).sum(1).tolist()  # kept frequencies per block
     ((8, 8), [8.0, 8.0, 1.0, 0.0, 0.0, 0.0, 8.0, 8.0])
     """
-    sparsity = _check_sparsity(sparsity)
+    sparsity = check_sparsity(sparsity)
     N1, N2 = monarch_factors(N, 2)
     z = math.floor(sparsity * N2 + 1e-9)
     if (N2 - z) % 2:

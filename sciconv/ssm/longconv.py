@@ -15,6 +15,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..fft import METHODS, FFTConvolver
+from ..monarch_sparse import check_sparsity, freq_sparse_conv
 from ..validation import check_float_dtype, check_positive_int, describe
 from .apply import causal_conv
 
@@ -73,19 +75,34 @@ class LongConv(nn.Module):
         Odd width of the moving average applied before squashing (1 disables).
     bias : bool
         Skip term ``D u``.
+    method : {'fft', 'monarch', 'direct', 'auto'}
+        How the causal convolution is computed (:class:`sciconv.FFTConvolver`); every method
+        gives the same output.
+    order : int
+        Monarch order for ``method='monarch'`` (and 'auto').
+    freq_sparsity : float
+        In [0, 1): if positive, the kernel's spectrum is block-masked and the convolution
+        computed by :func:`sciconv.monarch_sparse.freq_sparse_conv` (zero blocks skipped); the
+        layer is then a different (sparser) model, not an approximation of the dense one.
     device, dtype
 
     Notes
     -----
     The effective kernel is :math:`k = S_\\lambda(\\mathrm{avg}_w(W))` with
     :math:`S_\\lambda(x) = \\mathrm{sign}(x)\\max(|x|-\\lambda, 0)`, and
-    :math:`y = k * u + D u` causally, by FFT [1]_.
+    :math:`y = k * u + D u` causally, by FFT [1]_. With ``freq_sparsity = s > 0`` the output
+    is :math:`y = \\tilde k \\circledast u + D u`, :math:`\\tilde k` the kernel with its
+    spectrum masked on the central (high-frequency) blocks of the Monarch grid, convolved
+    circularly at the zero-padded length and cut to ``L`` (see
+    :func:`~sciconv.monarch_sparse.freq_sparse_conv`, after FlashFFTConv [2]_).
 
     References
     ----------
     .. [1] D. Y. Fu, E. L. Epstein, E. Nguyen, A. W. Thomas, M. Zhang, T. Dao, A. Rudra and
        C. Ré, "Simple Hardware-Efficient Long Convolutions for Sequence Modeling", International
        Conference on Machine Learning (ICML), 2023. arXiv:2302.06646.
+    .. [2] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
@@ -101,6 +118,16 @@ class LongConv(nn.Module):
     >>> u2[..., 40:] = 0.0
     >>> tuple(y.shape), bool(torch.allclose(layer(u2)[..., :40], y[..., :40]))
     ((2, 4, 64), True)
+
+    The Monarch method computes the same layer; a frequency-sparse one is another layer:
+
+    >>> mono = LongConv(4, 64, squash_lambda=1e-3, smooth_width=3,
+    ...                 method="monarch", dtype=torch.float64)
+    >>> _ = mono.load_state_dict(layer.state_dict())
+    >>> bool(torch.allclose(mono(u), y, atol=1e-12))
+    True
+    >>> tuple(LongConv(4, 64, freq_sparsity=0.5, dtype=torch.float64)(u).shape)
+    (2, 4, 64)
     """
 
     def __init__(
@@ -111,10 +138,17 @@ class LongConv(nn.Module):
         squash_lambda: float = 0.0,
         smooth_width: int = 1,
         bias: bool = True,
+        method: str = "fft",
+        order: int = 2,
+        freq_sparsity: float = 0.0,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         check_float_dtype("dtype", dtype)
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {sorted(METHODS)}, got {describe(method)}")
+        self.method, self.order = method, check_positive_int("order", order)
+        self.freq_sparsity = check_sparsity(freq_sparsity)
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
@@ -138,7 +172,14 @@ class LongConv(nn.Module):
         """Causal output (B, H, L) for ``u`` (B, H, L)."""
         if u.ndim != 3 or u.shape[1] != self.channels:
             raise ValueError(f"u must have shape (batch, {self.channels}, L), got {describe(u)}")
-        return causal_conv(u, self.kernel(), self.D)
+        k = self.kernel()
+        if self.freq_sparsity > 0:
+            y = freq_sparse_conv(u, k, self.freq_sparsity)
+            return y if self.D is None else y + self.D[:, None] * u
+        if self.method == "fft":
+            return causal_conv(u, k, self.D)
+        conv = FFTConvolver(k, u.shape[-1], "causal", method=self.method, order=self.order)
+        return causal_conv(u, k, self.D, convolver=conv)
 
     def extra_repr(self) -> str:
         return (

@@ -20,6 +20,7 @@ from typing import Any
 import torch
 from torch import nn
 
+from ..fft import METHODS, FFTConvolver
 from ..validation import check_choice, check_float_dtype, check_positive_int, describe
 from .apply import SSMState, causal_conv
 from .discretize import discretize
@@ -77,6 +78,11 @@ class S4D(nn.Module):
         Block size for 'vandermonde_chunked'.
     bias : bool
         Whether the layer has the skip term ``D u``.
+    method : {'fft', 'monarch', 'direct', 'auto'}
+        How the causal convolution of 'conv' mode is computed (:class:`sciconv.FFTConvolver`;
+        'monarch' is the DFT as matmuls of FlashFFTConv); all give the same output.
+    order : int
+        Monarch order for ``method='monarch'`` (and 'auto').
     device, dtype
         Real dtype of the parameters (complex ones use the matching complex dtype).
 
@@ -114,6 +120,10 @@ class S4D(nn.Module):
     >>> y0, state = layer.step(u[..., 0], state)
     >>> bool(torch.allclose(y0, y[..., 0])), state.t
     (True, 1)
+    >>> mono = S4D(3, state_size=8, method="monarch", dtype=torch.float64)
+    >>> _ = mono.load_state_dict(layer.state_dict())
+    >>> bool(torch.allclose(mono(u), y, atol=1e-12))  # the DFT as matmuls, same output
+    True
     """
 
     def __init__(
@@ -127,10 +137,15 @@ class S4D(nn.Module):
         kernel_method: str = "vandermonde",
         chunk: int | None = None,
         bias: bool = True,
+        method: str = "fft",
+        order: int = 2,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         check_float_dtype("dtype", dtype)
+        if method not in METHODS:
+            raise ValueError(f"method must be one of {sorted(METHODS)}, got {describe(method)}")
+        self.method, self.order = method, check_positive_int("order", order)
         if dtype in (torch.float16, torch.bfloat16):
             raise ValueError(
                 f"dtype must be float32 or float64 for S4D (its kernel is not computed in half "
@@ -182,7 +197,11 @@ class S4D(nn.Module):
         check_choice("mode", mode, MODES)
         self._check(u)
         if mode == "conv":
-            return causal_conv(u, self.kernel(u.shape[-1]), self.D)
+            K = self.kernel(u.shape[-1])
+            if self.method == "fft":
+                return causal_conv(u, K, self.D)
+            conv = FFTConvolver(K, u.shape[-1], "causal", method=self.method, order=self.order)
+            return causal_conv(u, K, self.D, convolver=conv)
         if mode == "step":
             state, ys = self.initial_state(u.shape[0], device=u.device), []
             for t in range(u.shape[-1]):
