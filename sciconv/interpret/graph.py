@@ -189,7 +189,13 @@ def _freeze_function(
 
 
 def trace(model: nn.Module) -> fx.GraphModule:
-    """``torch.fx.symbolic_trace`` of ``model``, with a message naming the model on failure."""
+    """``torch.fx.symbolic_trace`` of ``model``, with a message naming the model on failure.
+
+    A bare ``torch.nn`` layer (a leaf for fx) is traced as a one-layer ``nn.Sequential``, so it
+    is frozen as a layer (its path is then ``'0'``) rather than through its forward's code.
+    """
+    if fx.Tracer().is_leaf_module(model, ""):
+        model = nn.Sequential(model)
     try:
         return fx.symbolic_trace(model)
     except Exception as exc:  # noqa: BLE001 - fx raises many types; re-raised with context

@@ -76,14 +76,17 @@ def _conv(where: str, module: Any, z: torch.Tensor) -> Step:
     if isinstance(module, nn.modules.conv._ConvTransposeNd):
         if module.padding_mode != "zeros":  # torch itself allows only zeros
             raise UnsupportedLayerError(f"{where} has padding_mode={module.padding_mode!r}")
-        op = ConvOperator(w, (int(w.shape[1]) * module.groups, *out_spatial(module, z)), **common,
-                          padding="zeros", pad_width=tuple(module.padding))  # fmt: skip
-        if op.out_shape != tuple(z.shape[1:]):
-            raise UnsupportedLayerError(
-                f"{where}: output_padding={module.output_padding} with stride={module.stride} "
-                f"has no ConvOperator adjoint (the transposed geometry does not round-trip)"
-            )
-        return ConvTranspose(op, b)
+        # the transposed convolution crops its full output by p on the left and p - op on the
+        # right (op = output_padding), and appends op - p zeros where p < op: the adjoint of a
+        # zero-padded convolution of the output's first n - (op - p)_+ samples
+        extra = tuple(max(o - p, 0) for p, o in zip(module.padding, module.output_padding))
+        width = tuple((p, max(p - o, 0)) for p, o in zip(module.padding, module.output_padding))
+        core = tuple(n - e for n, e in zip(out_spatial(module, z), extra))
+        op = ConvOperator(w, (int(w.shape[1]) * module.groups, *core), **common,
+                          padding="zeros", pad_width=width)  # fmt: skip
+        if op.out_shape != tuple(z.shape[1:]):  # pragma: no cover - torch's own geometry
+            raise UnsupportedLayerError(f"{where}: transposed geometry does not round-trip")
+        return ConvTranspose(op, b, extra)
     if isinstance(module.padding, str):
         padding, width = ("valid" if module.padding == "valid" else "same"), None
         if padding == "same" and module.padding_mode != "zeros":

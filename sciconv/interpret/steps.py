@@ -77,17 +77,26 @@ class Conv(Step):
 
 
 class ConvTranspose(Conv):
-    """A transposed convolution: the adjoint of a :class:`sciconv.ConvOperator`."""
+    """A transposed convolution: the adjoint of a :class:`sciconv.ConvOperator`, followed by
+    ``extra`` appended zeros per axis (an output padding beyond the kernel's reach)."""
 
-    def __init__(self, op: ConvOperator, bias: torch.Tensor | None) -> None:
+    def __init__(
+        self, op: ConvOperator, bias: torch.Tensor | None, extra: Sequence[int] = ()
+    ) -> None:
         super().__init__(op, bias)
-        self.in_shapes, self.out_shape = [(1, *op.out_shape)], (1, *op.in_shape)
+        self.extra = tuple(extra) or (0,) * op.ndim
+        out = tuple(n + e for n, e in zip(op.in_shape[1:], self.extra))
+        self.in_shapes, self.out_shape = [(1, *op.out_shape)], (1, op.in_shape[0], *out)
 
     def forward(self, vs: Sequence[torch.Tensor], bias: bool) -> torch.Tensor:
         y = self.op.apply_adjoint(vs[0])
+        if any(self.extra):
+            y = F.pad(y, [w for e in reversed(self.extra) for w in (0, e)])
         return self._add_bias(y) if bias else y
 
     def adjoint(self, u: torch.Tensor) -> list[torch.Tensor]:
+        if any(self.extra):
+            u = u[(slice(None), slice(None), *(slice(0, n) for n in self.op.in_shape[1:]))]
         return [self.op.apply(u)]
 
 

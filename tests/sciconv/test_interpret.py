@@ -14,6 +14,7 @@ Run time: about 10 s on one core.
 from __future__ import annotations
 
 import copy
+import itertools
 
 import numpy as np
 import pytest
@@ -28,8 +29,12 @@ from sciconv.interpret import Concat, Residual, UnsupportedLayerError, linear_in
 
 TOL = 1e-12
 
-# torch.func.jvp's own decompositions call torch.jit.script, deprecated in torch 2.10+
-pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated")
+# torch.func.jvp's own decompositions call torch.jit.script, deprecated in torch 2.10+; torch's
+# Conv2d warns that padding='same' with an even kernel copies the input (the model's forward)
+pytestmark = [
+    pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated"),
+    pytest.mark.filterwarnings("ignore:Using padding='same' with even kernel lengths"),
+]
 
 
 def _bn(layer: nn.Module, seed: int) -> nn.Module:
@@ -438,3 +443,68 @@ def test_tour_section_runs_and_its_checks_hold(capsys, tmp_path, monkeypatch):
     assert out.count("\n  ok: ") == 5, out
     gaps = [float(g) for g in re.findall(r"(?:[|] = |gap |SVD )([0-9.]+e-\d+)", out)]
     assert len(gaps) == 5 and max(gaps) < 1e-12, out
+
+
+# -- single layers as models, the geometries torch allows -------------------------------------
+
+LAYERS = {
+    "conv same, even kernel": (nn.Conv2d(2, 3, 4, padding="same", dilation=(1, 2)), (1, 2, 9, 10)),
+    "conv same reflect": (nn.Conv1d(2, 3, 4, padding="same", padding_mode="reflect"), (1, 2, 11)),
+    "conv same circular 3d": (
+        nn.Conv3d(1, 2, (2, 3, 4), padding="same", padding_mode="circular"),
+        (1, 1, 5, 6, 7),
+    ),
+    "conv valid reflect": (
+        nn.Conv2d(2, 3, 3, padding="valid", padding_mode="reflect"),
+        (1, 2, 7, 7),
+    ),
+    "conv per-axis padding": (nn.Conv2d(2, 3, 3, padding=(0, 2), stride=(2, 1)), (1, 2, 7, 7)),
+    "upsample x1.5 bilinear": (nn.Upsample(scale_factor=1.5, mode="bilinear"), (1, 2, 5, 7)),
+    "upsample recomputed scale": (
+        nn.Upsample(scale_factor=1.7, mode="bilinear", recompute_scale_factor=True),
+        (1, 2, 5, 7),
+    ),
+    "upsample nearest-exact": (nn.Upsample(scale_factor=1.6, mode="nearest-exact"), (1, 2, 5, 7)),
+    "upsample bicubic corners": (
+        nn.Upsample(scale_factor=2, mode="bicubic", align_corners=True),
+        (1, 2, 5, 7),
+    ),
+    "avg pool ceil, pad counted": (
+        nn.AvgPool2d(2, stride=3, padding=1, ceil_mode=True, count_include_pad=True),
+        (1, 2, 7, 8),
+    ),
+    "max pool dilated ceil": (
+        nn.MaxPool2d(3, stride=2, padding=1, dilation=2, ceil_mode=True),
+        (1, 2, 9, 8),
+    ),
+    "adaptive max pool 3d": (nn.AdaptiveMaxPool3d((2, 3, 1)), (1, 2, 5, 7, 3)),
+    "linear on the last axis": (nn.Linear(7, 4), (1, 2, 5, 7)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(LAYERS))
+def test_single_layers(name):
+    layer, shape = LAYERS[name]
+    x = _x(shape, seed=9)
+    li = linear_interpreter(layer.eval(), x)
+    assert li.reconstruction_error <= TOL
+    assert dottest(li.A, rng=0) <= TOL
+    v = _x(shape, seed=10)
+    _, jv = torch.func.jvp(_reference(layer), (x,), (v,))
+    av = li.A @ v.reshape(-1).numpy()
+    assert np.max(np.abs(av - jv.detach().reshape(-1).numpy())) <= TOL * max(1, np.abs(av).max())
+
+
+def test_transposed_convolutions_with_every_output_padding():
+    """Every (stride, dilation, padding, output_padding) torch accepts, output padding beyond
+    the kernel's reach (appended zeros) included: A x + c = f and the dot test."""
+    torch.manual_seed(6)
+    seen = 0
+    for s, d, p, op in itertools.product((1, 2, 3), (1, 3), (0, 1, 2), (0, 1, 2)):
+        if op >= max(s, d):
+            continue
+        layer = nn.ConvTranspose2d(2, 3, (3, 2), (s, 1), (p, 0), (op, 0), dilation=(d, 1))
+        li = linear_interpreter(layer, _x((1, 2, 5, 3), seed=seen))
+        assert li.reconstruction_error <= TOL and dottest(li.A, rng=0) <= TOL, (s, d, p, op)
+        seen += 1
+    assert seen == 45
