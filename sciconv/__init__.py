@@ -7,17 +7,16 @@ families built on them. It never imports :mod:`tensors`, :mod:`pde` or :mod:`sol
 ``import sciconv`` is lazy (PEP 562): it imports neither torch nor any family. A name of
 :data:`__all__` is imported from its module on first access (``sciconv.ConvOperator``,
 ``from sciconv import ssm``) and kept; any other submodule (``sciconv.validation``) is imported
-when first read as an attribute. So the ``sciconv`` command answers ``--help`` without loading
-torch, and a script pays only for what it uses.
+when first read as an attribute (:func:`sciconv.lazy.attach`). So the ``sciconv`` command
+answers ``--help`` without loading torch, and a script pays only for what it uses.
 """
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
-import sys
-import types
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from .lazy import attach as _attach
+from .lazy import is_submodule as _is_submodule
 
 if TYPE_CHECKING:  # the real imports, for type checkers and readers
     from . import generalized, hadamard, hyperbolic, hyperzzw, orthogonal, ssm, winograd
@@ -117,56 +116,7 @@ __all__ = [
 ]
 
 
-def _is_submodule(name: str) -> bool:
-    """Whether ``sciconv.<name>`` is a module or a regular package on disk (found, not imported).
-
-    A folder without ``__init__.py`` (a family being written) does not count.
-    """
-    if name.startswith("__") or "." in name:  # never run ``sciconv.__main__`` by accident
-        return False
-    spec = importlib.util.find_spec(f"{__name__}.{name}")
-    return spec is not None and spec.origin is not None
-
-
-__all__ += [name for name in _NEW_FAMILIES if _is_submodule(name)]
+__all__ += [name for name in _NEW_FAMILIES if _is_submodule(__name__, name)]
 _FAMILIES += tuple(name for name in _NEW_FAMILIES if name in __all__)
 
-
-def __getattr__(name: str) -> Any:
-    """Import a public name (or a submodule) on first access and keep it (PEP 562)."""
-    if name in _ORIGIN:
-        value = getattr(importlib.import_module(_ORIGIN[name], __name__), name)
-    elif name in _FAMILIES or _is_submodule(name):
-        value = importlib.import_module(f".{name}", __name__)
-    else:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
-
-
-class _Package(types.ModuleType):
-    """This package's module type: a function keeps the name of the submodule defining it.
-
-    Importing a submodule binds it on its package (``sciconv.dottest = <module>``). Two
-    public functions are named like their modules (:func:`dottest`, :func:`vandermonde`), so
-    once any module had imported ``sciconv.dottest`` the package attribute would be the module.
-    Here the package keeps the function instead, as eager ``from .dottest import dottest``
-    made it; the module stays reachable as ``sys.modules["sciconv.dottest"]`` and through
-    ``from sciconv.dottest import ...``.
-    """
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if (
-            isinstance(value, types.ModuleType)
-            and _ORIGIN.get(name) == f".{name}"
-            and value.__name__ == f"{__name__}.{name}"
-        ):
-            value = getattr(value, name)
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
+__getattr__, __dir__ = _attach(__name__, _ORIGIN, _FAMILIES)

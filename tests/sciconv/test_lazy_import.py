@@ -47,8 +47,8 @@ def _imported(*args: str) -> set[str]:
 
 
 def test_bare_import_loads_only_the_standard_library():
-    """``import sciconv`` imports the package's ``__init__`` and standard-library modules only:
-    no torch, no numpy, no family, no primitive."""
+    """``import sciconv`` imports the package's ``__init__``, its lazy-attribute helper and
+    standard-library modules only: no torch, no numpy, no family, no primitive."""
     got = _python(
         "import sys; before = set(sys.modules); import sciconv, json;"
         "print(json.dumps(sorted(set(sys.modules) - before)))"
@@ -57,53 +57,55 @@ def test_bare_import_loads_only_the_standard_library():
     assert "sciconv" in new
     tops = {name.split(".")[0] for name in new} - {"sciconv", "json"}
     assert tops <= set(sys.stdlib_module_names), sorted(tops - set(sys.stdlib_module_names))
-    assert [m for m in new if m.startswith("sciconv.")] == []
+    assert [m for m in new if m.startswith("sciconv.")] == ["sciconv.lazy"]
     assert not any(m.split(".")[0] in HEAVY + ("numpy",) for m in new)
 
 
-@pytest.fixture(scope="module")
-def first_access() -> dict:
-    """One fresh interpreter (torch is imported once): first accesses, then the submodules
-    named like their functions imported by other modules before the package reads them."""
-    return _python(
+def test_first_access_imports_and_keeps():
+    """A name loads on first access, is the object its module defines, and is then kept on the
+    package; ``dottest`` stays the function although ``sciconv.dottest`` the module was
+    imported first (which binds the module on the package); an unknown name is an
+    AttributeError. (Fresh interpreter, torch-free names: ``ConvOperator`` and the families
+    are checked in :func:`test_all_resolves_and_dir_lists_it`.)"""
+    got = _python(
         "import sys, json, sciconv\n"
-        "torch_before = 'torch' in sys.modules\n"
-        "import sciconv.winograd, sciconv.dottest\n"
-        "loaded = ['sciconv.vandermonde' in sys.modules, 'sciconv.dottest' in sys.modules]\n"
-        "op = sciconv.ConvOperator\n"
-        "ssm = sciconv.ssm\n"
+        "import sciconv.dottest\n"
+        "loaded = 'sciconv.dottest' in sys.modules\n"
+        "modes = sciconv.PADDING_MODES\n"
+        "val = sciconv.validation\n"
         "d = vars(sciconv)\n"
         "try:\n    sciconv.no_such_name; err = None\n"
         "except AttributeError as exc:\n    err = str(exc)\n"
-        "print(json.dumps({'torch_before': torch_before, 'torch_after': 'torch' in sys.modules,"
-        " 'same_op': op is sys.modules['sciconv.operator'].ConvOperator,"
-        " 'same_ssm': ssm is sys.modules['sciconv.ssm'],"
-        " 'kept': d.get('ConvOperator') is op and d.get('ssm') is ssm,"
-        " 'hippo': callable(sciconv.ssm.hippo), 'err': err, 'loaded': loaded,"
-        " 'v': sciconv.vandermonde is sys.modules['sciconv.vandermonde'].vandermonde,"
-        " 'd': sciconv.dottest is sys.modules['sciconv.dottest'].dottest}))"
+        "print(json.dumps({'torch': 'torch' in sys.modules, 'loaded': loaded,"
+        " 'modes': modes is sys.modules['sciconv.padding'].PADDING_MODES,"
+        " 'val': val is sys.modules['sciconv.validation'],"
+        " 'kept': d.get('PADDING_MODES') is modes and d.get('validation') is val,"
+        " 'dottest': sciconv.dottest is sys.modules['sciconv.dottest'].dottest, 'err': err}))"
     )
+    assert got == {
+        "torch": False,
+        "loaded": True,
+        "modes": True,
+        "val": True,
+        "kept": True,
+        "dottest": True,
+        "err": "module 'sciconv' has no attribute 'no_such_name'",
+    }
 
 
-def test_first_access_imports_and_keeps(first_access):
-    """``sciconv.ConvOperator`` and ``sciconv.ssm`` load on access, are the objects their
-    modules define, and are then kept on the package; an unknown name is an AttributeError."""
-    got = first_access
-    assert got["torch_before"] is False
-    assert got["torch_after"] is True
-    assert got["same_op"] and got["same_ssm"] and got["kept"] and got["hippo"]
-    assert got["err"] == "module 'sciconv' has no attribute 'no_such_name'"
+def test_vandermonde_stays_the_function():
+    """``sciconv.vandermonde`` is the function once ``sciconv.winograd`` has imported the
+    module ``sciconv.vandermonde``."""
+    import sciconv.winograd  # noqa: F401 - imports the module sciconv.vandermonde
 
-
-def test_functions_named_like_their_modules_stay_functions(first_access):
-    """``sciconv.vandermonde`` and ``sciconv.dottest`` are the functions even after another
-    module imported the submodules of the same name (which binds the module on the package)."""
-    assert first_access["loaded"] == [True, True]  # the submodules were imported first
-    assert first_access["v"] and first_access["d"]
+    module = sys.modules["sciconv.vandermonde"]
+    assert sciconv.vandermonde is module.vandermonde
+    assert sciconv.dottest is sys.modules["sciconv.dottest"].dottest
 
 
 def test_all_resolves_and_dir_lists_it():
-    """Every name of ``__all__`` resolves to what its module defines; ``dir`` lists them all;
+    """Every name of ``__all__`` (``ConvOperator``, ``ssm``, ...) resolves to what its module
+    defines; ``dir`` lists them all;
     ``from sciconv import *`` binds them all; every family folder (a regular package) is in
     ``__all__``."""
     assert set(sciconv.__all__) <= set(dir(sciconv))
@@ -126,7 +128,7 @@ def test_all_resolves_and_dir_lists_it():
 def test_dunder_and_dotted_names_are_not_imported():
     """``sciconv.__main__`` is never run by an attribute read (it would start the command)."""
     assert not hasattr(sciconv, "__main__")
-    assert not sciconv._is_submodule("cli.tour")
+    assert not sciconv.lazy.is_submodule("sciconv", "cli.tour")
     with pytest.raises(AttributeError, match="'sciconv' has no attribute 'nope'"):
         sciconv.nope  # noqa: B018 - the attribute read is the test
 
@@ -150,3 +152,32 @@ def test_console_script_help_loads_no_torch():
     assert script.is_file(), f"no console script at {script}"
     names = _imported(str(script), "--help")
     assert "torch" not in names and "scipy" not in names
+
+
+def test_solvers_is_lazy_and_its_classical_path_loads_no_torch():
+    """``import solvers`` loads no torch, NumPy or PETSc; ``make_map``, ``dcdm``, ``SolveInfo``
+    and ``solvers.twolevel`` load no torch either (ARCHITECTURE.md's serial stack); ``dcdm``
+    stays the function once ``solvers.dcdm`` the module is imported."""
+    got = _python(
+        "import sys, json, types, solvers\n"
+        "bare = sorted(m for m in ('torch', 'numpy', 'scipy', 'petsc4py') if m in sys.modules)\n"
+        "from solvers import SolveInfo, dcdm, make_map\n"
+        "from solvers.twolevel import TwoLevelMap\n"
+        "import solvers.dcdm\n"
+        "print(json.dumps({'bare': bare, 'torch': 'torch' in sys.modules,"
+        " 'dcdm': solvers.dcdm is sys.modules['solvers.dcdm'].dcdm,"
+        " 'make_map': make_map is sys.modules['solvers.maps'].make_map}))"
+    )
+    assert got == {"bare": [], "torch": False, "dcdm": True, "make_map": True}
+
+
+def test_solvers_all_resolves_and_dir_lists_it():
+    """Every name of ``solvers.__all__`` is what its module defines, and ``dir`` lists it."""
+    import solvers
+
+    assert set(solvers.__all__) <= set(dir(solvers))
+    for name in solvers.__all__:
+        module = sys.modules.get(f"solvers{solvers._ORIGIN[name]}") or __import__(
+            f"solvers{solvers._ORIGIN[name]}", fromlist=["_"]
+        )
+        assert getattr(solvers, name) is getattr(module, name), name
