@@ -17,11 +17,42 @@ __all__ = ["FrozenOperator", "LinearInterpretation", "linear_interpreter"]
 
 
 class FrozenOperator(spla.LinearOperator):
-    """:math:`A(x)` as a :class:`scipy.sparse.linalg.LinearOperator` (float64).
+    r""":math:`A(x)` as a :class:`scipy.sparse.linalg.LinearOperator` (float64).
 
     Vectors are flat per sample, in C order of the network's input (``in_shape``) and output
     (``out_shape``); :meth:`matmat` applies the frozen network to all columns as one batch.
     Complex vectors are applied as real and imaginary parts.
+
+    Notes
+    -----
+    With the frozen steps :math:`L_1, \dots, L_K` of the network's graph in order (each linear:
+    a convolution, a mask, a gather, ...), :math:`A = L_K \cdots L_1` along every path of the
+    graph, summed where paths join (residual additions); :math:`A^T = L_1^T \cdots L_K^T` is
+    replayed in reverse order with each step's transpose (transposed convolution,
+    scatter-add, split), summing the cotangents of a node read by several steps. Nothing is
+    materialised: a product costs about one forward pass of the network.
+
+    References
+    ----------
+    .. [1] P. Navarrete Michelini, H. Liu, Y. Lu and X. Jiang, "A Tour of Convolutional
+       Networks Guided by Linear Interpreters", ICCV 2019, arXiv:1908.05168.
+
+    Examples
+    --------
+    Three vectors through :math:`A` as one batch equal three products:
+
+    >>> import numpy as np
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.interpret import linear_interpreter
+    >>> torch.manual_seed(0)  # doctest: +ELLIPSIS
+    <torch._C.Generator object at ...>
+    >>> A = linear_interpreter(nn.Sequential(nn.Conv1d(2, 3, 3), nn.ReLU()), torch.randn(1, 2, 9)).A
+    >>> A.shape
+    (21, 18)
+    >>> V = np.random.default_rng(0).standard_normal((18, 3))
+    >>> bool(np.allclose(A @ V, np.stack([A @ v for v in V.T], axis=1), rtol=0, atol=1e-15))
+    True
     """
 
     def __init__(self, network: FrozenNetwork, device: torch.device) -> None:
@@ -68,6 +99,36 @@ class LinearInterpretation:
         One sample's input and output shapes (no batch axis).
     network : FrozenNetwork
         The frozen steps, for torch-level products on batches.
+
+    Notes
+    -----
+    The bias share is :math:`\|c(x)\|_2/\|f(x)\|_2`. The vote map of output :math:`k` is
+    :math:`V_k = A_{k,:} \odot x` reshaped as the input: pixel :math:`p`'s contribution to
+    :math:`f_k`, with :math:`\sum_p V_{k,p} = f_k - c_k`. Rows of :math:`A` are adjoint
+    products :math:`A^T e_k`, columns forward products :math:`A e_j`; singular triplets come from
+    ARPACK through ``scipy.sparse.linalg.svds`` on the matrix-free operator.
+
+    References
+    ----------
+    .. [1] P. Navarrete Michelini, H. Liu, Y. Lu and X. Jiang, "A Tour of Convolutional
+       Networks Guided by Linear Interpreters", ICCV 2019, arXiv:1908.05168 (rows and columns
+       as images, pixel-wise votes of classifiers, the weight of bias terms).
+
+    Examples
+    --------
+    A column of a 1D convolution network is its response to one impulse:
+
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.interpret import linear_interpreter
+    >>> conv = nn.Conv1d(1, 1, 3, padding=1, bias=False)
+    >>> with torch.no_grad():
+    ...     _ = conv.weight.copy_(torch.tensor([[[1.0, 2.0, 3.0]]]))
+    >>> li = linear_interpreter(conv, torch.ones(1, 1, 6))
+    >>> li.column_image((0, 2)).tolist()  # impulse at position 2: the kernel, flipped
+    [[0.0, 3.0, 2.0, 1.0, 0.0, 0.0]]
+    >>> li.row_image(0).tolist(), li.bias_share
+    ([[2.0, 3.0, 0.0, 0.0, 0.0, 0.0]], 0.0)
     """
 
     def __init__(
@@ -167,7 +228,8 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
         forward without data-dependent control flow) of the layers listed in Notes, in eval
         mode. It is not modified: a float64 copy is frozen.
     x : torch.Tensor or numpy.ndarray
-        One sample with its batch axis, shape ``(1, *in_shape)``.
+        One sample with its batch axis, shape ``(1, *in_shape)`` (for a batch, call it once per
+        sample: each sample has its own :math:`A(x)`).
 
     Returns
     -------

@@ -31,7 +31,22 @@ __all__ = ["SUPPORTED_MODULES", "UnsupportedLayerError", "freeze_module", "probe
 
 class UnsupportedLayerError(TypeError):
     """A layer, function or method of the model that :func:`linear_interpreter` cannot
-    freeze; the message names it (type and module path) and says what is supported."""
+    freeze; the message names it (type and module path) and says what is supported.
+
+    A subclass of ``TypeError``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.interpret import UnsupportedLayerError, linear_interpreter
+    >>> net = nn.Sequential(nn.Conv1d(1, 2, 3), nn.Sequential(nn.ReLU(), nn.ELU()))
+    >>> try:
+    ...     linear_interpreter(net, torch.ones(1, 1, 8))
+    ... except UnsupportedLayerError as err:
+    ...     print(str(err)[:70])
+    layer '1.1' (torch.nn.modules.activation.ELU) is not supported by line
+    """
 
 
 def probe(fn: Any, z: torch.Tensor) -> Gather:
