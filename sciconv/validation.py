@@ -2,12 +2,18 @@
 
 Each check raises ``ValueError`` or ``TypeError`` with a message that names the argument,
 the value received and what was expected, so that errors read the same across the package.
+
+Checks that read tensor *values* (finiteness, a point inside the Poincaré ball, a positive
+step) go through :func:`require`, which keeps layers deployable: in eager mode it raises the
+named error (one host sync); while ``torch.compile`` or ``torch.export`` traces, or on the
+``meta`` device, it becomes ``torch._assert_async`` (an assertion inside the graph, no
+data-dependent Python branch), so ``fullgraph=True`` and ``torch.export`` succeed.
 """
 
 from __future__ import annotations
 
 import numbers
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -18,8 +24,11 @@ __all__ = [
     "check_conv_args",
     "check_finite",
     "check_float_dtype",
+    "check_input_dtype",
     "check_positive_int",
     "describe",
+    "require",
+    "traced",
 ]
 
 
@@ -121,8 +130,83 @@ def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:
     return value
 
 
+def traced(tensor: Any) -> bool:
+    """Whether ``tensor`` has no values to read: ``torch.compile``/``torch.export`` tracing,
+    a fake tensor, or the ``meta`` device.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import traced
+    >>> traced(torch.ones(2)), traced(torch.ones(2, device="meta"))
+    (False, True)
+    """
+    import torch
+
+    if torch.compiler.is_compiling() or torch.compiler.is_exporting():
+        return True
+    if not isinstance(tensor, torch.Tensor):
+        return False
+    if tensor.device.type == "meta":
+        return True
+    from torch._subclasses.fake_tensor import is_fake
+
+    return bool(is_fake(tensor))
+
+
+def require(
+    ok: Any,
+    message: str,
+    detail: Callable[[], str] | None = None,
+    error: type[Exception] = ValueError,
+) -> None:
+    """Assert a condition held in a boolean tensor, without breaking tracing.
+
+    Parameters
+    ----------
+    ok : torch.Tensor
+        Boolean tensor; the check holds when all of its entries are true.
+    message : str
+        What must hold, naming the argument (``"x must be finite"``).
+    detail : callable, optional
+        Returns the value found (``"got ..."``); called only in eager mode on failure, so it
+        may read tensor values.
+    error : type
+        Exception raised in eager mode (``ValueError`` by default).
+
+    Notes
+    -----
+    Eager: ``bool(ok.all())`` (one host synchronisation) and ``error(message + detail())`` on
+    failure. Traced (:func:`traced`: ``torch.compile``, ``torch.export``, a fake or ``meta``
+    tensor): ``torch._assert_async(ok.all(), message)``, an operator of the graph, so there is
+    no data-dependent Python branch; a failure then raises ``RuntimeError`` carrying
+    ``message`` when the compiled or exported program runs (a device-side assertion on CUDA).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import require
+    >>> x = torch.tensor([1.0, -2.0])
+    >>> require(x > -5, "x must be > -5")  # holds: returns None
+    >>> require(x > 0, "x must be > 0", lambda: f"got min {x.min().item()}")
+    Traceback (most recent call last):
+        ...
+    ValueError: x must be > 0, got min -2.0
+    """
+    import torch
+
+    cond = ok.all() if ok.numel() != 1 else ok.reshape(())
+    if traced(ok):
+        torch._assert_async(cond, message)
+        return
+    if not bool(cond):
+        raise error(message if detail is None else f"{message}, {detail()}")
+
+
 def check_finite(name: str, array: Any) -> None:
     """Raise ``ValueError`` if a numpy array or torch tensor holds NaN or infinity.
+
+    A tensor is checked through :func:`require` (an in-graph assertion while traced).
 
     Examples
     --------
@@ -139,8 +223,11 @@ def check_finite(name: str, array: Any) -> None:
         import torch
 
         if isinstance(array, torch.Tensor):
-            if not bool(torch.isfinite(array.detach()).all()):
-                raise ValueError(f"{name} must be finite, got NaN or infinity in {describe(array)}")
+            require(
+                torch.isfinite(array.detach()),
+                f"{name} must be finite",
+                lambda: f"got NaN or infinity in {describe(array)}",
+            )
             return
     except ImportError:  # pragma: no cover - torch is a hard dependency
         pass
@@ -180,6 +267,32 @@ def check_float_dtype(name: str, dtype: Any) -> Any:
             f"{name} must be a floating torch.dtype (e.g. torch.float32), got {describe(dtype)}"
         )
     return dtype
+
+
+def check_input_dtype(name: str, x: Any, expected: Any, layer: str) -> None:
+    """Raise ``TypeError`` unless the tensor ``x`` has the dtype ``expected`` of a layer.
+
+    ``torch.nn.Conv2d`` refuses an input whose dtype differs from its weight's (a float32
+    batch through a float64 layer) instead of silently promoting; the layers of sciconv do the
+    same through this check, which reads only the dtype (no value: it traces and compiles).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import check_input_dtype
+    >>> check_input_dtype("x", torch.zeros(2, dtype=torch.float64), torch.float64, "S4D")
+    >>> check_input_dtype("x", torch.zeros(2), torch.float64, "S4D")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    TypeError: x must have the dtype of the S4D parameters, torch.float64 ... got torch.float32; ...
+    """
+    dtype = getattr(x, "dtype", None)
+    if dtype != expected:
+        raise TypeError(
+            f"{name} must have the dtype of the {layer} parameters, {expected} (as torch.nn "
+            f"layers require), got {dtype}; convert {name} with .to({expected}) or the layer "
+            f"with .to({dtype})"
+        )
 
 
 def check_conv_args(

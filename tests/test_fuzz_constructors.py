@@ -490,7 +490,7 @@ def test_ssm_layers(data: st.DataObject) -> None:
         layer = attempt(ssm.LMU, h, n, order, theta, parallel=parallel, dtype=dtype)
         if layer is not None:
             mode = data.draw(pick(["step", "parallel"], ["bogus"]))
-            check_forward(layer, torch_input((2, L, hh), layer_dtype(layer)), mode=mode)
+            check_forward(layer, torch_input((2, hh, L), layer_dtype(layer)), mode=mode)
     elif which == "lssl":
         measure = data.draw(pick(list(ssm.MEASURES), ["bogus"]))
         disc = data.draw(pick(list(ssm.DISCRETIZATIONS), ["bogus"]))
@@ -535,7 +535,7 @@ def test_ssm_layers(data: st.DataObject) -> None:
         )
         if layer is not None:
             mode = data.draw(pick(["scan", "step"], ["bogus"]))
-            check_forward(layer, torch_input((1, 4, hh, 4, 4), layer_dtype(layer)), mode=mode)
+            check_forward(layer, torch_input((1, hh, 4, 4, 4), layer_dtype(layer)), mode=mode)
     else:
         k = data.draw(sizes(1, 16))
         lam = data.draw(pick(st.floats(0.0, 0.1), BAD_FLOATS))

@@ -17,7 +17,14 @@ import torch
 from torch import nn
 
 from ..fft import fftconv
-from ..validation import as_int_tuple, check_choice, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    as_int_tuple,
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 
 __all__ = ["GlobalFilter", "RecursiveGatedConv"]
 
@@ -71,7 +78,8 @@ class GlobalFilter(nn.Module):
         self.bias = nn.Parameter(torch.zeros(channels, device=device, dtype=dtype))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Filter ``x`` of shape ``(N, channels, H, W)``."""
+        """Filter ``x`` of shape ``(N, channels, H, W)`` (of the weight's dtype)."""
+        check_input_dtype("x", x, self.weight.dtype, "GlobalFilter")
         # fftconv computes half-precision inputs in float32 (no half FFT on every device);
         # the layer answers in x's dtype, as the convolutions around it expect
         y = fftconv(x, self.weight, mode=self.mode, axes=(-2, -1)).to(x.dtype)

@@ -48,7 +48,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..validation import check_finite, describe
+from ..validation import check_finite, describe, require, traced
 
 __all__ = [
     "BALL_EPS",
@@ -112,7 +112,10 @@ def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
             raise ValueError(f"c must be a positive scalar curvature, got {describe(c)}")
         # one sync: c**2 finite (Möbius addition uses it; beyond sqrt(max) all is NaN) and c > 0
         cd = c.detach()
-        if not bool((torch.isfinite(cd * cd) & (cd > 0)).all()):
+        ok = torch.isfinite(cd * cd) & (cd > 0)
+        if traced(cd):
+            require(ok, "c must be a finite curvature > 0 whose square is finite")
+        elif not bool(ok.all()):
             _refuse_curvature(cd.item(), cd.dtype)
         out = c.reshape(())
     elif isinstance(c, numbers.Real) and not isinstance(c, bool):
@@ -147,11 +150,11 @@ def check_in_ball(name: str, x: Tensor, c: Tensor, dim: int = -1) -> None:
     if x.numel() == 0:
         return
     sq = (c.detach() * x.detach().pow(2).sum(dim=dim)).max()
-    if not bool(sq < 1):
-        raise ValueError(
-            f"{name} must lie inside the Poincaré ball (c*||{name}||^2 < 1 along dim {dim}), "
-            f"got max c*||{name}||^2 = {float(sq):.6g} in {describe(x)}"
-        )
+    require(
+        sq < 1,
+        f"{name} must lie inside the Poincaré ball (c*||{name}||^2 < 1 along dim {dim})",
+        lambda: f"got max c*||{name}||^2 = {float(sq):.6g} in {describe(x)}",
+    )
 
 
 def _floor(t: Tensor) -> Tensor:

@@ -33,7 +33,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from ..validation import check_float_dtype, check_positive_int, describe
+from ..validation import check_float_dtype, check_input_dtype, check_positive_int, describe
 from . import ball as hb
 from .layers import make_ball
 from .manifold import PoincareBall
@@ -100,6 +100,7 @@ class PoincareMidpointBatchNorm(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         if x.dim() < 2 or x.shape[1] != self.num_features:
             raise ValueError(f"x must have shape (N, {self.num_features}, ...), got {describe(x)}")
+        check_input_dtype("x", x, self.weight.dtype, "PoincareMidpointBatchNorm")
         c = self.ball.c.to(x.dtype)
         pts = x.movedim(1, -1).reshape(-1, self.num_features)
         if self.training:

@@ -116,7 +116,10 @@ class PoincareBall(nn.Module):
     def _apply(self, fn: Any, *args: Any, **kwargs: Any) -> Any:
         before = self.raw_c.detach()
         ref = self._exact_raw(before)
-        pristine = ref is not None and bool(torch.equal(before, ref))
+        # a meta tensor has no value to compare (``.to("meta")`` keeps the stored curvature)
+        pristine = (
+            ref is not None and before.device.type != "meta" and bool(torch.equal(before, ref))
+        )
         out = super()._apply(fn, *args, **kwargs)
         after = self.raw_c
         if pristine and after.dtype != before.dtype:

@@ -16,7 +16,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_choice, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 from .implicit import CoordinateMLP
 from .operator import FORMS, context_weights, hyperzzw, local_hyper_conv
 
@@ -155,6 +161,7 @@ class HyperZZW(nn.Module):
                 f"z must have shape (N, {self.channels}, {', '.join(['L'] * self.dim)}), "
                 f"got {describe(z)}"
             )
+        check_input_dtype("z", z, self.slow.out.weight.dtype, "HyperZZW")
 
     def kernel(self, size: tuple[int, ...]) -> torch.Tensor:
         """The hyper-kernel ``(C, *size)``; a function of the parameters only."""
@@ -223,6 +230,7 @@ class LocalHyperConv2d(nn.Module):
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         """Apply to ``z`` of shape ``(N, channels, H, W)``."""
+        check_input_dtype("z", z, self.slow.out.weight.dtype, "LocalHyperConv2d")
         k = self.slow((self.kernel_size, self.kernel_size))
         return local_hyper_conv(z, k)
 

@@ -29,7 +29,13 @@ import torch.nn.functional as F
 
 from ..operator import ConvOperator
 from ..spectrum import conv_singular_values
-from ..validation import as_int_tuple, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    as_int_tuple,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 from .existence import exists
 
 __all__ = [
@@ -236,6 +242,8 @@ class _OrthogonalConvNd(nn.Module):
         return self._operator(w, n).apply_adjoint(y)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if isinstance(x, torch.Tensor):
+            check_input_dtype("x", x, self.h_raw.dtype, type(self).__name__)
         w = self.kernel().to(x.dtype)
         bias = None if self.bias is None else self.bias.to(x.dtype)
         if not self._transposed:

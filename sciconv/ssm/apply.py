@@ -10,7 +10,13 @@ import torch
 from ..fft import FFTConvolver, fftconv
 from ..validation import describe
 
-__all__ = ["SSMState", "causal_conv", "ssm_recurrence", "ssm_step"]
+__all__ = ["LAYOUTS", "SSMState", "causal_conv", "ssm_recurrence", "ssm_step"]
+
+#: Sequence layouts of the SSM layers: ``'BCL'`` (batch, channels, L[, H, W]), the family's
+#: (``torch.nn.Conv1d``/``Conv3d``'s), and ``'BLC'`` (batch, L, channels[, H, W]), time first
+#: as ``torch.nn.RNN(batch_first=True)``; :class:`~sciconv.ssm.LMU` and
+#: :class:`~sciconv.ssm.ConvSSM` take either through ``layout=``.
+LAYOUTS = ("BCL", "BLC")
 
 
 def causal_conv(u: Any, K: Any, D: Any = None, *, convolver: FFTConvolver | None = None) -> Any:

@@ -16,9 +16,15 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import check_choice, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 from ..vandermonde import vandermonde_apply
-from .apply import SSMState, causal_conv
+from .apply import LAYOUTS, SSMState, causal_conv
 from .discretize import discretize
 from .hippo import S4D_INITS, s4d_init
 from .s4d import log_dt_init
@@ -28,7 +34,7 @@ __all__ = ["ConvSSM"]
 
 
 class ConvSSM(nn.Module):
-    """Convolutional state-space layer on video-like input ``(batch, L, in_channels, H, W)``.
+    """Convolutional state-space layer on video ``(batch, in_channels, L, H, W)`` (``'BCL'``).
 
     Parameters
     ----------
@@ -42,7 +48,13 @@ class ConvSSM(nn.Module):
     dt_min, dt_max : float
     bias : bool
         Pointwise skip ``D`` (a 1x1 convolution ``in -> out``).
+    layout : {'BCL', 'BLC'}
+        Layout of ``forward``: ``'BCL'`` (batch, channels, L, H, W), the layout of every SSM
+        layer of :mod:`sciconv.ssm` and of ``torch.nn.Conv3d`` (the default); ``'BLC'``
+        (batch, L, channels, H, W), frames first as in ConvS5 and this layer before the
+        layouts were unified (pass it to keep such code).
     device, dtype
+        Factory arguments; ``forward`` refuses an input of another dtype (``TypeError``).
 
     Notes
     -----
@@ -72,10 +84,10 @@ class ConvSSM(nn.Module):
     >>> from sciconv.ssm import ConvSSM
     >>> _ = torch.manual_seed(0)
     >>> layer = ConvSSM(2, 3, 4, kernel_size=3, dtype=torch.float64)
-    >>> U = torch.randn(1, 6, 2, 8, 8, dtype=torch.float64)  # (batch, L, C_in, H, W)
+    >>> U = torch.randn(1, 2, 6, 8, 8, dtype=torch.float64)  # (batch, C_in, L, H, W)
     >>> Y = layer(U)  # parallel scan over time
     >>> tuple(Y.shape)
-    (1, 6, 3, 8, 8)
+    (1, 3, 6, 8, 8)
     >>> Yc, Ys = layer(U, mode="conv"), layer(U, mode="step")
     >>> bool(torch.allclose(Yc, Y)), bool(torch.allclose(Ys, Y))
     (True, True)
@@ -92,6 +104,7 @@ class ConvSSM(nn.Module):
         dt_min: float = 1e-3,
         dt_max: float = 1e-1,
         bias: bool = True,
+        layout: str = "BCL",
         device: Any = None,
         dtype: Any = None,
     ) -> None:
@@ -102,6 +115,7 @@ class ConvSSM(nn.Module):
                 f"precision), got {dtype}"
             )
         super().__init__()
+        self.layout = check_choice("layout", layout, LAYOUTS)
         self.in_channels = check_positive_int("in_channels", in_channels)
         self.out_channels = check_positive_int("out_channels", out_channels)
         self.state_channels = P = check_positive_int("state_channels", state_channels)
@@ -141,15 +155,29 @@ class ConvSSM(nn.Module):
         return y if self.D is None else y + F.conv2d(U, self.D)
 
     def _check(self, U: torch.Tensor) -> None:
-        if U.ndim != 5 or U.shape[2] != self.in_channels:
-            raise ValueError(
-                f"U must have shape (batch, L, {self.in_channels}, H, W), got {describe(U)}"
+        axis = 1 if self.layout == "BCL" else 2
+        if U.ndim != 5 or U.shape[axis] != self.in_channels:
+            shape = "(batch, {}, L, H, W)" if axis == 1 else "(batch, L, {}, H, W)"
+            other = (
+                "'BLC' for (batch, L, C, H, W)" if axis == 1 else "'BCL' for (batch, C, L, H, W)"
             )
+            raise ValueError(
+                f"U must have shape {shape.format(self.in_channels)} (layout={self.layout!r}; "
+                f"layout={other}), got {describe(U)}"
+            )
+        check_input_dtype("U", U, self.B.dtype, "ConvSSM")
 
     def forward(self, U: torch.Tensor, mode: str = "scan") -> torch.Tensor:
-        """Output (batch, L, out_channels, H, W) by 'scan', 'conv' or 'step' (a loop)."""
+        """Output (batch, out_channels, L, H, W) by 'scan', 'conv' or 'step' (a loop)
+        (``layout='BCL'``; frames first, (batch, L, C, H, W), for 'BLC')."""
         check_choice("mode", mode, ("scan", "conv", "step"))
         self._check(U)
+        if self.layout == "BCL":
+            return self._forward(U.transpose(1, 2), mode).transpose(1, 2)
+        return self._forward(U, mode)
+
+    def _forward(self, U: torch.Tensor, mode: str) -> torch.Tensor:
+        """(batch, L, in, H, W) -> (batch, L, out, H, W)."""
         Bn, L = U.shape[:2]
         if mode == "step":
             state, ys = self.initial_state(Bn, U.shape[3:], device=U.device), []

@@ -27,7 +27,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from ..validation import check_choice, check_finite, check_positive_int, describe
+from ..validation import (
+    check_choice,
+    check_finite,
+    check_positive_int,
+    describe,
+    require,
+    traced,
+)
 from ..vandermonde import APPLY_LIMIT, vandermonde_apply
 from .discretize import DISCRETIZATIONS, check_dt, discretize
 
@@ -368,6 +375,9 @@ def _check_kernel_finite(
 ) -> None:
     """Raise when the kernel is not finite: a non-finite ``C``, or an overflow (unstable
     system). One host sync on the normal path; the diagnosis runs only on failure."""
+    if traced(K):  # an in-graph assertion: no data-dependent diagnosis while traced
+        require(torch.isfinite(K.detach()), "the SSM kernel must be finite (a stable A)")
+        return
     bad = ~torch.isfinite(K.detach())
     if not bool(bad.any()):
         return

@@ -17,8 +17,14 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_float_dtype, check_positive_int, describe
-from .apply import causal_conv
+from ..validation import (
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
+from .apply import LAYOUTS, causal_conv
 from .discretize import discretize
 from .hippo import hippo
 from .kernels import ssm_kernel
@@ -50,7 +56,7 @@ class LMUState:
 
 
 class LMU(nn.Module):
-    """LMU layer ``(batch, L, input_size) -> (batch, L, hidden_size)``.
+    """LMU layer ``(batch, input_size, L) -> (batch, hidden_size, L)`` (``layout='BCL'``).
 
     Parameters
     ----------
@@ -63,7 +69,13 @@ class LMU(nn.Module):
         Drop the recurrent encoders and the hidden-to-hidden weight ([2]_):
         the memory is then a linear time-invariant system of the input, computed in 'conv' mode
         by a causal FFT convolution.
+    layout : {'BCL', 'BLC'}
+        Sequence layout of ``forward``: ``'BCL'`` (batch, channels, L), the layout of every
+        SSM layer of :mod:`sciconv.ssm` and of ``torch.nn.Conv1d`` (the default); ``'BLC'``
+        (batch, L, channels), as ``torch.nn.RNN(batch_first=True)`` and this layer before
+        the layouts were unified (pass it to keep such code).
     device, dtype
+        Factory arguments; ``forward`` refuses an input of another dtype (``TypeError``).
 
     Notes
     -----
@@ -95,10 +107,13 @@ class LMU(nn.Module):
     >>> from sciconv.ssm import LMU
     >>> _ = torch.manual_seed(0)
     >>> lmu = LMU(3, 5, order=4, theta=8.0, parallel=True, dtype=torch.float64)
-    >>> x = torch.randn(2, 30, 3, dtype=torch.float64)  # (batch, L, input_size)
+    >>> x = torch.randn(2, 3, 30, dtype=torch.float64)  # (batch, input_size, L)
     >>> h = lmu(x, mode="conv")
     >>> tuple(h.shape), bool(torch.allclose(h, lmu(x, mode="step")))
-    ((2, 30, 5), True)
+    ((2, 5, 30), True)
+    >>> lmu.layout = "BLC"  # (batch, L, channels), as torch.nn.RNN(batch_first=True)
+    >>> bool(torch.allclose(lmu(x.transpose(1, 2)), h.transpose(1, 2)))
+    True
     >>> tuple(lmu.memory_kernel(30).shape)  # (order, L)
     (4, 30)
     """
@@ -111,11 +126,13 @@ class LMU(nn.Module):
         theta: float = 64.0,
         *,
         parallel: bool = False,
+        layout: str = "BCL",
         device: Any = None,
         dtype: Any = None,
     ) -> None:
         check_float_dtype("dtype", dtype)
         super().__init__()
+        self.layout = check_choice("layout", layout, LAYOUTS)
         self.input_size = check_positive_int("input_size", input_size)
         self.hidden_size = check_positive_int("hidden_size", hidden_size)
         self.order = check_positive_int("order", order)
@@ -162,10 +179,24 @@ class LMU(nn.Module):
         return ssm_kernel(self.A, self.B, eye, 1.0, L, "krylov_doubling", "zoh")
 
     def forward(self, x: torch.Tensor, mode: str = "step") -> torch.Tensor:
-        """Hidden states (B, L, hidden) for ``x`` (B, L, input); 'conv' needs ``parallel``."""
+        """Hidden states (B, hidden, L) for ``x`` (B, input, L) (``layout='BCL'``; (B, L, .)
+        for 'BLC'); 'conv' needs ``parallel``."""
         check_choice("mode", mode, ("step", "conv"))
-        if x.ndim != 3 or x.shape[2] != self.input_size:
-            raise ValueError(f"x must have shape (batch, L, {self.input_size}), got {describe(x)}")
+        axis = 1 if self.layout == "BCL" else 2
+        if x.ndim != 3 or x.shape[axis] != self.input_size:
+            shape = "(batch, {}, L)" if axis == 1 else "(batch, L, {})"
+            other = "'BLC' for (batch, L, channels)" if axis == 1 else "'BCL' for (batch, C, L)"
+            raise ValueError(
+                f"x must have shape {shape.format(self.input_size)} (layout={self.layout!r}; "
+                f"layout={other}), got {describe(x)}"
+            )
+        check_input_dtype("x", x, self.e_x.dtype, "LMU")
+        if axis == 1:
+            return self._forward(x.transpose(1, 2), mode).transpose(1, 2)
+        return self._forward(x, mode)
+
+    def _forward(self, x: torch.Tensor, mode: str) -> torch.Tensor:
+        """(B, L, input) -> (B, L, hidden)."""
         if mode == "conv":
             if not self.parallel:
                 raise ValueError("mode='conv' needs parallel=True (a linear memory), got False")

@@ -17,7 +17,7 @@ from torch import nn
 
 from ..fft import METHODS, FFTConvolver
 from ..monarch_sparse import check_sparsity, freq_sparse_conv
-from ..validation import check_float_dtype, check_positive_int, describe
+from ..validation import check_float_dtype, check_input_dtype, check_positive_int, describe
 from .apply import causal_conv
 
 __all__ = ["LongConv", "smooth", "squash"]
@@ -172,6 +172,7 @@ class LongConv(nn.Module):
         """Causal output (B, H, L) for ``u`` (B, H, L)."""
         if u.ndim != 3 or u.shape[1] != self.channels:
             raise ValueError(f"u must have shape (batch, {self.channels}, L), got {describe(u)}")
+        check_input_dtype("u", u, self.weight.dtype, "LongConv")
         k = self.kernel()
         if self.freq_sparsity > 0:
             y = freq_sparse_conv(u, k, self.freq_sparsity)

@@ -15,7 +15,13 @@ from typing import Any
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 from .apply import SSMState, causal_conv, ssm_step
 from .discretize import DISCRETIZATIONS, discretize
 from .hippo import hippo
@@ -129,6 +135,7 @@ class LSSL(nn.Module):
         check_choice("mode", mode, ("conv", "step"))
         if u.ndim != 3 or u.shape[1] != self.channels:
             raise ValueError(f"u must have shape (batch, {self.channels}, L), got {describe(u)}")
+        check_input_dtype("u", u, self.log_dt.dtype, "LSSL")
         if mode == "conv":
             return causal_conv(u, self.kernel(u.shape[-1]), self.D)
         state, ys = self.initial_state(u.shape[0], device=u.device), []

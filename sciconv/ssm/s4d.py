@@ -21,7 +21,13 @@ import torch
 from torch import nn
 
 from ..fft import METHODS, FFTConvolver
-from ..validation import check_choice, check_float_dtype, check_positive_int, describe
+from ..validation import (
+    check_choice,
+    check_float_dtype,
+    check_input_dtype,
+    check_positive_int,
+    describe,
+)
 from .apply import SSMState, causal_conv
 from .discretize import discretize
 from .hippo import S4D_INITS, s4d_init
@@ -94,6 +100,12 @@ class S4D(nn.Module):
     (``forward(u, mode=...)``): the kernel and a causal FFT convolution ('conv'); all states
     by :func:`sciconv.ssm.linear_scan` ('scan'); and :meth:`step` one sample at a time with an
     explicit :class:`SSMState` ('step').
+
+    Deployment: the layer runs on the ``meta`` device and passes ``torch.export``; with the
+    default ``kernel_method='vandermonde'``, ``torch.compile(fullgraph=True)`` fails:
+    sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace
+    ('krylov' and 'krylov_doubling' compile). ``forward`` refuses an input whose dtype differs
+    from the parameters' (``TypeError``), as ``torch.nn.Conv1d`` does.
 
     References
     ----------
@@ -191,6 +203,7 @@ class S4D(nn.Module):
     def _check(self, u: torch.Tensor) -> None:
         if u.ndim != 3 or u.shape[1] != self.channels:
             raise ValueError(f"u must have shape (batch, {self.channels}, L), got {describe(u)}")
+        check_input_dtype("u", u, self.log_dt.dtype, "S4D")
 
     def forward(self, u: torch.Tensor, mode: str = "conv") -> torch.Tensor:
         """Output (B, H, L) for input ``u`` (B, H, L), by 'conv', 'scan' or 'step' (a loop)."""

@@ -20,7 +20,13 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..validation import as_int_tuple, check_choice, check_conv_args, describe
+from ..validation import (
+    as_int_tuple,
+    check_choice,
+    check_conv_args,
+    check_input_dtype,
+    describe,
+)
 from .scaling import balance as _balance
 from .transforms import WinogradTransform, transforms
 
@@ -215,6 +221,7 @@ class WinogradConv2d(nn.Conv2d):
     def forward(self, x: torch.Tensor) -> torch.Tensor:  # noqa: D102
         if x.ndim != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f"x must have shape (N, {self.in_channels}, H, W), got {describe(x)}")
+        check_input_dtype("x", x, self.weight.dtype, "WinogradConv2d")
         (_, Gh64, _), (ATh, _, BTh), (_, Gw64, _), (ATw, _, BTw) = self._matrices(x.device, x.dtype)
         th, tw = self.transform_h, self.transform_w
         lowp = self.arithmetic == "elementwise"

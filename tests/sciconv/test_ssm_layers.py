@@ -116,9 +116,9 @@ def test_convssm_scan_conv_step_agree(device):
     """ConvSSM: parallel scan = FFT convolution in time (Vandermonde powers) = step (1e-10)."""
     torch.manual_seed(2)
     layer = ConvSSM(2, 3, 5, kernel_size=3, dtype=F64, device=device)
-    U = torch.randn(2, 33, 2, 6, 5, dtype=F64, device=device)
+    U = torch.randn(2, 2, 33, 6, 5, dtype=F64, device=device)  # (batch, C, L, H, W)
     y = layer(U)
-    assert y.shape == (2, 33, 3, 6, 5)
+    assert y.shape == (2, 3, 33, 6, 5)
     assert rel(layer(U, "conv"), y) <= TOL
     assert rel(layer(U, "step"), y) <= TOL
     y.square().sum().backward()
@@ -130,7 +130,8 @@ def test_convssm_1x1_is_a_diagonal_ssm():
     output equals causal_conv with the dense Krylov kernel from ssm_kernel (1e-10)."""
     torch.manual_seed(3)
     layer = ConvSSM(1, 1, 4, kernel_size=1, dtype=F64)
-    U = torch.randn(1, 64, 1, 1, 1, dtype=F64)
+    U = torch.randn(1, 64, 1, 1, 1, dtype=F64)  # (batch, L, C, H, W): layout 'BLC'
+    layer.layout = "BLC"
     lam = torch.complex(-torch.exp(layer.log_A_real), layer.A_imag)
     Bc = torch.view_as_complex(layer.B)[:, 0, 0, 0]
     Cc = torch.view_as_complex(layer.C)[0, :, 0, 0]
@@ -144,11 +145,11 @@ def test_lmu_parallel_conv_equals_recurrent_cell(device):
     """Parallel LMU: memory by FFT convolution = the cell stepped in time (1e-10)."""
     torch.manual_seed(4)
     lmu = LMU(3, 7, order=8, theta=20.0, parallel=True, dtype=F64, device=device)
-    x = torch.randn(2, 60, 3, dtype=F64, device=device)
+    x = torch.randn(2, 3, 60, dtype=F64, device=device)  # (batch, C, L), as S4D
     assert rel(lmu(x, "conv"), lmu(x)) <= TOL
     full = LMU(3, 7, order=8, theta=20.0, dtype=F64, device=device)
     h = full(x)
-    assert h.shape == (2, 60, 7) and torch.isfinite(h).all()
+    assert h.shape == (2, 7, 60) and torch.isfinite(h).all()
 
 
 def _lmu_numpy_reference(lmu, theta, x, h0, m0):
@@ -205,6 +206,10 @@ def test_recurrent_lmu_against_a_numpy_loop_of_its_equations(device):
     assert np.abs(state.h.cpu().numpy() - h_ref).max() <= 1e-12 and state.t == 60
     # the zero-state forward() is the same loop from h0 = m0 = 0
     zero = _lmu_numpy_reference(lmu, 20.0, x, np.zeros((2, 7)), np.zeros((2, 8)))[0]
+    fwd = lmu(torch.as_tensor(x, device=device).transpose(1, 2)).transpose(1, 2)
+    fwd = fwd.detach().cpu().numpy()  # layout 'BCL': (batch, C, L) in, (batch, hidden, L) out
+    assert np.linalg.norm(fwd - zero) <= 1e-12 * np.linalg.norm(zero)
+    lmu.layout = "BLC"  # the time-first layout of torch.nn.RNN(batch_first=True)
     fwd = lmu(torch.as_tensor(x, device=device)).detach().cpu().numpy()
     assert np.linalg.norm(fwd - zero) <= 1e-12 * np.linalg.norm(zero)
 
@@ -290,15 +295,23 @@ def test_bad_input_names_the_argument():
         S4D(3, 4, dt_min=0.0)
     with pytest.raises(ValueError, match="kernel_size must be odd"):
         ConvSSM(1, 1, 2, kernel_size=2)
-    with pytest.raises(ValueError, match="U must have shape"):
+    with pytest.raises(ValueError, match=r"U must have shape \(batch, 1, L, H, W\).*'BLC'"):
         ConvSSM(1, 1, 2)(torch.zeros(1, 4, 2, 3, 3))
+    with pytest.raises(ValueError, match=r"U must have shape \(batch, L, 1, H, W\).*'BCL'"):
+        ConvSSM(1, 1, 2, layout="BLC")(torch.zeros(1, 1, 2, 3, 3))
+    with pytest.raises(ValueError, match="layout must be one of"):
+        ConvSSM(1, 1, 2, layout="NCL")
     with pytest.raises(ValueError, match="lam must be"):
         squash(torch.zeros(3), -1.0)
     with pytest.raises(ValueError, match="width must be an odd"):
         smooth(torch.zeros(3), 2)
     with pytest.raises(ValueError, match="needs parallel=True"):
-        LMU(2, 3)(torch.zeros(1, 4, 2), mode="conv")
-    with pytest.raises(ValueError, match="x must have shape"):
-        LMU(2, 3)(torch.zeros(1, 4, 3))
+        LMU(2, 3)(torch.zeros(1, 2, 4), mode="conv")
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, 2, L\).*'BLC'"):
+        LMU(2, 3)(torch.zeros(1, 3, 4))
+    with pytest.raises(ValueError, match=r"x must have shape \(batch, L, 2\).*'BCL'"):
+        LMU(2, 3, layout="BLC")(torch.zeros(1, 2, 4))
+    with pytest.raises(ValueError, match="layout must be one of"):
+        LMU(2, 3, layout="NLC")
     with pytest.raises(ValueError, match="channels must be an integer >= 1"):
         LongConv(0, 5)

@@ -1,0 +1,333 @@
+"""Deployment matrix of the torch layers (issue 19 item 4): ``meta``, ``torch.export``,
+``torch.compile(fullgraph=True)``, and dtype mismatches refused as ``torch.nn`` refuses them.
+
+Every ``torch.nn.Module`` subclass in the ``__all__`` of :mod:`sciconv`, its family
+subpackages and :mod:`tensors` has a case in ``CASES`` (a small constructor and input factory);
+``test_every_exported_layer_has_a_case`` finds them by import, so a new layer without a case
+fails. For each case:
+
+* ``meta``: the layer built with ``device="meta"`` maps a ``meta`` input to an output of the
+  shape that the eager CPU layer gives;
+* ``export``: ``torch.export.export(layer, inputs)`` succeeds and the exported program's
+  output equals the eager one to 1e-12 (float64, relative to the output's largest entry);
+* ``compile``: ``torch.compile(layer, fullgraph=True, backend="eager")`` equals eager to
+  1e-12. The ``"eager"`` backend runs Dynamo's full-graph capture (where data-dependent
+  Python control flow, ``.item()`` and untraceable calls fail) but no code generation, so the
+  test stays fast; Inductor would compile the same graph.
+
+A layer that legitimately cannot pass a check is listed in ``LIMITS`` with the reason (the
+same reason is in its docstring), and the test asserts that it *fails*, with an error
+matching the recorded pattern, so the table cannot rot: a limit that is lifted fails here
+until its entry is removed. ``scripts/deploy_matrix.py`` prints the README's table from
+these tables and checks.
+
+The traces of ``PoincareResNet`` (export 35-45 s, compile 27-35 s: seven Poincaré
+convolutions with custom autograd Functions) and ``PoincareBasicBlock`` are marked slow;
+the rest of the module runs in about a minute on the shared 2-core machine.
+"""
+
+from __future__ import annotations
+
+import importlib
+import inspect
+import re
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+import torch
+from torch import nn
+
+F64 = torch.float64
+TOL = 1e-12
+
+#: Packages whose ``__all__`` the matrix covers.
+PACKAGES = (
+    "sciconv",
+    "sciconv.generalized",
+    "sciconv.hadamard",
+    "sciconv.hyperbolic",
+    "sciconv.hyperzzw",
+    "sciconv.orthogonal",
+    "sciconv.ssm",
+    "sciconv.winograd",
+    "tensors",
+)
+
+#: Exported modules that are not layers (no ``forward``), with the reason.
+NOT_LAYERS = {
+    "PoincareBall": "holds the (learnable) curvature shared by the hyperbolic layers; no forward",
+}
+
+#: Parameter-free layers: their output follows the input's dtype, as ``torch.nn.ReLU``'s.
+DTYPE_FOLLOWS_INPUT = {
+    "MobiusResidual": "no parameters of its own (the curvature is cast to the input's dtype)",
+    "PoincareReLU": "no parameters (the curvature is cast to the input's dtype)",
+    "CoordinateMLP": "its input is a grid size, not a tensor",
+}
+
+#: Checks too slow for ``make test`` (run with ``-m slow``).
+SLOW = {("PoincareResNet", "export"), ("PoincareResNet", "compile")}
+SLOW |= {("PoincareBasicBlock", "export"), ("PoincareBasicBlock", "compile")}
+
+Factory = Callable[..., nn.Module]
+Inputs = Callable[[torch.dtype, Any], tuple]
+
+
+def _randn(*shape: int, scale: float = 1.0) -> Inputs:
+    def make(dtype: torch.dtype, device: Any = "cpu") -> tuple:
+        g = torch.Generator().manual_seed(0)
+        return (scale * torch.randn(*shape, generator=g, dtype=dtype).to(device),)
+
+    return make
+
+
+def _pair(a: tuple[int, ...], b: tuple[int, ...]) -> Inputs:
+    def make(dtype: torch.dtype, device: Any = "cpu") -> tuple:
+        g = torch.Generator().manual_seed(0)
+        return tuple(torch.randn(*s, generator=g, dtype=dtype).to(device) for s in (a, b))
+
+    return make
+
+
+def _cases() -> dict[str, tuple[Factory, Inputs]]:
+    import sciconv.generalized as gen
+    import sciconv.hadamard as had
+    import sciconv.hyperbolic as hyp
+    import sciconv.hyperzzw as hzw
+    import sciconv.orthogonal as ort
+    import sciconv.ssm as ssm
+    import sciconv.winograd as win
+    import tensors
+
+    def block(**k: Any) -> nn.Module:
+        ball = hyp.PoincareBall(1.0, **k)
+        return hyp.PoincareBasicBlock(3, 3, 1, ball, **k)
+
+    cases: dict[str, tuple[Factory, Inputs]] = {
+        "KernelConv1d": (lambda **k: gen.KernelConv1d(2, 3, 3, **k), _randn(2, 2, 8)),
+        "KernelConv2d": (lambda **k: gen.KernelConv2d(2, 3, 3, **k), _randn(2, 2, 6, 6)),
+        "FiLM": (lambda **k: had.FiLM(3, 4, **k), _pair((2, 3, 5, 5), (2, 4))),
+        "GatedConv": (lambda **k: had.GatedConv(2, 3, 3, **k), _randn(2, 2, 6, 6)),
+        "GlobalFilter": (lambda **k: had.GlobalFilter(3, (6, 6), **k), _randn(2, 3, 6, 6)),
+        "LowRankBilinear": (
+            lambda **k: had.LowRankBilinear(3, 4, 5, 2, **k),
+            _pair((2, 3), (2, 4)),
+        ),
+        "RecursiveGatedConv": (
+            lambda **k: had.RecursiveGatedConv(8, order=2, **k),
+            _randn(2, 8, 6, 6),
+        ),
+        "SqueezeExcite": (lambda **k: had.SqueezeExcite(8, **k), _randn(2, 8, 5, 5)),
+        "MobiusResidual": (
+            lambda **k: hyp.MobiusResidual(nn.Identity(), c=hyp.PoincareBall(1.0, **k), dim=-1),
+            _randn(2, 3, scale=0.1),
+        ),
+        "PoincareBasicBlock": (block, _randn(2, 3, 6, 6, scale=0.1)),
+        "PoincareConv2d": (
+            lambda **k: hyp.PoincareConv2d(3, 4, 3, **k),
+            _randn(2, 3, 6, 6, scale=0.1),
+        ),
+        "PoincareLinear": (lambda **k: hyp.PoincareLinear(3, 4, **k), _randn(2, 3, scale=0.1)),
+        "PoincareMLR": (lambda **k: hyp.PoincareMLR(3, 4, **k), _randn(2, 3, scale=0.1)),
+        "PoincareMidpointBatchNorm": (
+            lambda **k: hyp.PoincareMidpointBatchNorm(3, **k).eval(),
+            _randn(4, 3, 2, 2, scale=0.1),
+        ),
+        "PoincareReLU": (
+            lambda **k: hyp.PoincareReLU(hyp.PoincareBall(1.0, **k)),
+            _randn(2, 3, 4, scale=0.1),
+        ),
+        "PoincareResNet": (
+            lambda **k: hyp.PoincareResNet(8, 3, 4, (4, 4, 4), **k).eval(),
+            _randn(2, 3, 8, 8),
+        ),
+        "CoordinateMLP": (
+            lambda **k: hzw.CoordinateMLP(3, **k),
+            lambda dtype, device="cpu": ((4, 5),),
+        ),
+        "HyperZZW": (lambda **k: hzw.HyperZZW(3, **k), _randn(2, 3, 6, 6)),
+        "LocalHyperConv2d": (lambda **k: hzw.LocalHyperConv2d(3, **k), _randn(2, 3, 6, 6)),
+        "TerminatorBlock": (lambda **k: hzw.TerminatorBlock(3, 4, **k), _randn(2, 3, 6, 6)),
+        "LMU": (lambda **k: ssm.LMU(2, 3, order=4, **k), _randn(2, 2, 5)),
+        "LSSL": (lambda **k: ssm.LSSL(2, 4, **k), _randn(2, 2, 8)),
+        "S4D": (lambda **k: ssm.S4D(2, 4, **k), _randn(2, 2, 8)),
+        "ConvSSM": (lambda **k: ssm.ConvSSM(2, 3, 4, **k), _randn(2, 2, 5, 6, 6)),
+        "LongConv": (lambda **k: ssm.LongConv(2, 8, **k), _randn(2, 2, 8)),
+        "WinogradConv2d": (lambda **k: win.WinogradConv2d(2, 3, 3, **k), _randn(2, 2, 8, 8)),
+        "FactorizedConv": (
+            lambda **k: tensors.FactorizedConv(4, 4, 3, rank=2, **k),
+            _randn(2, 4, 6, 6),
+        ),
+    }
+    spatial = {1: (2, 4, 8), 2: (2, 4, 6, 6), 3: (1, 4, 4, 4, 4)}
+    for d, shape in spatial.items():
+        for kind in ("CP", "Tucker", "TT"):
+            cls = getattr(tensors, f"{kind}Conv{d}d")
+            cases[f"{kind}Conv{d}d"] = (
+                lambda cls=cls, **k: cls(4, 4, 3, rank=2, **k),
+                _randn(*shape),
+            )
+        for name in (f"LOrthConv{d}d",):
+            cls = getattr(ort, name)
+            cases[name] = (
+                lambda cls=cls, **k: cls(2, 2, 3, padding=1, **k),
+                _randn(*shape[:1], 2, *shape[2:]),
+            )
+        for name in (f"OrthogonalConv{d}d", f"OrthogonalConvTranspose{d}d"):
+            cls = getattr(ort, name)
+            cases[name] = (
+                lambda cls=cls, **k: cls(2, 2, 3, **k),
+                _randn(*shape[:1], 2, *shape[2:]),
+            )
+    return cases
+
+
+CASES = _cases()
+
+#: (layer, check) -> (reason, regex the error must match). The reason is also in the layer's
+#: docstring. Empty when every layer passes every check.
+LIMITS: dict[tuple[str, str], tuple[str, str]] = {
+    ("S4D", "compile"): (
+        "sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace",
+        r"non-Tensor",
+    ),
+}
+
+
+def exported_layers() -> dict[str, type]:
+    """Every ``nn.Module`` subclass named in the ``__all__`` of ``PACKAGES``."""
+    found = {}
+    for pkg in PACKAGES:
+        mod = importlib.import_module(pkg)
+        for name in getattr(mod, "__all__", ()):
+            obj = getattr(mod, name)
+            if inspect.isclass(obj) and issubclass(obj, nn.Module):
+                found[name] = obj
+    return found
+
+
+def build(name: str, dtype: torch.dtype = F64, device: Any = "cpu") -> tuple[nn.Module, tuple]:
+    """The case's layer (seeded, eval mode) and inputs."""
+    make, inputs = CASES[name]
+    torch.manual_seed(0)
+    layer = make(dtype=dtype, device=device)
+    layer.eval()
+    return layer, inputs(dtype, device)
+
+
+def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float((a - b).abs().max() / b.abs().max().clamp_min(1e-300))
+
+
+def run_check(name: str, check: str) -> None:
+    """Run one check of the matrix; raise (AssertionError or the tracer's error) on failure."""
+    layer, x = build(name)
+    with torch.no_grad():
+        want = layer(*x)
+    if check == "meta":
+        meta_layer, xm = build(name, device="meta")
+        got = meta_layer(*xm)
+        assert got.device.type == "meta", f"{name}: output on {got.device}"
+        assert got.shape == want.shape, f"{name}: meta shape {got.shape} != {want.shape}"
+        return
+    if check == "export":
+        program = torch.export.export(layer, x)
+        with torch.no_grad():
+            got = program.module()(*x)
+    elif check == "compile":
+        torch._dynamo.reset()
+        compiled = torch.compile(layer, fullgraph=True, backend="eager")
+        with torch.no_grad():
+            got = compiled(*x)
+    else:
+        raise ValueError(f"check must be 'meta', 'export' or 'compile', got {check!r}")
+    assert got.shape == want.shape and got.dtype == want.dtype
+    assert _rel(got, want) <= TOL, f"{name} {check}: relative error {_rel(got, want):.3g}"
+
+
+def test_every_exported_layer_has_a_case() -> None:
+    layers = exported_layers()
+    assert set(layers) == set(CASES) | set(NOT_LAYERS), (
+        f"without a case: {sorted(set(layers) - set(CASES) - set(NOT_LAYERS))}; "
+        f"stale: {sorted(set(CASES) | set(NOT_LAYERS) - set(layers))}"
+    )
+    for name in NOT_LAYERS:  # a module without forward: nn.Module's raises NotImplementedError
+        assert layers[name].forward is nn.Module.forward
+
+
+def _params(checks: tuple[str, ...]) -> list[Any]:
+    out = []
+    for name in CASES:
+        for check in checks:
+            marks = [pytest.mark.slow] if (name, check) in SLOW else []
+            out.append(pytest.param(name, check, marks=marks, id=f"{name}-{check}"))
+    return out
+
+
+@pytest.mark.parametrize(("name", "check"), _params(("meta", "export", "compile")))
+def test_deploy_matrix(name: str, check: str) -> None:
+    """Each layer passes each check, or fails it as ``LIMITS`` documents."""
+    limit = LIMITS.get((name, check))
+    if limit is None:
+        run_check(name, check)
+        return
+    reason, pattern = limit
+    with pytest.raises(Exception) as info:
+        run_check(name, check)
+    assert re.search(pattern, str(info.value)), f"{name} {check} failed otherwise: {info.value}"
+    doc = inspect.getdoc(exported_layers()[name]) or ""
+    assert reason in " ".join(doc.split()), f"{name}'s docstring must state: {reason}"
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_dtype_mismatch_is_refused_as_in_torch_nn(name: str) -> None:
+    """A float32 input to a float64 layer (and the reverse) raises, as ``F.conv2d`` does
+    ("Input type (float) and bias type (double) should be the same"), instead of silently
+    answering in the promoted dtype; parameter-free layers follow the input's dtype."""
+    for layer_dtype, input_dtype in ((F64, torch.float32), (torch.float32, F64)):
+        layer, _ = build(name, layer_dtype)
+        x = CASES[name][1](input_dtype, "cpu")
+        if name in DTYPE_FOLLOWS_INPUT:
+            out = layer(*x)
+            if isinstance(x[0], torch.Tensor):
+                assert out.dtype == input_dtype
+            continue
+        with pytest.raises((TypeError, RuntimeError)) as info:
+            layer(*x)
+        if isinstance(info.value, TypeError):  # sciconv's own check names x and both dtypes
+            assert str(layer_dtype) in str(info.value) and str(input_dtype) in str(info.value)
+
+
+def test_value_checks_survive_export_and_compile() -> None:
+    """A value check in ``forward`` is an in-graph assertion when traced: the exported and the
+    compiled PoincareLinear refuse a point outside the ball (RuntimeError, naming it), as the
+    eager layer does (ValueError, with the value found)."""
+    import sciconv.hyperbolic as hyp
+
+    layer = hyp.PoincareLinear(3, 3, dtype=F64).eval()
+    inside = torch.full((2, 3), 0.1, dtype=F64)
+    outside = torch.full((2, 3), 0.9, dtype=F64)  # c ||x||^2 = 2.43
+    with pytest.raises(ValueError, match=r"x must lie inside the Poincaré ball.*2\.43"):
+        layer(outside)
+    program = torch.export.export(layer, (inside,)).module()
+    assert torch.equal(program(inside), layer(inside))
+    with pytest.raises(RuntimeError, match="x must lie inside the Poincaré ball"):
+        program(outside)
+    torch._dynamo.reset()
+    compiled = torch.compile(layer, fullgraph=True, backend="eager")
+    assert torch.equal(compiled(inside), layer(inside))
+    with pytest.raises(RuntimeError, match="x must lie inside the Poincaré ball"):
+        compiled(outside)
+    unchecked = hyp.PoincareLinear(3, 3, check_input=False, dtype=F64)
+    assert torch.isfinite(unchecked(outside)).all()  # check_input=False: no check at all
+
+
+def test_meta_layer_reads_no_values() -> None:
+    """On ``meta`` nothing is read: a layer built there has no data, and ``forward`` does not
+    synchronise (the value checks are skipped as assertions on nothing)."""
+    import sciconv.ssm as ssm
+
+    layer = ssm.S4D(3, 4, dtype=F64, device="meta")
+    y = layer(torch.empty(2, 3, 16, dtype=F64, device="meta"))
+    assert y.shape == (2, 3, 16) and y.is_meta
