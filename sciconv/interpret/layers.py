@@ -270,8 +270,6 @@ def freeze_module(where: str, module: nn.Module, z: torch.Tensor, y: torch.Tenso
             return _interpolate(module, z, y)
     if isinstance(module, nn.PixelShuffle | nn.PixelUnshuffle | nn.ChannelShuffle):
         return probe(module, z)
-    cls = type(module)
     raise UnsupportedLayerError(
-        f"{where} ({cls.__module__}.{cls.__qualname__}) is not supported by "
-        f"linear_interpreter; supported layers: {SUPPORTED_MODULES}"
+        f"{where} is not supported by linear_interpreter; supported layers: {SUPPORTED_MODULES}"
     )
