@@ -15,6 +15,9 @@ from .graph import FrozenNetwork, freeze
 
 __all__ = ["FrozenOperator", "LinearInterpretation", "linear_interpreter"]
 
+#: largest number of entries :meth:`LinearInterpretation.vote_maps` returns
+_VOTE_LIMIT = 2**26
+
 
 class FrozenOperator(spla.LinearOperator):
     r""":math:`A(x)` as a :class:`scipy.sparse.linalg.LinearOperator` (float64).
@@ -195,7 +198,13 @@ class LinearInterpretation:
         ``k``; the votes of output ``k`` sum to :math:`(A x)_k = f_k - c_k`. The rows are ``m``
         adjoint products in one batch.
         """
-        rows = self.A.rmatmat(np.eye(self.A.shape[0]))  # (n, m)
+        m, n = self.A.shape
+        if m * n > _VOTE_LIMIT:
+            raise ValueError(
+                f"vote_maps would hold {m} x {n} = {m * n} entries (more than {_VOTE_LIMIT}): "
+                f"it is meant for classifiers; use row_image(i) * x for the outputs you need"
+            )
+        rows = self.A.rmatmat(np.eye(m))  # (n, m)
         return (rows.T * self.x).reshape(self.A.shape[0], *self.in_shape)
 
     def singular_vectors(

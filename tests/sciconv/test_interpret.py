@@ -427,6 +427,9 @@ def test_refusals_name_the_argument_or_the_layer():
         li.row_image(18)
     with pytest.raises(ValueError, match=r"k must be < min\(A.shape\) = 18"):
         li.singular_vectors(k=18)
+    big = linear_interpreter(nn.Identity(), torch.ones(1, 8193))
+    with pytest.raises(ValueError, match=r"8193 x 8193 = 67125249 entries"):
+        big.vote_maps()
 
 
 def test_tour_section_runs_and_its_checks_hold(capsys, tmp_path, monkeypatch):
