@@ -7,6 +7,7 @@ maths of the Notes sections (``:math:`` roles and ``.. math::`` blocks) is rende
 
 from __future__ import annotations
 
+import inspect
 import re
 import sys
 from importlib.metadata import version as _dist_version
@@ -51,6 +52,29 @@ _ENTRY = re.compile(r"^(\s*)\.\. \[(\d+)\]")
 _CITE = re.compile(r"\[(\d+)\]_")
 
 
+def _module_entries(obj: object, labels: set[str]) -> list[str]:
+    """The entries ``labels`` of the References section of the module defining ``obj``.
+
+    Some modules list their papers once, in the module docstring, and their functions and
+    classes cite them (``[1]_``); the module docstring is not on the package's page, so the
+    cited entries are copied under the citing docstring.
+    """
+    target = getattr(obj, "fget", obj)  # a property's getter knows its module
+    module = sys.modules.get(getattr(target, "__module__", None) or "")
+    doc = inspect.getdoc(module) if module is not None else None
+    out: list[str] = []
+    taking = False
+    for line in (doc or "").splitlines():
+        match = _ENTRY.match(line)
+        if match:
+            taking = match.group(2) in labels
+        elif not line.startswith(" ") or not line.strip():
+            taking = False
+        if taking:
+            out.append(line)
+    return out
+
+
 def _unique_footnotes(app, what, name, obj, options, lines):
     """Make each docstring's numbered references its own (as numpydoc does).
 
@@ -59,10 +83,17 @@ def _unique_footnotes(app, what, name, obj, options, lines):
     becomes an auto-numbered footnote named after the object (``[#sciconv-ssm-hippo-1]``), so
     every ``[1]_`` links to its own docstring's entry; an entry the text does not cite (numpydoc
     allows that) becomes a plain paragraph ``[1] ...``, where a footnote would warn "not
-    referenced".
+    referenced". A citation with no entry in its docstring takes the entry of the defining
+    module's docstring (:func:`_module_entries`); one found in neither fails the build.
     """
-    key = re.sub(r"\W+", "-", name.lower())
+    key = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")
     cited = {label for line in lines for label in _CITE.findall(line)}
+    defined = {m.group(2) for line in lines if (m := _ENTRY.match(line))}
+    borrowed = _module_entries(obj, cited - defined) if cited - defined else []
+    if borrowed:
+        if not any(line.strip() == ".. rubric:: References" for line in lines):
+            lines.extend(["", ".. rubric:: References"])
+        lines.extend(["", *borrowed])
     out: list[str] = []
     indent = None  # the indentation of an uncited entry whose continuation lines are dedented
     for line in lines:
