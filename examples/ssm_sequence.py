@@ -6,6 +6,9 @@ a few epochs and their test accuracy printed:
 * S4D: encoder -> S4D layer (diagonal SSM, kernel by the Vandermonde primitive, causal FFT
   convolution) -> GELU -> mean over time -> linear;
 * long convolution: the same with a learned length-64 kernel, smoothed and soft-thresholded;
+* the same long convolution made frequency-sparse (``LongConv(freq_sparsity=0.5 / 0.9)``:
+  the kernel spectrum zeroed on the central blocks of the Monarch grid, FlashFFTConv's
+  frequency-sparse convolution), to compare its accuracy and time with the dense one;
 * LMU: a Legendre memory unit cell stepped over the 64 pixels, last hidden state -> linear.
 
 It also plots the impulse responses of HiPPO-LegS, -LegT, -LagT and -FouT (one curve per
@@ -116,6 +119,31 @@ def plot_hippo_kernels(path: str, N: int = 8, L: int = 1000) -> None:
     plt.close(fig)
 
 
+def long_conv_times(lengths: tuple[int, ...] = (1024, 16384)) -> list[str]:
+    """Forward time of one LongConv layer, dense vs frequency-sparse (no grad)."""
+    lines = []
+    for L in lengths:
+        u = torch.randn(4, 64, L)
+        cells = []
+        for label, kw in (
+            ("dense fft", {}),
+            ("dense monarch", {"method": "monarch"}),
+            ("50% sparse", {"freq_sparsity": 0.5}),
+            ("90% sparse", {"freq_sparsity": 0.9}),
+        ):
+            layer = LongConv(64, L, **kw)
+            with torch.no_grad():
+                layer(u)
+                best = float("inf")
+                for _ in range(3):
+                    t = time.perf_counter()
+                    layer(u)
+                    best = min(best, time.perf_counter() - t)
+            cells.append(f"{label} {best * 1e3:.1f} ms")
+        lines.append(f"L = {L:>6}: " + ", ".join(cells))
+    return lines
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--epochs", type=int, default=8)
@@ -146,12 +174,21 @@ def main() -> None:
         "long conv (squash+smooth)": ConvClassifier(
             LongConv(H, 64, squash_lambda=1e-3, smooth_width=3), H
         ),
+        "long conv, 50% freq-sparse": ConvClassifier(
+            LongConv(H, 64, squash_lambda=1e-3, smooth_width=3, freq_sparsity=0.5), H
+        ),
+        "long conv, 90% freq-sparse": ConvClassifier(
+            LongConv(H, 64, squash_lambda=1e-3, smooth_width=3, freq_sparsity=0.9), H
+        ),
         "LMU": LMUClassifier(H),
     }
     print(f"{'model':<27} {'params':>7} {'test acc':>9} {'train time':>11}")
     for name, model in models.items():
         acc, secs, n = train(model, data, args.epochs, args.lr, args.seed)
         print(f"{name:<27} {n:>7} {acc:>9.3f} {secs:>9.1f} s")
+    print("\nLongConv forward, 4 x 64 channels, best of 3 (dense by FFT and by Monarch matmuls):")
+    for line in long_conv_times():
+        print("  " + line)
     print(f"\ntotal {time.perf_counter() - t0:.1f} s ({args.epochs} epochs, chance = 0.100)")
 
 

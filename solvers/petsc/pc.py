@@ -21,6 +21,7 @@ Notay, "Flexible Conjugate Gradients", SIAM Journal on Scientific Computing 22(4
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -180,7 +181,7 @@ class MapPC:
         self.calls: Counter[str] = Counter()
         self.grid: tuple[Any, int | None] | None = None
         self.grid_from: str = ""  # '-pc_network_labels FILE' when the grid came from options
-        self.origin = f"spec {spec!r}" if spec else ""  # how the map was asked for
+        self.origin = f"MapPC(spec={spec!r})" if spec else ""  # how the map was asked for
         self.da: Any = None
         self.impl: Any = None
         self.xin: Any = None
@@ -303,7 +304,7 @@ class MapPC:
 
     def help_rows(self) -> list[tuple[str, Any, str]]:
         """``(option, current value, description)`` of each option, as ``-help`` lists them."""
-        grid = self.grid_from.partition(" ")[2] if self.grid_from else "none"
+        grid = self.grid_from.partition(" ")[2].strip("'") if self.grid_from else "none"
         if self.grid is not None and not self.grid_from:
             grid = "set by set_grid"
         codes = {code: name for name, code in EXTERIORS.items()}
@@ -344,7 +345,8 @@ class MapPC:
         network = name.startswith("network")
         if name in GRID_MAPS and labels is None:
             asked = self.origin or f"-pc_network_map {self.spec}"
-            what = asked if self.spec in asked.split() else f"{asked}: the map {self.spec}"
+            named = self.spec in re.split(r"[\s'\"=()]+", asked)
+            what = asked if named else f"{asked}: the map {self.spec}"
             raise ValueError(
                 f"{what} needs the grid: give -pc_network_labels FILE.npy "
                 "[-pc_network_exterior air|solid], or call "
