@@ -22,6 +22,7 @@ import numpy as np
 
 from ._common import Check
 from .tour_interpret import interpret_section as _interpret
+from .tour_monarch import tour_lines as _monarch
 from .tour_streaming import tour_lines as _streaming
 from .tour_subpixel import subpixel_section as _subpixel
 
@@ -551,6 +552,7 @@ SECTIONS: list[tuple[str, Callable[[], list[str]]]] = [
     ("ConvOperator: forward vs dense matrix, adjoint by the dot test", _operator),
     ("Spectrum: singular values of circular convolutions by FFT (Sedghi et al.)", _spectrum),
     ("FFT convolution vs direct summation", _fft),
+    ("FFT as matrix products (Monarch), partial and frequency-sparse convolutions", _monarch),
     ("Vandermonde matrices and their mpmath condition numbers", _vandermonde),
     ("PETSc: KSP on a ConvOperator shell matrix", _petsc),
     ("Poisson problems, classical baselines, DCDM through PETSc KSP/PC plug-ins", _poisson),

@@ -139,6 +139,12 @@ def _check_fft(out):
     assert len(diffs) == 3 and max(diffs) < 1e-12
 
 
+def _check_monarch(out):
+    """Monarch DFT at orders 2 and 3, the convolvers and both sparse convolutions."""
+    assert "monarch_fft N=4096 factors" in out and out.count("ok: monarch_fft") == 2
+    assert all(f"frequency-sparse {s}%" in out for s in (50, 90)), out
+
+
 def _check_vandermonde(out):
     """kappa_2 against numpy's float64 condition number of the same Vandermonde matrices."""
     got = [float(v.replace(",", "")) for v in re.findall(r": ([0-9,]+\.\d\d)$", out, re.M)]
@@ -223,6 +229,7 @@ TOUR = [
     ("adjoint", _check_operator, 10),
     ("Sedghi", _check_spectrum, 10),
     ("summation", _check_fft, 10),
+    ("Monarch", _check_monarch, 10),
     ("mpmath", _check_vandermonde, 10),
     ("shell", _check_petsc, 10),
     ("baselines", _check_poisson, 10),
