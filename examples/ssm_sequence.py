@@ -119,7 +119,7 @@ def plot_hippo_kernels(path: str, N: int = 8, L: int = 1000) -> None:
     plt.close(fig)
 
 
-def long_conv_times(lengths: tuple[int, ...] = (1024, 16384)) -> list[str]:
+def long_conv_times(lengths: tuple[int, ...] = (1024, 4096)) -> list[str]:
     """Forward time of one LongConv layer, dense vs frequency-sparse (no grad)."""
     lines = []
     for L in lengths:
