@@ -282,14 +282,17 @@ _UNITS = ("relu", "leaky", "prelu", "silu", "gelu", "tanh", "sigmoid")
 
 @st.composite
 def architectures(draw):
-    """A random small 2D network: (model, input shape, whether piecewise linear)."""
+    """A random small 1D, 2D or 3D network: (model, input shape, whether piecewise linear)."""
     seed = draw(st.integers(0, 2**16))
     torch.manual_seed(seed)
-    c0, n0 = draw(st.integers(1, 3)), draw(st.integers(6, 10))
+    d = draw(st.integers(1, 3))
+    big = {1: 24, 2: 10, 3: 5}[d]  # largest size along an axis before upsampling
+    c0, n0 = draw(st.integers(1, 3)), draw(st.integers(4, big))
     c, n = c0, n0
     layers: list[nn.Module] = []
     linear = True
-    kinds = ["conv", "bn", "unit", "pool", "up", "shuffle", "res", "cat", "convt"]
+    kinds = ["conv", "bn", "unit", "pool", "adaptive", "up", "shuffle", "res", "cat", "convt"]
+    conv, convt = getattr(nn, f"Conv{d}d"), getattr(nn, f"ConvTranspose{d}d")
     for _ in range(draw(st.integers(1, 5))):
         kind = draw(st.sampled_from(kinds))
         if kind == "conv":
@@ -300,13 +303,15 @@ def architectures(draw):
             c2 = c * draw(st.integers(1, 2))
             g = draw(st.sampled_from([1, c]))
             mode = draw(st.sampled_from(["zeros", "circular", "reflect"]))
-            layers.append(nn.Conv2d(c, c2, k, s, p, dil, g, padding_mode=mode))
+            layers.append(conv(c, c2, k, s, p, dil, g, padding_mode=mode))
             c, n = c2, (n + 2 * p - dil * (k - 1) - 1) // s + 1
-        elif kind == "convt" and n <= 10:
-            layers.append(nn.ConvTranspose2d(c, c, 3, stride=2, padding=1))
-            n = 2 * n - 1
+        elif kind == "convt" and n <= big:
+            layers.append(
+                convt(c, c, 3, stride=2, padding=1, output_padding=draw(st.integers(0, 1)))
+            )
+            n = 2 * n - 1 + layers[-1].output_padding[0]
         elif kind == "bn":
-            layers.append(_bn(nn.BatchNorm2d(c), seed))
+            layers.append(_bn(getattr(nn, f"BatchNorm{d}d")(c), seed))
         elif kind == "unit":
             unit = draw(st.sampled_from(_UNITS))
             linear &= unit in ("relu", "leaky", "prelu")
@@ -323,28 +328,34 @@ def architectures(draw):
             )
         elif kind == "pool" and n >= 4:
             if draw(st.booleans()):
-                layers.append(nn.MaxPool2d(2, ceil_mode=draw(st.booleans())))
+                layers.append(getattr(nn, f"MaxPool{d}d")(2, ceil_mode=draw(st.booleans())))
                 n = (n + 1) // 2 if layers[-1].ceil_mode else n // 2
             else:
-                layers.append(nn.AvgPool2d(3, 2, 1, count_include_pad=draw(st.booleans())))
+                pad = draw(st.booleans())
+                layers.append(getattr(nn, f"AvgPool{d}d")(3, 2, 1, count_include_pad=pad))
                 n = (n - 1) // 2 + 1
-        elif kind == "up" and n <= 10:
-            mode = draw(st.sampled_from(["nearest", "bilinear"]))
+        elif kind == "adaptive" and n >= 3:
+            kind = draw(st.sampled_from(["Avg", "Max"]))
+            layers.append(getattr(nn, f"Adaptive{kind}Pool{d}d")(n - 1))
+            n -= 1
+        elif kind == "up" and n <= big:
+            smooth = {1: "linear", 2: "bilinear", 3: "trilinear"}[d]
+            mode = draw(st.sampled_from(["nearest", smooth]))
             layers.append(nn.Upsample(scale_factor=2, mode=mode))
             n *= 2
-        elif kind == "shuffle" and n <= 10:
+        elif kind == "shuffle" and d == 2 and n <= big:
             layers += [nn.Conv2d(c, 4 * c, 1), nn.PixelShuffle(2)]
             n *= 2
         elif kind == "res":
-            layers.append(Residual(nn.Sequential(nn.Conv2d(c, c, 3, padding=1), nn.ReLU())))
+            layers.append(Residual(nn.Sequential(conv(c, c, 3, padding=1), nn.ReLU())))
         elif kind == "cat":
-            layers.append(Concat(nn.Identity(), nn.Conv2d(c, 1, 1)))
+            layers.append(Concat(nn.Identity(), conv(c, 1, 1)))
             c += 1
-    layers += [nn.Flatten(), nn.Linear(c * n * n, 3)]
-    return nn.Sequential(*layers).eval(), (1, c0, n0, n0), linear
+    layers += [nn.Flatten(), nn.Linear(c * n**d, 3)]
+    return nn.Sequential(*layers).eval(), (1, c0, *([n0] * d)), linear
 
 
-@settings(max_examples=30, deadline=None, derandomize=True)
+@settings(max_examples=40, deadline=None, derandomize=True)
 @given(arch=architectures())
 def test_random_architectures(arch):
     """A x + c = f and the dot test on random architectures; A = jvp when piecewise linear."""
