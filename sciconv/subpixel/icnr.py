@@ -54,6 +54,11 @@ def icnr_(
     the ``r**2`` phase biases of a channel must be equal too, as
     :meth:`SubPixelConv2d.reset_parameters` draws them.)
 
+    References
+    ----------
+    .. [1] A. Aitken, C. Ledig, L. Theis, J. Caballero, Z. Wang and W. Shi, "Checkerboard
+       artifact free sub-pixel convolution", 2017. arXiv:1707.02937.
+
     Examples
     --------
     >>> import torch

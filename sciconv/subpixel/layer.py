@@ -84,6 +84,15 @@ class SubPixelConv2d(nn.Module):
     ``2p = k - 1`` the layer is periodic and :meth:`singular_values` gives its exact spectrum
     [3]_.
 
+    References
+    ----------
+    .. [1] W. Shi et al., "Real-Time Single Image and Video Super-Resolution Using an Efficient
+       Sub-Pixel Convolutional Neural Network", CVPR 2016. arXiv:1609.05158.
+    .. [2] A. Aitken et al., "Checkerboard artifact free sub-pixel convolution", 2017.
+       arXiv:1707.02937.
+    .. [3] H. Sedghi, V. Gupta and P. M. Long, "The Singular Values of Convolutional Layers",
+       ICLR 2019. arXiv:1805.10408.
+
     Examples
     --------
     >>> import torch
@@ -205,6 +214,24 @@ class SubPixelConv2d(nn.Module):
             If ``stride != 1`` (the map is then no transposed convolution), ``padding_mode``
             is not ``'zeros'`` (the only padding of ``ConvTranspose2d``), or the phase biases
             of a channel differ.
+
+        Notes
+        -----
+        The weight map is the polyphase identity of
+        :func:`~sciconv.subpixel.subpixel_to_transpose`; bias ``o`` is the common value of
+        the ``r**2`` phase biases of channel ``o``.
+
+        References
+        ----------
+        .. [1] W. Shi et al., CVPR 2016 (the sub-pixel layer). arXiv:1609.05158.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from sciconv.subpixel import SubPixelConv2d
+        >>> layer = SubPixelConv2d(8, 1, 3, upscale_factor=2, padding=2)  # p > k - 1
+        >>> layer.to_conv_transpose()  # zero taps keep the output size
+        ConvTranspose2d(8, 1, kernel_size=(6, 6), stride=(2, 2))
         """
         if self.stride != (1, 1):
             raise ValueError(
@@ -250,6 +277,23 @@ class SubPixelConv2d(nn.Module):
         ------
         ValueError
             If the strides differ, or the output length is never a multiple of ``r``.
+
+        Notes
+        -----
+        The weight map is :func:`~sciconv.subpixel.transpose_to_subpixel`, the inverse
+        polyphase rearrangement.
+
+        References
+        ----------
+        .. [1] W. Shi et al., CVPR 2016 (the sub-pixel layer). arXiv:1609.05158.
+
+        Examples
+        --------
+        >>> import torch
+        >>> from torch import nn
+        >>> from sciconv.subpixel import SubPixelConv2d
+        >>> SubPixelConv2d.from_conv_transpose(nn.ConvTranspose2d(16, 3, 4, stride=2, padding=1))
+        SubPixelConv2d(16, 3, kernel_size=(3, 3), upscale_factor=2, stride=(1, 1), padding=(1, 1))
         """
         if not isinstance(convt, nn.ConvTranspose2d):
             raise TypeError(f"convt must be a torch.nn.ConvTranspose2d, got {describe(convt)}")
@@ -304,7 +348,14 @@ class SubPixelConv2d(nn.Module):
         periodically: the adjoint of the periodic stride-``r`` correlation of ``v`` on the
         ``r H x r W`` grid. Adjoints share singular values, and that strided correlation's
         come from the polyphase symbol (:func:`sciconv.conv_singular_values`): one
-        ``C_in x C_out r**2`` SVD per frequency of the ``H x W`` grid [3]_.
+        ``C_in x C_out r**2`` SVD per frequency of the ``H x W`` grid [1]_. A layer at its
+        ICNR start has rank ``C_out H W`` at most (its ``r**2`` phases are equal), so
+        ``sigma_min = 0`` whenever ``C_in > C_out``.
+
+        References
+        ----------
+        .. [1] H. Sedghi, V. Gupta and P. M. Long, "The Singular Values of Convolutional
+           Layers", ICLR 2019. arXiv:1805.10408.
 
         Examples
         --------

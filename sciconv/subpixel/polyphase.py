@@ -74,6 +74,11 @@ def subpixel_to_transpose(
     :math:`r(n - 1) + rK - 2r\pi` agree for :math:`K = 2p - k + 2 + 2\pi`, and
     :math:`\pi \ge k - 1 - p` keeps every :math:`q \ge 0` (zero taps fill the rest).
 
+    References
+    ----------
+    .. [1] W. Shi et al., "Real-Time Single Image and Video Super-Resolution Using an
+       Efficient Sub-Pixel Convolutional Neural Network", CVPR 2016. arXiv:1609.05158.
+
     Examples
     --------
     >>> import torch
@@ -154,6 +159,11 @@ def transpose_to_subpixel(
     :math:`p = \max(K' - 1 - \pi,\ \pi + D,\ 0)`, the smallest such padding. Round trip:
     ``subpixel_to_transpose`` then this returns the same kernel when ``p <= k - 1``, else a
     zero-padded kernel of the same map.
+
+    References
+    ----------
+    .. [1] V. Dumoulin and F. Visin, "A guide to convolution arithmetic for deep learning",
+       2016. arXiv:1603.07285.
 
     Examples
     --------
