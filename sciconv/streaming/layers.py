@@ -45,6 +45,10 @@ POINTWISE: tuple[type[nn.Module], ...] = (
 )
 
 
+#: oneDNN's convolution is callable (CPU builds with mkldnn)
+_ONEDNN = torch.backends.mkldnn.is_available() and hasattr(torch, "mkldnn_convolution")
+
+
 def _one(value: Any) -> int:
     """A torch 1D layer attribute (an int or a 1-tuple) as an int."""
     return int(value[0]) if isinstance(value, (tuple, list)) else int(value)
@@ -121,6 +125,10 @@ invariant); stream the convolutional part and apply the head to its outputs
             pl = pr = _one(module.padding)
 
         def conv(u: torch.Tensor, m: nn.Conv1d = module) -> torch.Tensor:
+            if d > 1 and _ONEDNN and u.dtype == torch.float32 and u.device.type == "cpu":
+                # torch sends short dilated inputs to its slow im2col path (aten::
+                # slow_conv_dilated2d), long ones to oneDNN; a streamed step is short
+                return torch.mkldnn_convolution(u, m.weight, m.bias, [0], [s], [d], m.groups)
             return F.conv1d(u, m.weight, m.bias, s, 0, d, m.groups)
 
         return LayerSpec(

@@ -342,6 +342,20 @@ def test_channel_count_is_named_after_a_leading_pool():
         online(torch.zeros(1, 1, 4, dtype=F64))
 
 
+def test_float32_dilated_strided_grouped_conv_matches_windowed():
+    """float32 dilated convs are streamed through oneDNN on CPU: same outputs as windowed
+    inference to float32 rounding."""
+    torch.manual_seed(11)
+    model = nn.Sequential(
+        nn.Conv1d(4, 8, 5, dilation=3, groups=2),
+        nn.ReLU(),
+        nn.Conv1d(8, 4, 3, dilation=2, stride=2),
+    ).eval()
+    online = stream(model, 8)
+    worst, steps = _compare(model, online, torch.randn(2, 4, 512), 8, 64)
+    assert steps > 50 and worst <= 1e-5
+
+
 def test_float32_and_nested_sequential():
     torch.manual_seed(9)
     model = nn.Sequential(nn.Sequential(nn.Conv1d(2, 4, 3), nn.ReLU()), nn.Conv1d(4, 1, 3)).eval()
