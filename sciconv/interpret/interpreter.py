@@ -153,6 +153,12 @@ class LinearInterpretation:
         )
 
     @property
+    def is_jacobian(self) -> bool:
+        """True when no unit was frozen as a gate: the network is piecewise linear around
+        ``x`` and :math:`A(x)` is its Jacobian there (else it is the gated linear part)."""
+        return not any(step.gate for _, step, _ in self.network.steps)
+
+    @property
     def bias_share(self) -> float:
         r""":math:`\|c(x)\| / \|f(x)\|`: how much of the output the biases carry."""
         return float(np.linalg.norm(self.c) / np.linalg.norm(self.f))
@@ -244,7 +250,7 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     -------
     LinearInterpretation
         ``A`` (a matrix-free ``LinearOperator``, float64, on flat per-sample vectors), ``c``,
-        ``f``, ``bias_share``, ``row_image``, ``column_image``, ``vote_maps``,
+        ``f``, ``bias_share``, ``is_jacobian``, ``row_image``, ``column_image``, ``vote_maps``,
         ``singular_vectors``.
 
     Raises

@@ -45,6 +45,8 @@ class Step:
 
     in_shapes: list[Shape]
     out_shape: Shape
+    #: True for a smooth unit frozen as a gate (its derivative is not the frozen map)
+    gate: bool = False
 
     def forward(self, vs: Sequence[torch.Tensor], bias: bool) -> torch.Tensor:
         """:math:`L v` (``bias=False``) or :math:`L v + b` (``bias=True``)."""

@@ -66,4 +66,6 @@ def freeze_activation(
         offset = 0.5
     else:  # pragma: no cover - callers check ACTIVATIONS
         raise ValueError(f"kind must be one of {sorted(ACTIVATIONS)}, got {kind!r}")
-    return Elementwise(gain, offset, shape, shape)
+    step = Elementwise(gain, offset, shape, shape)
+    step.gate = ACTIVATIONS[kind] == "gate"
+    return step

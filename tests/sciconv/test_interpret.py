@@ -162,6 +162,7 @@ def test_reconstruction_and_dot_test(name):
     assert li.reconstruction_error <= TOL
     assert dottest(li.A, rng=0) <= TOL
     assert dottest(li.A, dtype="complex128", rng=1) <= TOL
+    assert li.is_jacobian == ZOO[name][2]
 
 
 @pytest.mark.parametrize("name", [n for n in sorted(ZOO) if ZOO[n][2]])
@@ -364,6 +365,7 @@ def test_random_architectures(arch):
     li = linear_interpreter(model, x)
     assert li.reconstruction_error <= TOL
     assert dottest(li.A, rng=0) <= TOL
+    assert li.is_jacobian == linear
     if linear:
         v = _x(shape, seed=8)
         _, jv = torch.func.jvp(_reference(model), (x,), (v,))
