@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import functools
 import itertools
+import shlex
+import sys
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 import numpy as np
@@ -56,8 +58,15 @@ REASONS = {
 _prefixes = itertools.count()
 
 
-def petsc_module() -> Any:
+def petsc_module(argv: Sequence[str] | None = None) -> Any:
     """Import and return ``petsc4py.PETSc`` (initialised), with a clear error if absent.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        PETSc's command line (``argv[0]`` the program name), handed to ``PetscInitialize``
+        when this call loads PETSc; when PETSc is already loaded, ``argv[1:]`` are inserted
+        into its options database instead.
 
     Returns
     -------
@@ -67,7 +76,8 @@ def petsc_module() -> Any:
     Notes
     -----
     The only place in the project that loads PETSc; importing :mod:`solvers` or :mod:`pde`
-    does not, only calling this does.
+    does not, only calling this does. Options that act at initialisation (``-log_view``,
+    ``-help``, ``-malloc_debug``) work only in the ``argv`` of the call that loads PETSc.
 
     Examples
     --------
@@ -80,16 +90,19 @@ def petsc_module() -> Any:
     (6.0, 'Vec')
     >>> _ = v.destroy()
     """
+    loaded = "petsc4py.PETSc" in sys.modules
     try:
         import petsc4py
 
-        petsc4py.init()
+        petsc4py.init(None if argv is None or loaded else [str(a) for a in argv])
         from petsc4py import PETSc
     except ImportError as exc:  # pragma: no cover - petsc4py is installed by the bootstrap
         raise ImportError(
             "petsc4py is required for solvers.petsc; run `make setup` (scripts/bootstrap.sh) "
             "to build PETSc and petsc4py"
         ) from exc
+    if loaded and argv is not None and len(argv) > 1:
+        PETSc.Options().insertString(shlex.join([str(a) for a in argv[1:]]))
     return PETSc
 
 

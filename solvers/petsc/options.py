@@ -103,18 +103,7 @@ def init_petsc(args: Sequence[str] = (), program: str = "sciconv") -> Any:
     7
     >>> PETSc.Options().delValue("doc_init_example")
     """
-    import sys
-
-    args = [str(a) for a in args]
-    if "petsc4py.PETSc" in sys.modules:
-        PETSc = petsc_module()
-        if args:
-            PETSc.Options().insertString(shlex.join(args))
-        return PETSc
-    import petsc4py
-
-    petsc4py.init([program, *args])
-    return petsc_module()
+    return petsc_module([program, *(str(a) for a in args)])
 
 
 def _fanned(name: str, prefixes: Sequence[str]) -> bool:
