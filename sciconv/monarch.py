@@ -205,6 +205,8 @@ def _round(z: torch.Tensor, half: torch.dtype | None) -> torch.Tensor:
 
 def _fft_last(z: torch.Tensor, factors: tuple[int, ...], sign: int, half) -> torch.Tensor:
     """Unscaled DFT (sign -1) or inverse DFT (sign +1) along the last axis of complex ``z``."""
+    if not factors:  # length 1: the identity
+        return z
     n, dev, mat_dtype = z.shape[-1], str(z.device), (half or z.dtype)
     if half is not None and half != torch.bfloat16:
         mat_dtype = torch.complex32
@@ -219,6 +221,8 @@ def _fft_last(z: torch.Tensor, factors: tuple[int, ...], sign: int, half) -> tor
 
 
 def _plan(n: int, factors: Any, order: int, strict: bool) -> tuple[int, ...]:
+    if n == 1 and factors is None:
+        return ()
     if factors is None:
         return monarch_factors(n, order, strict=strict)
     if not isinstance(factors, (tuple, list)) or not factors:
@@ -413,7 +417,7 @@ def monarch_irfft(
     True
     """
     X = _check_tensor("X", X).movedim(dim, -1)
-    n = 2 * (X.shape[-1] - 1) if n is None else check_positive_int("n", n, minimum=2)
+    n = 2 * (X.shape[-1] - 1) if n is None else check_positive_int("n", n)
     cdtype, half = _compute_dtype(X.dtype)
     X = X.to(cdtype)
     keep = n // 2 + 1
