@@ -98,14 +98,13 @@ def step_times(model: nn.Sequential, window: int, hop: int, reps: int) -> tuple[
         for t in range(hop, window + 1, hop):  # fill the cache
             online(x[..., t - hop : t])
         tw, ts = [], []
-        for r in range(reps):
+        for r in range(reps):  # interleaved, the order alternating, so load hits both alike
             t = window + (r + 1) * hop
-            t0 = time.perf_counter()
-            model(x[..., t - window : t])
-            t1 = time.perf_counter()
-            online(x[..., t - hop : t])
-            ts.append(time.perf_counter() - t1)
-            tw.append(t1 - t0)
+            win, new = x[..., t - window : t], x[..., t - hop : t]
+            for which in (0, 1) if r % 2 else (1, 0):
+                t0 = time.perf_counter()
+                model(win) if which == 0 else online(new)
+                (tw if which == 0 else ts).append(time.perf_counter() - t0)
     return statistics.median(tw), statistics.median(ts)
 
 
@@ -147,7 +146,7 @@ def main() -> None:
     model = models["valid"]
     rows = []
     for h in tqdm(hops, desc="timing", disable=None, leave=False):
-        tw, ts = step_times(model, window, h, reps=40)
+        tw, ts = step_times(model, window, h, reps=100)
         rows.append((h, tw, ts, tw / ts, window / h))
     print(f"\nspeed-up, window {window}, 1 torch thread, load {os.getloadavg()[0]:.1f}:")
     print("   hop  windowed (ms)  streaming (ms)  speed-up  window/hop")
