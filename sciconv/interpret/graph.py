@@ -145,6 +145,14 @@ def _freeze_function(
                 pieces.append(torch.as_tensor(vals(a), dtype=y.dtype, device=y.device))
         return Cat(pieces, dim, [tuple(vals(n).shape) for n in nodes]), nodes
     name = target if method else None
+    arithmetic = _ADD | _SUB | _MUL | _DIV | {operator.neg}
+    if ((not method and target in arithmetic) or name in ("add", "sub", "mul", "div")) and (
+        len(args) != 2 - (target is operator.neg) or set(kwargs) - {"alpha"}
+    ):
+        raise UnsupportedLayerError(
+            f"{where} is called with arguments {sorted(kwargs)} or {len(args)} positional ones; "
+            f"write it as an operator (a + b, a * 2.0)"
+        )
     if (not method and target in _ADD | _SUB) or name in ("add", "sub"):
         sign = -1.0 if (target in _SUB or name == "sub") else 1.0
         alpha = float(kwargs.get("alpha", 1.0))
