@@ -388,6 +388,11 @@ class _Product(nn.Module):
         return x * torch.relu(x)
 
 
+class _KeywordAdd(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.add(x, other=x)
+
+
 class _Branchy(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return x if x.sum() > 0 else -x
@@ -409,6 +414,7 @@ class _BatchMix(nn.Module):
         (nn.Sequential(nn.Identity(), _Sin()), ["torch.sin", "'1' (", "_Sin", "not supported"]),
         (_Product(), ["multiplies two signals"]),
         (_BatchMix(), ["batch axis"]),
+        (_KeywordAdd(), ["torch.add", "['other']"]),
     ],
 )
 def test_unsupported_layers_are_named(model, words):
