@@ -55,7 +55,7 @@ class LMUClassifier(nn.Module):
         self.head = nn.Linear(hidden, 10)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.lmu(x[:, :, None])[:, -1])
+        return self.head(self.lmu(x[:, None, :])[..., -1])  # (B, 1, 64) -> (B, hidden, 64)
 
 
 def load_digits_sequences(seed: int) -> tuple:

@@ -7,13 +7,16 @@ Checks that read tensor *values* (finiteness, a point inside the Poincaré ball,
 step) go through :func:`require`, which keeps layers deployable: in eager mode it raises the
 named error (one host sync); while ``torch.compile`` or ``torch.export`` traces, or on the
 ``meta`` device, it becomes ``torch._assert_async`` (an assertion inside the graph, no
-data-dependent Python branch), so ``fullgraph=True`` and ``torch.export`` succeed.
+data-dependent Python branch), so ``fullgraph=True`` and ``torch.export`` succeed. Inside
+``with value_checks(False):`` they are skipped altogether (no host synchronisation on CUDA, no
+assertion in a traced graph); shape and dtype checks, which read no value, always run.
 """
 
 from __future__ import annotations
 
+import contextlib
 import numbers
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -26,10 +29,16 @@ __all__ = [
     "check_float_dtype",
     "check_input_dtype",
     "check_positive_int",
+    "checking_values",
     "describe",
     "require",
     "traced",
+    "value_checks",
 ]
+
+#: Whether :func:`require` checks values (a plain module flag: ``torch.compile`` reads and
+#: guards it, where it cannot trace a ``contextvars`` lookup).
+_VALUE_CHECKS = {"enabled": True}
 
 
 def describe(value: Any) -> str:
@@ -154,6 +163,54 @@ def traced(tensor: Any) -> bool:
     return bool(is_fake(tensor))
 
 
+@contextlib.contextmanager
+def value_checks(enabled: bool = True) -> Iterator[None]:
+    """Context in which the value checks of :func:`require` run (``True``) or are skipped.
+
+    The layers check values inside ``forward`` (finite kernels, points inside the Poincaré
+    ball, positive steps): one host synchronisation per check on a GPU in eager mode, one
+    assertion per check in a compiled or exported graph. ``with value_checks(False):``
+    switches them off for the code inside (for a deployed model whose inputs and parameters
+    are known to be valid); checks of shapes and dtypes, which read no value, still run. The
+    setting is process-wide (as ``torch.autograd.set_detect_anomaly``), restored on exit; a
+    function compiled under one setting is recompiled under the other (Dynamo guards it).
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import check_finite, value_checks
+    >>> bad = torch.tensor([float("nan")])
+    >>> with value_checks(False):
+    ...     check_finite("w", bad)  # skipped: returns None
+    >>> check_finite("w", bad)  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+        ...
+    ValueError: w must be finite, got NaN or infinity in Tensor of shape (1,) ...
+    """
+    if not isinstance(enabled, bool):
+        raise TypeError(f"enabled must be a bool, got {describe(enabled)}")
+    before = _VALUE_CHECKS["enabled"]
+    _VALUE_CHECKS["enabled"] = enabled
+    try:
+        yield
+    finally:
+        _VALUE_CHECKS["enabled"] = before
+
+
+def checking_values() -> bool:
+    """Whether value checks run here (``False`` inside ``with value_checks(False):``).
+
+    Examples
+    --------
+    >>> from sciconv.validation import checking_values, value_checks
+    >>> with value_checks(False):
+    ...     inside = checking_values()
+    >>> inside, checking_values()
+    (False, True)
+    """
+    return _VALUE_CHECKS["enabled"]
+
+
 def require(
     ok: Any,
     message: str,
@@ -181,6 +238,7 @@ def require(
     tensor): ``torch._assert_async(ok.all(), message)``, an operator of the graph, so there is
     no data-dependent Python branch; a failure then raises ``RuntimeError`` carrying
     ``message`` when the compiled or exported program runs (a device-side assertion on CUDA).
+    Inside ``with value_checks(False):`` nothing is checked.
 
     Examples
     --------
@@ -193,6 +251,8 @@ def require(
         ...
     ValueError: x must be > 0, got min -2.0
     """
+    if not _VALUE_CHECKS["enabled"]:
+        return
     import torch
 
     cond = ok.all() if ok.numel() != 1 else ok.reshape(())

@@ -331,3 +331,33 @@ def test_meta_layer_reads_no_values() -> None:
     layer = ssm.S4D(3, 4, dtype=F64, device="meta")
     y = layer(torch.empty(2, 3, 16, dtype=F64, device="meta"))
     assert y.shape == (2, 3, 16) and y.is_meta
+
+
+def test_value_checks_can_be_switched_off() -> None:
+    """``with value_checks(False):`` skips the value checks (no host sync on a GPU, no
+    assertion in a traced graph) while shape and dtype checks still run."""
+    import sciconv.hyperbolic as hyp
+    import sciconv.ssm as ssm
+    from sciconv.validation import value_checks
+
+    layer = ssm.S4D(2, 4, dtype=F64)
+    with torch.no_grad():
+        layer.log_dt[0] = float("nan")  # a diverged step
+    u = torch.randn(1, 2, 8, dtype=F64)
+    with pytest.raises(ValueError, match="dt must be finite and > 0"):
+        layer(u)
+    with value_checks(False):
+        y = layer(u)
+        with pytest.raises(ValueError, match="u must have shape"):
+            layer(u[:, :1])  # shapes are still checked
+        with pytest.raises(TypeError, match="dtype"):
+            layer(u.float())  # and dtypes
+    assert torch.isnan(y[:, 0]).all() and torch.isfinite(y[:, 1]).all()
+
+    lin = hyp.PoincareLinear(3, 3, dtype=F64).eval()
+    x = torch.full((2, 3), 0.1, dtype=F64)
+    checked = torch.export.export(lin, (x,)).graph_module.code
+    with value_checks(False):
+        unchecked = torch.export.export(lin, (x,)).graph_module.code
+        lin(torch.full((2, 3), 0.9, dtype=F64))  # outside the ball: not checked
+    assert "_assert_async" in checked and "_assert_async" not in unchecked

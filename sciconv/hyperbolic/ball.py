@@ -48,7 +48,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
-from ..validation import check_finite, describe, require, traced
+from ..validation import check_finite, checking_values, describe, require, traced
 
 __all__ = [
     "BALL_EPS",
@@ -113,7 +113,7 @@ def as_curvature(c: Any, like: Tensor | None = None) -> Tensor:
         # one sync: c**2 finite (Möbius addition uses it; beyond sqrt(max) all is NaN) and c > 0
         cd = c.detach()
         ok = torch.isfinite(cd * cd) & (cd > 0)
-        if traced(cd):
+        if traced(cd) or not checking_values():
             require(ok, "c must be a finite curvature > 0 whose square is finite")
         elif not bool(ok.all()):
             _refuse_curvature(cd.item(), cd.dtype)

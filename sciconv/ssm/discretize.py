@@ -23,7 +23,14 @@ import numpy as np
 import scipy.linalg
 import torch
 
-from ..validation import check_choice, check_finite, describe, require
+from ..validation import (
+    check_choice,
+    check_finite,
+    checking_values,
+    describe,
+    require,
+    traced,
+)
 
 __all__ = ["DISCRETIZATIONS", "check_dt", "discretize"]
 
@@ -307,7 +314,9 @@ def _diagonal(A, B, dt, method, alpha, is_t):
         return Ab, Bb
     left = 1 - alpha * dA
     zero = left == 0
-    if bool(zero.any()):
+    if is_t and (traced(zero) or not checking_values()):  # an in-graph assertion (or none)
+        require(~zero, f"1 - {alpha} dt A must be nonzero for discretization {method!r}")
+    elif bool(zero.any()):
         idx = tuple(int(i) for i in (zero.nonzero()[0] if is_t else np.argwhere(zero)[0]))
         bcast = torch.broadcast_to if is_t else np.broadcast_to
         a, d = (complex(bcast(v, zero.shape)[idx]) for v in (A, dt))
