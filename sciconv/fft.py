@@ -553,6 +553,12 @@ class FFTConvolver:
             if key not in self.tuning:
                 self.tune(x)
             method = self.tuning[key]
+            allowed = ("fft", "monarch", "direct") if len(self.n) == 1 else ("fft", "monarch")
+            if method not in allowed:
+                raise ValueError(
+                    f"the tuning table's entry for {key} is {method!r}; expected one of "
+                    f"{list(allowed)}"
+                )
         self.last_method = method
         return self._apply(x, method)
 

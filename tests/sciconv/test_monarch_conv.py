@@ -232,6 +232,23 @@ def test_freq_sparse_equals_masked_kernel_convolution(mode, sparsity):
         assert dottest(A, rng=0) < TOL and dottest(A, dtype="complex128", rng=1) < TOL
 
 
+def test_freq_sparse_gradcheck():
+    gen = torch.Generator().manual_seed(10)
+    x = torch.randn(3, 2, 12, dtype=torch.float64, generator=gen, requires_grad=True)
+    k = torch.randn(2, 12, dtype=torch.float64, generator=gen, requires_grad=True)
+    for mode in ("causal", "circular"):
+        assert torch.autograd.gradcheck(lambda a, b, m=mode: freq_sparse_conv(a, b, 0.5, m), (x, k))
+
+
+def test_auto_refuses_a_bad_table_entry():
+    table = TuningTable()
+    conv = FFTConvolver(np.ones((3, 3)), (8, 8), "causal", axes=(0, 1), method="auto", tuning=table)
+    x = np.ones((8, 8))
+    table[conv.tuning_key(x)] = "direct"  # direct takes one axis only
+    with pytest.raises(ValueError, match="the tuning table's entry for .* is 'direct'"):
+        conv(x)
+
+
 def test_freq_sparse_zero_sparsity_is_the_causal_convolution():
     rng = np.random.default_rng(8)
     x, k = rng.standard_normal((5, 3, 100)), rng.standard_normal((3, 100))
