@@ -108,9 +108,10 @@ class MapPC:
     default). Flexible CG (``-ksp_type fcg -ksp_fcg_mmax 2 -ksp_fcg_truncation_type
     standard -ksp_norm_type unpreconditioned``) is invariant to the scale of the
     preconditioned vector, so it runs DCDM with :math:`k = 2` up to residual recomputation.
-    PETSc's CG needs a linear PC: a classical map, not normalised (the default for one);
-    :math:`f(r/\|r\|)` is not linear in :math:`r` and CG stops with
-    ``DIVERGED_INDEFINITE_PC``.
+    PETSc's CG assumes a fixed preconditioner: :math:`f(r/\|r\|)` rescales its
+    preconditioned norm every iteration, so CG takes many times the iterations or stalls
+    (the issue saw ``DIVERGED_INDEFINITE_PC``). A classical map is therefore not normalised
+    by default; give CG a network map with ``-pc_network_normalize false``.
 
     ``setUp`` builds the map (once per operator change) and ``reset`` drops it;
     :attr:`calls` counts the protocol calls.
