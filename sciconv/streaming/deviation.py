@@ -22,6 +22,15 @@ def windowed_inference(
     """The reference: for each ``t`` in ``ends``, ``model(x[..., t-window:t])``'s last ``n``
     outputs (one full forward pass per hop, as without streaming).
 
+    Notes
+    -----
+    This is the "normal inference" of the paper: every overlapping window is processed from
+    scratch, ``O(window)`` work per hop.
+
+    References
+    ----------
+    C. Kechris et al., "Don't Think It Twice" (StreamiNNC), arXiv:2408.03223, 2024.
+
     Examples
     --------
     >>> import torch
@@ -57,6 +66,11 @@ class Deviation:
     to the RMS of the windowed outputs), ``max_abs`` the largest ``|s - w|``, ``steps`` the
     number of hops compared and ``per_hop`` the outputs compared per hop; ``exact`` and
     ``issues`` are the streaming module's.
+
+    Examples
+    --------
+    >>> Deviation(0.02, 0.1, 10, 4, False, ("layer [0] ...",)).nrmse
+    0.02
     """
 
     nrmse: float

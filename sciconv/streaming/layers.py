@@ -198,6 +198,17 @@ class WindowedState:
 
     ``pad_left``/``pad_right`` are the paddings streamed (the model's own in ``'keep'`` mode,
     zero under signal padding); positions outside ``[0, T)`` read ``spec.fill``.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> state = WindowedState(parse_layer(0, nn.MaxPool1d(3, stride=1)), 0, 0)
+    >>> state.reset()
+    >>> state.step(torch.tensor([[[1.0, 5.0, 2.0, 0.0]]])).tolist()  # windows ending at 2, 3
+    [[[5.0, 5.0]]]
+    >>> state.step(torch.tensor([[[3.0]]])).tolist(), state.buf.tolist()  # cached tail: 2 inputs
+    ([[[3.0]]], [[[0.0, 3.0]]])
     """
 
     spec: LayerSpec

@@ -21,7 +21,19 @@ PADDINGS = ("keep", "signal")
 class StreamingInexactWarning(UserWarning):
     """A layer makes streaming inference differ from windowed inference (zero padding, or a
     stride/pooling window that straddles hop boundaries); the message names the layer and the
-    change that restores exactness."""
+    change that restores exactness.
+
+    Examples
+    --------
+    >>> import warnings
+    >>> from torch import nn
+    >>> from sciconv.streaming import StreamingInexactWarning, stream
+    >>> with warnings.catch_warnings(record=True) as caught:
+    ...     warnings.simplefilter("always")
+    ...     _ = stream(nn.Sequential(nn.Conv1d(1, 1, 3), nn.MaxPool1d(4)), hop=6)
+    >>> caught[0].category is StreamingInexactWarning, "multiple of 4" in str(caught[0].message)
+    (True, True)
+    """
 
 
 def _flatten(model: nn.Module, prefix: str = "") -> Iterator[tuple[str, nn.Module]]:
@@ -65,8 +77,29 @@ class StreamingCNN(nn.Module):
 
     Notes
     -----
+    Each conv or pooling layer keeps the tail of its input stream that its next output still
+    needs and the index of that output; a call appends the new samples, computes every output
+    ``j`` whose window ``[j s - p_l, j s - p_l + r)`` has arrived (padding reads outside the
+    stream), and drops what no later output reads. Pointwise layers see only the new outputs.
     The module shares its layers (and so its parameters, device and dtype) with the model it
     was built from; calls run under ``torch.no_grad()`` (the caches hold no autograd graph).
+
+    References
+    ----------
+    C. Kechris, J. Dan, J. Miranda, D. Atienza, "Don't Think It Twice: Exploit Shift
+    Invariance for Efficient Online Streaming Inference of CNNs", arXiv:2408.03223, 2024.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.streaming import stream
+    >>> online = stream(nn.Sequential(nn.Conv1d(1, 2, 3), nn.AvgPool1d(2)), hop=4)
+    >>> online.stride, online.receptive_field, online.outputs_per_hop
+    (2, 4, 2)
+    >>> [online(torch.zeros(1, 1, 4)).shape[-1] for _ in range(3)]  # the first call fills up
+    [1, 2, 2]
+    >>> online.reset()
     """
 
     def __init__(self, specs: list[LayerSpec], hop: int, padding: str, issues: list[str]):
@@ -298,6 +331,17 @@ def without_padding(model: nn.Sequential) -> nn.Sequential:
     Under signal padding this is the windowed reference: run on ``W + L_a`` samples it gives
     as many outputs as ``model`` on ``W``, and its last ones are what ``stream(model, hop,
     padding='signal')`` returns.
+
+    Notes
+    -----
+    A layer of padding ``p`` and stride ``s`` behind a cumulative stride ``S`` adds ``2 p S``
+    input samples to ``L_a``: signal padding feeds the network those past samples where zero
+    padding fed zeros (the paper trains with windows extended by ``L_a``).
+
+    References
+    ----------
+    C. Kechris et al., "Don't Think It Twice" (StreamiNNC), arXiv:2408.03223, 2024: signal
+    padding.
 
     Examples
     --------
