@@ -11,7 +11,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Sequence
-from importlib.metadata import version as _dist_version
+from typing import Any
 
 __all__ = ["SUBCOMMANDS", "main"]
 
@@ -26,14 +26,26 @@ SUBCOMMANDS: dict[str, str] = {
 }
 
 
-__version__ = _dist_version("sciconv")
+class _Version(argparse.Action):
+    """``--version``: the installed distribution's version, read only when asked for
+    (``importlib.metadata`` is the slowest import left on the ``--help`` path)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str, **kwargs: Any) -> None:
+        kwargs.setdefault("help", "show the installed version and exit")
+        super().__init__(option_strings, dest, nargs=0, default=argparse.SUPPRESS, **kwargs)
+
+    def __call__(self, parser: argparse.ArgumentParser, *args: Any, **kwargs: Any) -> None:
+        from importlib.metadata import version
+
+        print(f"sciconv {version('sciconv')}", flush=True)
+        parser.exit()
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sciconv", description="Convolution as an operator: tools and demonstrations."
     )
-    parser.add_argument("--version", action="version", version=f"sciconv {__version__}")
+    parser.add_argument("--version", action=_Version)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name, modname in SUBCOMMANDS.items():
         mod = importlib.import_module(modname, __name__)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 import time
 
-import numpy as np
-
 from ._common import Check, dumps
 
 HELP = "state-space kernels: agreement of every ssm_kernel method with dense Krylov (float64)"
@@ -26,6 +24,8 @@ def agreement_rows(N: int = 64, L: int = 4096, dt: float = 1e-3) -> list[dict]:
     chunked. HiPPO LegS/LegT/LagT/FouT (bilinear): the DPLR Cauchy method in the NPLR eigenbasis
     against the Krylov loop on the real dense matrix.
     """
+    import numpy as np
+
     from sciconv.ssm import hippo, nplr, s4d_init, ssm_kernel
 
     rng = np.random.default_rng(0)

@@ -18,8 +18,6 @@ import time
 import traceback
 from collections.abc import Callable
 
-import numpy as np
-
 from ._common import Check
 from .tour_interpret import interpret_section as _interpret
 from .tour_monarch import tour_lines as _monarch
@@ -35,6 +33,8 @@ HELP = "a guided tour of sciconv: each primitive and family checked against its 
 def _published(what: str, value: float, ref: float, digits: int, source: str = "NOVA") -> Check:
     """``value`` equals the figure ``ref`` published by ``source``, to its ``digits``
     significant digits."""
+    import numpy as np
+
     tol = 0.5 * 10 ** (np.floor(np.log10(abs(ref))) - digits + 1)
     return Check(
         f"{what} = {ref:,.2f} ({source}'s table) to {digits} significant digits, |diff| <= {tol:g}",
@@ -53,6 +53,8 @@ NOVA_KAPPA = {
 
 
 def _operator() -> Lines:
+    import numpy as np
+
     from sciconv import ConvOperator, dottest
 
     rng = np.random.default_rng(0)
@@ -79,6 +81,8 @@ def _operator() -> Lines:
 
 
 def _spectrum() -> Lines:
+    import numpy as np
+
     from sciconv import ConvOperator, conv_singular_values
 
     rng = np.random.default_rng(1)
@@ -109,6 +113,7 @@ def _spectrum() -> Lines:
 
 
 def _fft() -> Lines:
+    import numpy as np
     from scipy.signal import convolve
 
     from sciconv import fftconv
@@ -133,6 +138,8 @@ def _fft() -> Lines:
 
 def _vandermonde() -> Lines:
     from fractions import Fraction
+
+    import numpy as np
 
     from sciconv import cond, vandermonde
 
@@ -167,6 +174,7 @@ def _vandermonde() -> Lines:
 
 
 def _petsc() -> Lines:
+    import numpy as np
     import scipy.sparse.linalg as spla
 
     from sciconv import ConvOperator
@@ -198,6 +206,7 @@ def _poisson() -> Lines:
 
 
 def _dcdm_network() -> Lines:
+    import numpy as np
     import torch
 
     from pde import poisson_problem
@@ -267,6 +276,7 @@ def _dcdm_network() -> Lines:
 
 
 def _orthogonal() -> Lines:
+    import numpy as np
     import torch
 
     from sciconv import conv_singular_values
