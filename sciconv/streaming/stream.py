@@ -265,7 +265,9 @@ def stream(
     in both schemes (shift invariance of convolution, pooling and pointwise maps), so the
     values are computed by the same arithmetic. Zero padding breaks 1 (the cached activations
     were computed with zeros where windowed inference now sees signal); a misaligned stride
-    breaks 2 (the streamed outputs sit on a grid shifted by up to ``S - 1`` samples). A padded
+    breaks 2 (the streamed outputs sit on a grid shifted by up to ``S - 1`` samples; put end
+    to end they are still exactly the valid model run once on the whole stream, whose grid is
+    fixed, while windowed inference's grid moves with each window). A padded
     layer followed only by pointwise layers or kernels of span 1 stays exact in ``'keep'``
     mode: each of its outputs is read once, when emitted, with the same zeros at the newest
     edge that windowed inference has at the window's end (for ``W`` long enough that the

@@ -325,6 +325,28 @@ def test_padded_pooling_inside_the_network_warns_naming_it():
     assert exact.max_abs <= TOL
 
 
+@settings(deadline=None, max_examples=40, derandomize=True)
+@given(st.integers(1, 6), st.data())
+def test_pooling_shift_bound_holds_against_direct_pooling(k, data):
+    """|pool(u[a:a+k]) - pool(u[b:b+k])| <= bound for random signals and shifts |a-b| < k,
+    with max_pool1d / avg_pool1d of torch as the reference; the max bound is attained when the
+    maximum of the union lies outside the overlap."""
+    gen = torch.Generator().manual_seed(data.draw(st.integers(0, 10**6)))
+    u = torch.randn(2, 3, 40, dtype=F64, generator=gen)
+    a = data.draw(st.lists(st.integers(k, 40 - 2 * k), min_size=1, max_size=5))
+    b = [x + data.draw(st.integers(-(k - 1), k - 1)) for x in a]
+    for mode, pool in (
+        ("max", torch.nn.functional.max_pool1d),
+        ("avg", torch.nn.functional.avg_pool1d),
+    ):
+        bound = pooling_shift_bound(u, a, b, k, mode)
+        for i, (p, q) in enumerate(zip(a, b)):
+            diff = (pool(u[..., p : p + k], k) - pool(u[..., q : q + k], k))[..., 0].abs()
+            assert (diff <= bound[..., i] + 1e-12).all()
+    u = torch.tensor([[[0.0, 9.0, 1.0, 2.0, 0.0]]], dtype=F64)
+    assert pooling_shift_bound(u, [1], [2], 3, "max").item() == 9.0 - 2.0  # |9 - 2| attained
+
+
 def test_misaligned_strided_conv_names_the_layer():
     model = _eval64(
         nn.Sequential(nn.Conv1d(1, 2, 3), nn.Conv1d(2, 2, 3, stride=2), nn.MaxPool1d(2))
