@@ -63,6 +63,8 @@ def check_dt(dt: Any) -> Any:
                 "dt must be finite and > 0",
                 lambda: f"got {describe(dt)}",
             )
+    elif isinstance(dt, float):  # a Python float: no numpy (torch.compile traces it)
+        ok = math.isfinite(dt) and dt > 0
     else:
         arr = np.asarray(dt)
         if arr.dtype.kind not in "iuf":

@@ -125,6 +125,26 @@ def test_convssm_scan_conv_step_agree(device):
     assert torch.isfinite(layer.log_dt.grad).all() and layer.B.grad.abs().sum() > 0
 
 
+def test_convssm_and_lmu_layouts_are_transposes():
+    """layout='BLC' (time first, the layout before issue 19) is the default 'BCL' with the
+    channel and time axes swapped, in every mode (exactly: the same computation)."""
+    torch.manual_seed(12)
+    conv = ConvSSM(2, 3, 4, dtype=F64)
+    U = torch.randn(2, 2, 7, 4, 4, dtype=F64)
+    for mode in ("scan", "conv", "step"):
+        conv.layout = "BCL"
+        y = conv(U, mode)
+        conv.layout = "BLC"
+        assert torch.equal(conv(U.transpose(1, 2), mode), y.transpose(1, 2))
+    lmu = LMU(2, 3, order=4, parallel=True, dtype=F64)
+    x = torch.randn(2, 2, 9, dtype=F64)
+    for mode in ("step", "conv"):
+        lmu.layout = "BCL"
+        h = lmu(x, mode)
+        lmu.layout = "BLC"
+        assert torch.equal(lmu(x.transpose(1, 2), mode), h.transpose(1, 2))
+
+
 def test_convssm_1x1_is_a_diagonal_ssm():
     """With 1x1 kernels and one pixel, ConvSSM is the diagonal SSM Re(C Abar^l g B) + D: its
     output equals causal_conv with the dense Krylov kernel from ssm_kernel (1e-10)."""
