@@ -74,7 +74,6 @@ class LayerSpec:
     fill: float = 0.0
     padding_mode: str = "zeros"
     op: Any = None
-    in_channels: int | None = None
 
     @property
     def name(self) -> str:
@@ -142,7 +141,6 @@ invariant); stream the convolutional part and apply the head to its outputs
             0.0,
             module.padding_mode,
             conv,
-            module.in_channels,
         )
     if isinstance(module, (nn.MaxPool1d, nn.AvgPool1d)):
         if getattr(module, "ceil_mode", False):
