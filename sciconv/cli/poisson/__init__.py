@@ -25,7 +25,8 @@ HELP = "solve a 2D/3D pressure-Poisson problem with CG, ICC, GAMG, PyAMG and DCD
 
 #: What ``sciconv poisson --help`` says of PETSc options (its epilog).
 PETSC_HELP = """\
-PETSc options (PETSC_OPTIONS="..." or --petsc-options "...", the latter winning):
+PETSc options (PETSC_OPTIONS="..." or --petsc-options "...", the latter winning; a lone
+option needs "=", as in --petsc-options=-help):
   un-prefixed KSP/PC options (-ksp_monitor, -ksp_view, -ksp_converged_reason, -ksp_rtol,
   -pc_gamg_threshold, ...) reach every PETSc solve of the run; a prefix addresses one:
     -cg_      petsc-cg (cg with --dmda/mpiexec)     -jacobi_  jacobi
