@@ -16,10 +16,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .lazy import attach as _attach
-from .lazy import is_submodule as _is_submodule
 
 if TYPE_CHECKING:  # the real imports, for type checkers and readers
-    from . import generalized, hadamard, hyperbolic, hyperzzw, orthogonal, ssm, winograd
+    from . import (
+        generalized,
+        hadamard,
+        hyperbolic,
+        hyperzzw,
+        interpret,
+        monarch,
+        orthogonal,
+        ssm,
+        streaming,
+        subpixel,
+        winograd,
+    )
     from .dottest import dottest
     from .fft import FFTConvolver, fft_size, fftconv
     from .operator import DENSE_LIMIT, ConvOperator
@@ -76,12 +87,14 @@ _FAMILIES: tuple[str, ...] = (
     "hadamard",
     "hyperbolic",
     "hyperzzw",
+    "interpret",
+    "monarch",
     "orthogonal",
     "ssm",
+    "streaming",
+    "subpixel",
     "winograd",
 )
-#: families being added (issue 19's time): public, and in ``__all__``, once their package exists
-_NEW_FAMILIES: tuple[str, ...] = ("interpret", "monarch", "streaming", "subpixel")
 
 __all__ = [
     "DENSE_LIMIT",
@@ -104,19 +117,20 @@ __all__ = [
     "hadamard",
     "hyperbolic",
     "hyperzzw",
+    "interpret",
+    "monarch",
     "operator_norm",
     "orthogonal",
     "parse_point",
     "spectral_norm_power",
     "ssm",
+    "streaming",
+    "subpixel",
     "vandermonde",
     "vandermonde_apply",
     "vandermonde_det",
     "winograd",
 ]
 
-
-__all__ += [name for name in _NEW_FAMILIES if _is_submodule(__name__, name)]
-_FAMILIES += tuple(name for name in _NEW_FAMILIES if name in __all__)
 
 __getattr__, __dir__ = _attach(__name__, _ORIGIN, _FAMILIES)
