@@ -9,10 +9,10 @@
    * ``FFTConvolver``: sciconv's cached-spectrum FFT path (``method='fft'``), the anchor;
    * ``monarch o2`` / ``o3``: ``FFTConvolver(method='monarch', order=2/3)`` (same transform
      length ``fft_size(2L - 1)``, real input through a half-length complex transform);
-   * ``partial 50%`` / ``90%``: :class:`sciconv.monarch_sparse.PartialConv` semantics, the
+   * ``partial 50%`` / ``90%``: :class:`sciconv.monarch.sparse.PartialConv` semantics, the
      kernel truncated to ``L/2`` / ``L/10`` taps, by the Monarch convolver (order 2) on the
      shorter length ``fft_size(L + K - 1)``;
-   * ``fsparse 50%`` / ``90%``: :func:`sciconv.monarch_sparse.freq_sparse_conv` at
+   * ``fsparse 50%`` / ``90%``: :func:`sciconv.monarch.sparse.freq_sparse_conv` at
      sparsity 0.5 / 0.9 (order-2 grid, zero blocks skipped).
 
    Kernel spectra of the cached convolvers are computed before timing (a layer applying one
@@ -51,7 +51,7 @@ import torch.nn.functional as F
 
 from sciconv import FFTConvolver
 from sciconv.monarch import monarch_fft, monarch_rfft
-from sciconv.monarch_sparse import freq_sparse_conv
+from sciconv.monarch.sparse import freq_sparse_conv
 
 SIGNALS = 256  # batch 4 x 64 channels
 SUBSETS = ((4, 64), (4, 16), (4, 4), (4, 1), (1, 1))  # (batch, channels): 256, 64, 16, 4, 1

@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from .monarch import monarch_factors, monarch_fft, monarch_ifft, monarch_irfft, monarch_rfft
-from .monarch_tune import DEFAULT_TABLE, TuningTable
+from .monarch.tune import DEFAULT_TABLE, TuningTable
 from .validation import check_choice, check_positive_int, describe
 
 __all__ = ["METHODS", "MODES", "FFTConvolver", "fft_size", "fftconv"]
@@ -353,7 +353,7 @@ class FFTConvolver:
         matmuls (:func:`sciconv.monarch.monarch_fft`, real input through
         :func:`~sciconv.monarch.monarch_rfft`), on the same transform lengths. 'direct':
         summation by a grouped ``conv1d`` (one axis only). 'auto': the fastest of these,
-        measured once per key in a :class:`~sciconv.monarch_tune.TuningTable` (see Notes).
+        measured once per key in a :class:`~sciconv.monarch.tune.TuningTable` (see Notes).
         numpy input to 'monarch'/'direct' is computed with torch and returned as numpy.
     order : int
         Number of factors of each Monarch transform (2 or 3 in [1]_); a length with fewer
@@ -412,7 +412,7 @@ class FFTConvolver:
     The same convolution through matmuls (1080 = 2 * 540, 540 = 18 * 30) and by direct
     summation; 'auto' with an injected table is deterministic:
 
-    >>> from sciconv.monarch_tune import TuningTable
+    >>> from sciconv.monarch.tune import TuningTable
     >>> mono = FFTConvolver(k, 1000, mode="causal", method="monarch")
     >>> bool(np.allclose(mono(xs), conv(xs), rtol=0, atol=1e-12))
     True

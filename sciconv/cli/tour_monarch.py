@@ -17,7 +17,7 @@ def tour_lines() -> Lines:
 
     from sciconv import FFTConvolver, dottest
     from sciconv.monarch import monarch_factors, monarch_fft, monarch_rfft
-    from sciconv.monarch_sparse import FreqSparseConv, PartialConv, freq_sparse_mask
+    from sciconv.monarch.sparse import FreqSparseConv, PartialConv, freq_sparse_mask
 
     gen = torch.Generator().manual_seed(0)
     lines: Lines = []

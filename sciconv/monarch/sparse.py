@@ -18,12 +18,13 @@ import numbers
 from typing import Any
 
 import numpy as np
-import scipy.sparse.linalg as spla
 import torch
 
-from .fft import FFTConvolver, _prepare_kernel, fft_size
-from .monarch import dft_matrix, monarch_factors, twiddle_matrix
-from .validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, describe
+from ._linop import SPARSE_MODES, _kernel_1d, _prepare, _SparseOp
+from .dft import dft_matrix, twiddle_matrix
+from .factors import monarch_factors
+from .partial import PartialConv
 
 __all__ = [
     "FreqSparseConv",
@@ -33,15 +34,13 @@ __all__ = [
     "freq_sparse_mask",
 ]
 
-SPARSE_MODES = ("causal", "circular")
-
 
 def check_sparsity(sparsity: Any) -> float:
     """Return ``sparsity`` as a float after checking it lies in ``[0, 1)``.
 
     Examples
     --------
-    >>> from sciconv.monarch_sparse import check_sparsity
+    >>> from sciconv.monarch.sparse import check_sparsity
     >>> check_sparsity(0.5)
     0.5
     >>> check_sparsity(1.0)
@@ -87,7 +86,7 @@ def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, 
 
     Examples
     --------
-    >>> from sciconv.monarch_sparse import freq_sparse_mask
+    >>> from sciconv.monarch.sparse import freq_sparse_mask
     >>> mask, (N1, N2) = freq_sparse_mask(64, 0.5)
     >>> (N1, N2), mask.reshape(N2, N1).sum(1).tolist()  # kept frequencies per block
     ((8, 8), [8.0, 8.0, 1.0, 0.0, 0.0, 0.0, 8.0, 8.0])
@@ -152,12 +151,6 @@ class _Plan:
         return y / self.N
 
 
-def _prepare(k: torch.Tensor, n: int, mode: str) -> tuple[torch.Tensor, int]:
-    """Kernel folded (circular) or truncated (causal) to <= n taps, and the transform length."""
-    kp = _prepare_kernel(k, (k.ndim - 1,), (n,), mode)
-    return kp, (n if mode == "circular" else fft_size(n + kp.shape[-1] - 1))
-
-
 def freq_sparse_conv(
     x: torch.Tensor, k: torch.Tensor, sparsity: float, mode: str = "causal"
 ) -> torch.Tensor:
@@ -217,7 +210,7 @@ def freq_sparse_conv(
 
     >>> import numpy as np
     >>> import torch
-    >>> from sciconv.monarch_sparse import freq_sparse_conv
+    >>> from sciconv.monarch.sparse import freq_sparse_conv
     >>> x, k = torch.randn(3, 100, dtype=torch.float64), torch.randn(100, dtype=torch.float64)
     >>> y = freq_sparse_conv(x, k, 0.0)
     >>> ref = np.stack([np.convolve(r, k.numpy())[:100] for r in x.numpy()])
@@ -249,37 +242,6 @@ def freq_sparse_conv(
         return y
     y = plan.apply(x.to(cdtype), Hg)
     return y.real if real else y
-
-
-class _SparseOp(spla.LinearOperator):
-    """Shared LinearOperator plumbing: float64/complex128 matvec through torch."""
-
-    def _torch(self, v: np.ndarray) -> torch.Tensor:
-        return torch.as_tensor(np.asarray(v).reshape(-1).copy())
-
-    def to_dense(self) -> np.ndarray:
-        """The ``n x n`` matrix (columns are images of unit vectors; small ``n`` only)."""
-        eye = torch.eye(self.shape[1], dtype=torch.float64)
-        return self._apply(eye, adjoint=False).numpy().T.copy()
-
-    def _matvec(self, v: np.ndarray) -> np.ndarray:
-        return self._apply(self._torch(v)[None], adjoint=False)[0].numpy()
-
-    def _rmatvec(self, v: np.ndarray) -> np.ndarray:
-        return self._apply(self._torch(v)[None], adjoint=True)[0].numpy()
-
-    def _matmat(self, V: np.ndarray) -> np.ndarray:
-        return self._apply(self._torch(np.asarray(V).T).reshape(V.shape[1], -1), False).numpy().T
-
-    def _rmatmat(self, V: np.ndarray) -> np.ndarray:
-        return self._apply(self._torch(np.asarray(V).T).reshape(V.shape[1], -1), True).numpy().T
-
-
-def _kernel_1d(k: Any) -> torch.Tensor:
-    kt = torch.as_tensor(np.asarray(k) if not isinstance(k, torch.Tensor) else k)
-    if kt.ndim != 1 or kt.shape[0] < 1 or not (kt.dtype.is_floating_point or kt.is_complex()):
-        raise ValueError(f"k must be a non-empty 1-d float or complex kernel, got {describe(k)}")
-    return kt.to(torch.complex128 if kt.is_complex() else torch.float64).detach()
 
 
 class FreqSparseConv(_SparseOp):
@@ -319,7 +281,7 @@ class FreqSparseConv(_SparseOp):
     --------
     >>> import numpy as np
     >>> from sciconv import dottest
-    >>> from sciconv.monarch_sparse import FreqSparseConv
+    >>> from sciconv.monarch.sparse import FreqSparseConv
     >>> A = FreqSparseConv(np.random.default_rng(0).standard_normal(64), 64, 0.5)
     >>> A.shape, round(A.sparsity, 3), bool(dottest(A, rng=0) < 1e-13)
     ((64, 64), 0.492, True)
@@ -345,86 +307,3 @@ class FreqSparseConv(_SparseOp):
     def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
         y = self._plan.apply(x.to(torch.complex128), self._Hg_adj if adjoint else self._Hg)
         return y.real if self._real and not x.is_complex() else y
-
-
-class PartialConv(_SparseOp):
-    """Convolution with the kernel truncated to its first ``K`` taps, as a ``LinearOperator``.
-
-    Parameters
-    ----------
-    k : array_like or torch.Tensor
-        1-d kernel of ``m >= K`` taps.
-    n : int
-        Signal length.
-    K : int
-        Taps kept, ``1 <= K <= m``.
-    mode : {'causal', 'circular'}
-    method : {'monarch', 'fft', 'direct', 'auto'}
-        How the convolution is computed (:class:`sciconv.FFTConvolver`).
-    order : int
-        Monarch order.
-
-    Notes
-    -----
-    The operator is exactly the causal (or circular) convolution with :math:`k_{0..K-1}`. The
-    saving is the transform length: causal mode zero-pads to ``fft_size(n + K - 1)`` instead
-    of ``fft_size(n + m - 1)``, and only ``K`` taps are stored. On the order-2 grid the
-    truncated kernel fills only rows :math:`j_1 < \\lceil K/N_2 \\rceil`. The adjoint is the
-    correlation with the same taps: :math:`(A^H y)_s = \\sum_{i<K} \\bar k_i y_{s+i}` (causal,
-    the ``full`` convolution with the reversed conjugate kernel, cut at ``K - 1``), or the
-    circular convolution with :math:`\\bar k_{-j \\bmod n}` (circular).
-
-    References
-    ----------
-    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
-       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
-
-    Examples
-    --------
-    >>> import numpy as np
-    >>> from sciconv import dottest
-    >>> from sciconv.monarch_sparse import PartialConv
-    >>> k = np.random.default_rng(0).standard_normal(1000)
-    >>> A = PartialConv(k, 1000, K=100)
-    >>> x = np.random.default_rng(1).standard_normal(1000)
-    >>> bool(np.abs(A @ x - np.convolve(x, k[:100])[:1000]).max() < 1e-12)
-    True
-    >>> A.fft_shape, bool(dottest(A, rng=0) < 1e-13)  # fft_size(1099), not fft_size(1999)
-    ((1125,), True)
-    """
-
-    def __init__(
-        self,
-        k: Any,
-        n: int,
-        K: int,
-        mode: str = "causal",
-        method: str = "monarch",
-        *,
-        order: int = 2,
-    ) -> None:
-        self.mode = check_choice("mode", mode, SPARSE_MODES)
-        n = check_positive_int("n", n)
-        kt = _kernel_1d(k)
-        K = check_positive_int("K", K)
-        if K > kt.shape[0]:
-            raise ValueError(f"K must be at most the kernel length {kt.shape[0]}, got {K}")
-        self.K, self.kernel = K, kt[:K]
-        self._fwd = FFTConvolver(self.kernel, n, mode, method=method, order=order)
-        if mode == "causal":
-            self._adj = FFTConvolver(
-                self.kernel.flip(0).conj(), n, "full", method=method, order=order
-            )
-        else:
-            folded = _prepare_kernel(self.kernel, (0,), (n,), "circular")
-            folded = torch.nn.functional.pad(folded, (0, n - folded.shape[0]))
-            rev = torch.roll(folded.flip(0), 1).conj()  # rev[j] = conj(folded[-j mod n])
-            self._adj = FFTConvolver(rev, n, "circular", method=method, order=order)
-        self.fft_shape = self._fwd.fft_shape
-        super().__init__(np.complex128 if kt.is_complex() else np.float64, (n, n))
-
-    def _apply(self, x: torch.Tensor, adjoint: bool) -> torch.Tensor:
-        if not adjoint:
-            return self._fwd(x)
-        y = self._adj(x)
-        return y[..., self.K - 1 : self.K - 1 + self.shape[0]] if self.mode == "causal" else y

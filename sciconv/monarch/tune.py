@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
-from .validation import check_positive_int, describe
+from ..validation import check_positive_int, describe
 
 __all__ = ["DEFAULT_TABLE", "TuningTable"]
 
@@ -36,7 +36,7 @@ class TuningTable:
     Candidates are callables; the fastest one's name is stored and returned:
 
     >>> import time
-    >>> from sciconv.monarch_tune import TuningTable
+    >>> from sciconv.monarch.tune import TuningTable
     >>> table = TuningTable(repeats=1)
     >>> slow = lambda: time.sleep(0.02)
     >>> table.choose(("cpu", 1024), {"slow": slow, "fast": lambda: None})

@@ -16,7 +16,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..fft import METHODS, FFTConvolver
-from ..monarch_sparse import check_sparsity, freq_sparse_conv
+from ..monarch.sparse import check_sparsity, freq_sparse_conv
 from ..validation import check_float_dtype, check_input_dtype, check_positive_int, describe
 from .apply import causal_conv
 
@@ -82,7 +82,7 @@ class LongConv(nn.Module):
         Monarch order for ``method='monarch'`` (and 'auto').
     freq_sparsity : float
         In [0, 1): if positive, the kernel's spectrum is block-masked and the convolution
-        computed by :func:`sciconv.monarch_sparse.freq_sparse_conv` (zero blocks skipped); the
+        computed by :func:`sciconv.monarch.sparse.freq_sparse_conv` (zero blocks skipped); the
         layer is then a different (sparser) model, not an approximation of the dense one.
     device, dtype
 
@@ -94,7 +94,7 @@ class LongConv(nn.Module):
     is :math:`y = \\tilde k \\circledast u + D u`, :math:`\\tilde k` the kernel with its
     spectrum masked on the central (high-frequency) blocks of the Monarch grid, convolved
     circularly at the zero-padded length and cut to ``L`` (see
-    :func:`~sciconv.monarch_sparse.freq_sparse_conv`, after FlashFFTConv [2]_).
+    :func:`~sciconv.monarch.sparse.freq_sparse_conv`, after FlashFFTConv [2]_).
 
     References
     ----------

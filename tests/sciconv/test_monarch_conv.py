@@ -19,8 +19,8 @@ from hypothesis import strategies as st
 
 from sciconv import dottest
 from sciconv.fft import MODES, FFTConvolver, fft_size
-from sciconv.monarch_sparse import FreqSparseConv, PartialConv, freq_sparse_conv
-from sciconv.monarch_tune import TuningTable
+from sciconv.monarch.sparse import FreqSparseConv, PartialConv, freq_sparse_conv
+from sciconv.monarch.tune import TuningTable
 
 TOL = 1e-12
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from sciconv.monarch_sparse import FreqSparseConv
+from sciconv.monarch.sparse import FreqSparseConv
 from sciconv.ssm import S4D, LongConv
 
 TOL = 1e-12
