@@ -101,7 +101,10 @@ class PoincareLinear(nn.Module):
     manual_backward : bool
         Use the hand-derived backward (:class:`~sciconv.hyperbolic.fc.PoincareFCFunction`).
     check_input : bool
-        Raise ``ValueError`` when an input point lies outside the ball.
+        Raise ``ValueError`` when an input point lies outside the ball. Traced by
+        ``torch.compile`` or ``torch.export``, the check is an assertion in the graph
+        (``RuntimeError`` when the program runs); on ``meta`` it is skipped; ``False`` (or
+        ``with sciconv.validation.value_checks(False)``) removes it and its host sync on a GPU.
 
     Notes
     -----
@@ -281,7 +284,10 @@ class PoincareConv2d(nn.Module):
     manual_backward : bool
         Use the hand-derived backward Functions.
     check_input : bool
-        Raise ``ValueError`` when an input pixel lies outside the ball.
+        Raise ``ValueError`` when an input pixel lies outside the ball. Traced by
+        ``torch.compile`` or ``torch.export``, the check is an assertion in the graph
+        (``RuntimeError`` when the program runs); on ``meta`` it is skipped; ``False`` (or
+        ``with sciconv.validation.value_checks(False)``) removes it and its host sync on a GPU.
 
     Notes
     -----
