@@ -56,6 +56,17 @@ def dft_matrix(
 
     Built in float64 from ``j k mod n`` (no large angles), cached per (n, device, dtype).
 
+    Notes
+    -----
+    As used by the Monarch DFT [1]_: reducing :math:`jk` modulo :math:`n` before forming the
+    angle keeps every entry within a
+    rounding of the exact root (``exp(-2j*pi*j*k/n)`` with large :math:`jk` loses digits).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
     Examples
     --------
     >>> import torch
@@ -78,6 +89,16 @@ def twiddle_matrix(
     dtype: torch.dtype = torch.complex128,
 ) -> torch.Tensor:
     """Twiddle factors ``T[k1, j2] = exp(-2 pi i k1 j2 / (n1 m))`` (``+`` if inverse), cached.
+
+    Notes
+    -----
+    The diagonal between the two matmuls of an order-2 step of :func:`monarch_fft` [1]_:
+    :math:`\\omega_n^{k_1 j_2}` with :math:`n = n_1 m` (built from :math:`k_1 j_2 \\bmod n`).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
@@ -193,7 +214,7 @@ def monarch_fft(
     .. math:: X_{k_1 + n_1 k_2} = \sum_{j_2} \omega_m^{j_2 k_2}\,
               \Big[\omega_n^{j_2 k_1} \sum_{j_1} \omega_{n_1}^{j_1 k_1} x_{m j_1 + j_2}\Big].
 
-    So: reshape ``x`` to ``(n_1, m)``, multiply by the ``n_1 x n_1`` DFT matrix from the
+    So [1]_: reshape ``x`` to ``(n_1, m)``, multiply by the ``n_1 x n_1`` DFT matrix from the
     left, multiply elementwise by the twiddles :math:`\omega_n^{k_1 j_2}`, apply the length
     ``m`` DFT along rows (recursively: a dense matmul when ``m`` is the last factor) and
     read the result out transposed. The work is :math:`n \sum_i n_i` complex multiply-adds
@@ -232,6 +253,17 @@ def monarch_ifft(
 
     Same parameters and dtypes as :func:`monarch_fft` (the conjugate roots, then ``1/n``).
 
+    Notes
+    -----
+    :math:`x_j = \\frac1n \\sum_k X_k \\omega_n^{-jk}`: the factorisation of
+    :func:`monarch_fft` [1]_ with :math:`\\omega_n` replaced by :math:`\\bar\\omega_n` in every
+    DFT matrix and twiddle, and one scaling by :math:`1/n` at the end.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
     Examples
     --------
     >>> import torch
@@ -269,7 +301,13 @@ def monarch_rfft(
     With :math:`z_j = x_{2j} + i x_{2j+1}` and :math:`Z = \mathrm{DFT}_{n/2}(z)`, the
     transforms of the even and odd samples are :math:`E_k = (Z_k + \bar Z_{n/2-k})/2` and
     :math:`O_k = (Z_k - \bar Z_{n/2-k})/(2i)`, and :math:`X_k = E_k + \omega_n^k O_k` for
-    :math:`k = 0..n/2` (indices mod ``n/2``); the post-processing is elementwise.
+    :math:`k = 0..n/2` (indices mod ``n/2``); the post-processing is elementwise, the
+    transform a Monarch one [1]_.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
@@ -318,6 +356,19 @@ def monarch_irfft(
     ``n = 2 (len - 1)``); as in ``torch.fft.irfft`` the imaginary parts of the zero (and, for
     even ``n``, the Nyquist) frequency are ignored. Returns float64 for complex128 input,
     float32 otherwise.
+
+    Notes
+    -----
+    For even ``n`` the inverse of the packing of :func:`monarch_rfft` [1]_: with
+    :math:`E_k = (X_k + \\bar X_{n/2-k})/2` and :math:`O_k = (X_k - \\bar X_{n/2-k})
+    \\omega_n^{-k}/2`, :math:`z = \\mathrm{IDFT}_{n/2}(E + iO)` gives
+    :math:`x_{2j} = \\mathrm{Re}\\,z_j`, :math:`x_{2j+1} = \\mathrm{Im}\\,z_j`. Odd ``n``
+    rebuilds the Hermitian spectrum and takes one complex inverse of length ``n``.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------

@@ -54,6 +54,18 @@ def monarch_factors(n: int, order: int = 2, *, strict: bool = True) -> tuple[int
     tuple of int
         The factors, minimising the largest ``|log n_i - log(n)/p|`` (first found on ties).
 
+    Notes
+    -----
+    A Monarch DFT [1]_ of order ``p`` costs :math:`n \\sum_i n_i` complex multiply-adds, smallest
+    when every :math:`n_i` is near :math:`n^{1/p}` (:math:`2 n^{3/2}` at order 2,
+    :math:`3 n^{4/3}` at order 3); the search runs over the divisors of ``n``. A factor above
+    ``DENSE_DFT_LIMIT`` is refused (its dense matrix alone would take gigabytes).
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
+
     Examples
     --------
     >>> from sciconv.monarch import monarch_factors

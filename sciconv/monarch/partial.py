@@ -40,13 +40,14 @@ class PartialConv(_SparseOp):
 
     Notes
     -----
-    The operator is exactly the causal (or circular) convolution with :math:`k_{0..K-1}`. The
-    saving is the transform length: causal mode zero-pads to ``fft_size(n + K - 1)`` instead
-    of ``fft_size(n + m - 1)``, and only ``K`` taps are stored. On the order-2 grid the
-    truncated kernel fills only rows :math:`j_1 < \\lceil K/N_2 \\rceil`. The adjoint is the
-    correlation with the same taps: :math:`(A^H y)_s = \\sum_{i<K} \\bar k_i y_{s+i}` (causal,
-    the ``full`` convolution with the reversed conjugate kernel, cut at ``K - 1``), or the
-    circular convolution with :math:`\\bar k_{-j \\bmod n}` (circular).
+    A partial convolution [1]_ is exactly the causal (or circular) convolution with
+    :math:`k_{0..K-1}`. The saving is the transform length: causal mode zero-pads to
+    ``fft_size(n + K - 1)`` instead of ``fft_size(n + m - 1)``, and only ``K`` taps are stored.
+    On the order-2 grid the truncated kernel fills only rows :math:`j_1 < \\lceil K/N_2
+    \\rceil`. The adjoint is the correlation with the same taps:
+    :math:`(A^H y)_s = \\sum_{i<K} \\bar k_i y_{s+i}` (causal: the ``full`` convolution with
+    the reversed conjugate kernel, cut at ``K - 1``), or the circular convolution with
+    :math:`\\bar k_{-j \\bmod n}` (circular).
 
     References
     ----------

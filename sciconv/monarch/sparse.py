@@ -74,7 +74,8 @@ def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, 
 
     Notes
     -----
-    Frequency :math:`k = k_1 + N_1 k_2` lies in block :math:`b(k) = k_2 = \lfloor k/N_1
+    After the frequency-sparse convolutions of [1]_: frequency :math:`k = k_1 + N_1 k_2` lies in
+    block :math:`b(k) = k_2 = \lfloor k/N_1
     \rfloor` (``N_2`` blocks of ``N_1`` consecutive frequencies). The central band
     :math:`C = [c_0, N_2 - c_0)` holds the :math:`z` highest-frequency blocks, :math:`z` the
     largest count :math:`\le` ``sparsity`` :math:`N_2` with the parity of :math:`N_2`. A
@@ -83,6 +84,11 @@ def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, 
     stays real. Every column :math:`c_0 < k_2 < N_2 - c_0` of the grid is zero (for
     :math:`k_1 \ne 0` the mirror lies in block :math:`N_2 - 1 - k_2`, for :math:`k_1 = 0` in
     :math:`N_2 - k_2`); column :math:`c_0` keeps one entry.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
@@ -187,7 +193,7 @@ def freq_sparse_conv(
     wrap-around terms from taps :math:`j > N - n`; for ``sparsity = 0`` it is the causal
     convolution.
 
-    On the grid :math:`j = N_2 j_1 + j_2`, :math:`k = k_1 + N_1 k_2` the forward transform is
+    On the grid [1]_ :math:`j = N_2 j_1 + j_2`, :math:`k = k_1 + N_1 k_2` the forward transform is
     :math:`F_{N_1}` from the left, twiddles :math:`\omega_N^{k_1 j_2}`, :math:`F_{N_2}` from
     the right; the inverse the same backwards with conjugates. The spectrum product is zero
     on every column :math:`k_2` of :math:`\tilde H` that the mask zeroes, so the forward
@@ -273,9 +279,15 @@ class FreqSparseConv(_SparseOp):
 
     Notes
     -----
-    The adjoint is the same computation with the conjugate masked spectrum
+    The operator of [1]_'s frequency-sparse convolution. The adjoint is the same computation with
+    the conjugate masked spectrum
     :math:`\\overline{M \\odot H}` (the correlation with :math:`\\tilde k`), restricted and
     padded the same way, so it is exact; :func:`sciconv.dottest` checks it.
+
+    References
+    ----------
+    .. [1] D. Y. Fu, H. Kumbong, E. Nguyen and C. Ré, "FlashFFTConv: Efficient Convolutions
+       for Long Sequences with Tensor Cores", ICLR 2024. arXiv:2311.05908.
 
     Examples
     --------
