@@ -186,13 +186,37 @@ def _cases() -> dict[str, tuple[Factory, Inputs]]:
 
 CASES = _cases()
 
+
+def _mode_cases() -> dict[str, tuple[Factory, Inputs, dict[str, Any]]]:
+    """The other ``forward`` modes of the SSM layers (the matrix above runs the default)."""
+    import sciconv.ssm as ssm
+
+    seq, video = _randn(2, 2, 4), _randn(1, 2, 3, 4, 4)
+    return {
+        "S4D(mode='scan')": (lambda **k: ssm.S4D(2, 4, **k), seq, {"mode": "scan"}),
+        "S4D(mode='step')": (lambda **k: ssm.S4D(2, 4, **k), seq, {"mode": "step"}),
+        "LSSL(mode='step')": (lambda **k: ssm.LSSL(2, 4, **k), seq, {"mode": "step"}),
+        "ConvSSM(mode='conv')": (lambda **k: ssm.ConvSSM(2, 3, 4, **k), video, {"mode": "conv"}),
+        "ConvSSM(mode='step')": (lambda **k: ssm.ConvSSM(2, 3, 4, **k), video, {"mode": "step"}),
+        "LMU(parallel=True, mode='conv')": (
+            lambda **k: ssm.LMU(2, 3, order=4, parallel=True, **k),
+            seq,
+            {"mode": "conv"},
+        ),
+    }
+
+
+MODE_CASES = _mode_cases()
+
 #: (layer, check) -> (reason, regex the error must match). The reason is also in the layer's
 #: docstring. Empty when every layer passes every check.
+_VANDERMONDE = (
+    "sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace",
+    r"non-Tensor",
+)
 LIMITS: dict[tuple[str, str], tuple[str, str]] = {
-    ("S4D", "compile"): (
-        "sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace",
-        r"non-Tensor",
-    ),
+    ("S4D", "compile"): _VANDERMONDE,
+    ("ConvSSM(mode='conv')", "compile"): _VANDERMONDE,
 }
 
 
@@ -210,7 +234,7 @@ def exported_layers() -> dict[str, type]:
 
 def build(name: str, dtype: torch.dtype = F64, device: Any = "cpu") -> tuple[nn.Module, tuple]:
     """The case's layer (seeded, eval mode) and inputs."""
-    make, inputs = CASES[name]
+    make, inputs = CASES[name] if name in CASES else MODE_CASES[name][:2]
     torch.manual_seed(0)
     layer = make(dtype=dtype, device=device)
     layer.eval()
@@ -224,23 +248,24 @@ def _rel(a: torch.Tensor, b: torch.Tensor) -> float:
 def run_check(name: str, check: str) -> None:
     """Run one check of the matrix; raise (AssertionError or the tracer's error) on failure."""
     layer, x = build(name)
+    kw = MODE_CASES[name][2] if name in MODE_CASES else {}
     with torch.no_grad():
-        want = layer(*x)
+        want = layer(*x, **kw)
     if check == "meta":
         meta_layer, xm = build(name, device="meta")
-        got = meta_layer(*xm)
+        got = meta_layer(*xm, **kw)
         assert got.device.type == "meta", f"{name}: output on {got.device}"
         assert got.shape == want.shape, f"{name}: meta shape {got.shape} != {want.shape}"
         return
     if check == "export":
-        program = torch.export.export(layer, x)
+        program = torch.export.export(layer, x, kwargs=kw)
         with torch.no_grad():
-            got = program.module()(*x)
+            got = program.module()(*x, **kw)
     elif check == "compile":
         torch._dynamo.reset()
         compiled = torch.compile(layer, fullgraph=True, backend="eager")
         with torch.no_grad():
-            got = compiled(*x)
+            got = compiled(*x, **kw)
     else:
         raise ValueError(f"check must be 'meta', 'export' or 'compile', got {check!r}")
     assert got.shape == want.shape and got.dtype == want.dtype
@@ -259,7 +284,7 @@ def test_every_exported_layer_has_a_case() -> None:
 
 def _params(checks: tuple[str, ...]) -> list[Any]:
     out = []
-    for name in CASES:
+    for name in [*CASES, *MODE_CASES]:
         for check in checks:
             marks = [pytest.mark.slow] if (name, check) in SLOW else []
             out.append(pytest.param(name, check, marks=marks, id=f"{name}-{check}"))
@@ -277,7 +302,7 @@ def test_deploy_matrix(name: str, check: str) -> None:
     with pytest.raises(Exception) as info:
         run_check(name, check)
     assert re.search(pattern, str(info.value)), f"{name} {check} failed otherwise: {info.value}"
-    doc = inspect.getdoc(exported_layers()[name]) or ""
+    doc = inspect.getdoc(exported_layers()[name.split("(")[0]]) or ""
     assert reason in " ".join(doc.split()), f"{name}'s docstring must state: {reason}"
 
 

@@ -27,7 +27,7 @@ from ..validation import (
 from .apply import LAYOUTS, causal_conv
 from .discretize import discretize
 from .hippo import hippo
-from .kernels import ssm_kernel
+from .kernels import krylov_doubling
 
 __all__ = ["LMU", "LMUState"]
 
@@ -88,7 +88,7 @@ class LMU(nn.Module):
 
     In parallel mode :math:`e_h = e_m = 0`, :math:`W_h = 0` and
     :math:`m_t = \\sum_{j \\le t} \\bar A^j \\bar B u_{t-j}` (kernel by
-    :func:`sciconv.ssm.ssm_kernel` with ``C = I``).
+    :func:`sciconv.ssm.krylov_doubling` with ``C = I``).
 
     References
     ----------
@@ -174,9 +174,15 @@ class LMU(nn.Module):
         return h, LMUState(h, m, state.t + 1)
 
     def memory_kernel(self, L: int) -> torch.Tensor:
-        """Impulse responses of the memory, (order, L): ``Abar^l Bbar``."""
+        """Impulse responses of the memory, (order, L): ``Abar^l Bbar``.
+
+        By :func:`sciconv.ssm.krylov_doubling` from the stored ZOH pair (the one the step mode
+        uses), so no discretisation (whose scaling and squaring reads a norm) runs per call and
+        the 'conv' mode traces under ``torch.export`` and ``torch.compile(fullgraph=True)``.
+        """
+        L = check_positive_int("L", L)
         eye = torch.eye(self.order, dtype=self.A.dtype, device=self.A.device)
-        return ssm_kernel(self.A, self.B, eye, 1.0, L, "krylov_doubling", "zoh")
+        return krylov_doubling(self.Abar, self.Bbar, eye, L)
 
     def forward(self, x: torch.Tensor, mode: str = "step") -> torch.Tensor:
         """Hidden states (B, hidden, L) for ``x`` (B, input, L) (``layout='BCL'``; (B, L, .)
