@@ -27,7 +27,8 @@
    (Linux; this sees torch's allocations, which ``tracemalloc`` does not), after glibc's
    ``malloc_trim(0)`` has returned freed heap memory, measured after the timed runs.
 
-2. Accuracy of the float32 paths against a float64 reference at ``L = 4096``.
+2. What ``method='auto'`` picks at L = 1024, 4096, 16384, and the accuracy of the float32 paths
+   against a float64 reference at ``L = 4096``.
 3. Half precision: :func:`sciconv.monarch.monarch_fft` of float16/bfloat16 input (operands
    rounded to half, float32 accumulation) against the float64 FFT, beside the input-rounding
    floor and torch's own half-precision FFT where it exists.
@@ -194,6 +195,23 @@ def bench_table(lengths, budget: float) -> list[str]:
     return t_lines + [""] + m_lines
 
 
+def auto_lines(lengths=(1024, 4096, 16384)) -> list[str]:
+    """What method='auto' picks (fresh table per length, full batch) and the times it measured."""
+    from sciconv.monarch.tune import TuningTable
+
+    gen = torch.Generator().manual_seed(3)
+    out = ["method='auto' (a fresh TuningTable, best of 2 after a warm-up, full 256 signals):"]
+    for L in lengths:
+        x, k = torch.randn(4, 64, L, generator=gen), torch.randn(64, L, generator=gen)
+        table = TuningTable()
+        conv = FFTConvolver(k, L, "causal", method="auto", tuning=table)
+        conv(x)
+        times = table.timings[conv.tuning_key(x)]
+        shown = ", ".join(f"{m} {t * 1e3:.1f} ms" for m, t in times.items())
+        out.append(f"  L={L:>6}: picks {conv.last_method!r} ({shown})")
+    return out
+
+
 def accuracy_lines(L: int = 4096) -> list[str]:
     gen = torch.Generator().manual_seed(1)
     x = torch.randn(4, 64, L, dtype=torch.float64, generator=gen)
@@ -263,6 +281,7 @@ def main() -> None:
     print("\npeak extra resident memory of one call, MiB (* = scaled):")
     print("\n".join(table[len(lengths) + 3 :]))
     print()
+    print("\n".join(auto_lines((1024,) if args.quick else (1024, 4096, 16384))))
     print("\n".join(accuracy_lines()))
     print("\n".join(half_lines((4096,) if args.quick else (4096, 65536))))
     total = time.perf_counter() - t0
