@@ -365,3 +365,38 @@ def test_poisson_help_lists_the_prefixes(capsys):
     assert "--petsc-options" in text and "PETSC_OPTIONS" in text
     for prefix in ("-cg_", "-jacobi_", "-icc_", "-gamg_", "-dcdm_"):
         assert re.search(rf"(^|\s){prefix}\s", text, re.M), prefix
+
+
+def _readme_petsc_commands():
+    """README's shell lines that hand PETSc options to the command, and the example's line."""
+    text = (ROOT / "README.md").read_text()
+    blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
+    lines = [ln for b in blocks for ln in b.splitlines() if ln.split()[:1] != ["#"]]
+    cmds = [ln for ln in lines if "petsc-options" in ln or ln.startswith("PETSC_OPTIONS=")]
+    example = re.search(r"`(python examples/petsc_options\.py [^`]*)`", text)
+    assert len(cmds) >= 3 and example, cmds
+    return [*cmds, example.group(1)]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("command", _readme_petsc_commands())
+def test_readme_petsc_command_lines_run_as_printed(command):
+    """Each README command line with PETSc options runs as printed (through bash, with the
+    venv's `sciconv` and `python` first on PATH): exit status 0, no unused option, and the
+    output its options ask for (monitor lines, reasons, views, -log_view's events, -help's
+    plug-in options). About 5 s each on an idle machine."""
+    env = {"PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}"}
+    proc = _run(["bash", "-o", "pipefail", "-c", command], env=env, timeout=600)
+    out = proc.stdout + proc.stderr
+    assert proc.returncode == 0, out[-3000:]
+    assert _unused(out) == [], out[-3000:]
+    expect = {
+        "-ksp_monitor": r"KSP Residual norm",
+        "-ksp_converged_reason": r"solve converged due to CONVERGED_RTOL",
+        "ksp_view": r"KSP Object: \(?",
+        "-log_view": r"^KSPSolve\s+\d+",
+        "-help": r"-dcdm_pc_network_map <now",
+    }
+    for option, pattern in expect.items():
+        if option in command:
+            assert re.search(pattern, out, re.M), (option, out[-3000:])
