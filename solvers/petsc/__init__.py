@@ -10,6 +10,8 @@ spaces, converged reasons, :func:`ksp_solve`); the other modules build on it:
 * :mod:`~solvers.petsc.gather`, :mod:`~solvers.petsc.halo`, :mod:`~solvers.petsc.coarse` --
   how a map meets a distributed vector (gather to rank 0; per-rank network on a halo-grown
   box; the distributed two-level coarse correction).
+* :mod:`~solvers.petsc.options` -- the options database: each solve's documented prefix,
+  un-prefixed options fanned out to a run's solves, the plug-ins' ``-help`` lines.
 
 PETSc's loader finds the plug-ins by their dotted paths: ``-ksp_type python
 -ksp_python_type solvers.petsc.DCDM`` and ``-pc_type python -pc_python_type

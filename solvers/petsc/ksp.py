@@ -50,6 +50,8 @@ class DCDM:
     ones), ``DIVERGED_MAX_IT``; :attr:`message` says what happened. If the operator carries a
     MatNullSpace, directions are projected onto its complement.
 
+    ``-help`` lists the two options with their values (:meth:`help_rows`).
+
     Work vectors (:math:`r`, a scratch vector and :math:`k+1` slots of :math:`p, Ap`) are made
     in ``setUp`` and destroyed in ``reset``; :attr:`calls` counts the protocol calls.
 
