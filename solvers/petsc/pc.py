@@ -79,8 +79,9 @@ class MapPC:
     **Grid.** ``set_grid(labels, exterior, da=None)``, or the options
     ``-pc_network_labels FILE.npy`` (a 2D/3D integer array saved by :func:`numpy.save`:
     :data:`~solvers.grid.FLUID` = 0 cells are the unknowns, in C order) and
-    ``-pc_network_exterior air|solid`` (default ``air``), which a later ``set_grid``
-    overrides.
+    ``-pc_network_exterior air|solid`` (default ``air``; given alone, it replaces the
+    exterior of ``set_grid``'s grid). A ``set_grid`` after ``KSPSetFromOptions`` replaces the
+    file's grid.
 
     **Unknowns.** With ``set_grid(labels, exterior, da=None)`` and an operator over every
     cell of the grid (a DMDA system: non-fluid rows identity), the map acts on the fluid
@@ -181,6 +182,7 @@ class MapPC:
         self.coarse = self._check_int("coarse", coarse)
         self.calls: Counter[str] = Counter()
         self.grid: tuple[Any, int | None] | None = None
+        self.exterior_option: str | None = None  # -pc_network_exterior
         self.grid_from: str = ""  # '-pc_network_labels FILE' when the grid came from options
         self.origin = f"MapPC(spec={spec!r})" if spec else ""  # how the map was asked for
         self.da: Any = None
@@ -279,14 +281,8 @@ class MapPC:
         ext = opts.getString("pc_network_exterior", "")
         if ext:
             ext = check_choice("-pc_network_exterior", ext, tuple(EXTERIORS))
+        self.exterior_option = ext or None
         if not path:
-            if ext and self.grid is not None:
-                self.grid = (self.grid[0], exterior_label(ext))
-            elif ext:
-                raise ValueError(
-                    f"-pc_network_exterior {ext} is given without a grid: add "
-                    "-pc_network_labels FILE.npy (or call set_grid(labels, exterior))"
-                )
             return
         what = f"-pc_network_labels {path!r}"
         try:
@@ -310,6 +306,7 @@ class MapPC:
             grid = "set by set_grid"
         codes = {code: name for name, code in EXTERIORS.items()}
         exterior = codes.get(self.grid[1], "none") if self.grid is not None else "air"
+        exterior = self.exterior_option or exterior
         return [
             ("pc_network_map", self.spec or "none",
              "the map: identity, jacobi[:K], pyamg[:K], exact, coarse[:B], smoothed[:B], "
@@ -342,6 +339,8 @@ class MapPC:
                 "(identity, jacobi:K, pyamg:K, exact) or -pc_network MODEL"
             )
         labels, exterior = self.grid if self.grid is not None else (None, None)
+        if self.exterior_option is not None:  # -pc_network_exterior beats set_grid's
+            exterior = exterior_label(self.exterior_option)
         name = self.spec.partition(":")[0] if self.user_map is None else ""
         network = name.startswith("network")
         if name in GRID_MAPS and labels is None:

@@ -400,3 +400,23 @@ def test_readme_petsc_command_lines_run_as_printed(command):
     for option, pattern in expect.items():
         if option in command:
             assert re.search(pattern, out, re.M), (option, out[-3000:])
+
+
+def test_pc_network_exterior_option_replaces_set_grids(prob):
+    """-pc_network_exterior solid with set_grid(labels, 'air'): the PC applies the map built
+    with the solid exterior (equal to make_map's to 1e-12 on x/|x|, and unlike the air one)."""
+    opts = {**PC, "ksp_type": "preonly", "pc_network_map": "network:poisson2d",
+            "pc_network_exterior": "solid"}  # fmt: skip
+    ksp = ksp_from_options(prob.petsc_aij(), opts, tag="ext")
+    ksp.getPC().getPythonContext().set_grid(prob.labels, "air")
+    ksp.setUp()
+    x, y = ksp.getOperators()[0].createVecs()
+    v = np.random.default_rng(5).standard_normal(prob.n)
+    x.setArray(v)
+    ksp.getPC().apply(x, y)
+    maps = {e: make_map("network:poisson2d", prob.matrix, labels=prob.labels, exterior=e)
+            for e in ("solid", "air")}  # fmt: skip
+    want = {e: np.asarray(f(v / np.linalg.norm(v)), dtype=float) for e, f in maps.items()}
+    got = y.getArray()
+    assert np.linalg.norm(got - want["solid"]) <= 1e-12 * np.linalg.norm(want["solid"])
+    assert np.linalg.norm(got - want["air"]) > 1e-3 * np.linalg.norm(want["air"])
