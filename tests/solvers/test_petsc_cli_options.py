@@ -25,6 +25,7 @@ from solvers.krylov import petsc_solve
 from solvers.maps import make_map
 from solvers.petsc import DCDM, MapPC, ksp_solve, petsc_module
 from solvers.petsc.options import fan_out, split_options
+from tests.mpi import needs_mpiexec, run_mpi_command
 from tests.petsc_options import ksp_from_options
 
 PETSc = petsc_module()
@@ -420,3 +421,24 @@ def test_pc_network_exterior_option_replaces_set_grids(prob):
     got = y.getArray()
     assert np.linalg.norm(got - want["solid"]) <= 1e-12 * np.linalg.norm(want["solid"])
     assert np.linalg.norm(got - want["air"]) > 1e-3 * np.linalg.norm(want["air"])
+
+
+@pytest.mark.slow
+@pytest.mark.mpi
+@needs_mpiexec
+def test_petsc_options_reach_the_solves_on_two_ranks():
+    """mpiexec -n 2 sciconv poisson --petsc-options ...: every rank reads the options, each
+    solve reports its reason once (PETSc prints from rank 0), the DCDM KSP gets the
+    -dcdm_ksp_dcdm_directions it was given, and only -bogus is left unused. About 9 s."""
+    proc = run_mpi_command([str(EXE), "poisson", "--n", "16", "--solvers", "gamg,dcdm",
+                            "--dcdm-map", "pyamg", "--petsc-options",
+                            "-ksp_converged_reason -dcdm_ksp_view -dcdm_ksp_dcdm_directions 3 "
+                            "-bogus"], ranks=2)  # fmt: skip
+    out = proc.stdout + proc.stderr
+    reasons = re.findall(
+        r"Linear (\S+) solve converged due to CONVERGED_RTOL iterations (\d+)", out
+    )
+    assert [p for p, _ in reasons] == ["gamg_", "dcdm_"], out
+    assert int(dict(reasons)["dcdm_"]) == _table_its(out, "dcdm[pyamg,gather]", column=2)
+    assert "DCDM: 3 A-orthogonalised directions" in out and "2 MPI processes" in out
+    assert _unused(out) == ["bogus"], out
