@@ -374,6 +374,7 @@ def _readme_petsc_commands():
     blocks = re.findall(r"```bash\n(.*?)```", text, re.S)
     lines = [ln for b in blocks for ln in b.splitlines() if ln.split()[:1] != ["#"]]
     cmds = [ln for ln in lines if "petsc-options" in ln or ln.startswith("PETSC_OPTIONS=")]
+    cmds = [ln for ln in cmds if " ... " not in ln]  # a synopsis, not a command
     example = re.search(r"`(python examples/petsc_options\.py [^`]*)`", text)
     assert len(cmds) >= 3 and example, cmds
     return [*cmds, example.group(1)]
