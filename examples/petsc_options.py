@@ -20,16 +20,9 @@ writes this problem's labels for that. Runs in a few seconds.
 
 import sys
 
+import numpy as np
 import petsc4py
-
-petsc4py.init(sys.argv)
-
-import numpy as np  # noqa: E402 - after PETSc has its command line
-import scipy.sparse.linalg as spla  # noqa: E402
-from petsc4py import PETSc  # noqa: E402
-
-from pde import poisson_problem  # noqa: E402
-from solvers.petsc import MapPC  # noqa: E402
+import scipy.sparse.linalg as spla
 
 DEFAULTS = {
     "ksp_type": "python",
@@ -41,7 +34,14 @@ DEFAULTS = {
 }
 
 
-def main() -> int:
+def main(argv: list[str]) -> int:
+    """Solve with the KSP and PC that the command line ``argv`` configures; 0 if converged."""
+    petsc4py.init(argv)  # first, before anything loads PETSc: -log_view acts from here
+    from petsc4py import PETSc
+
+    from pde import poisson_problem
+    from solvers.petsc import MapPC
+
     db = PETSc.Options()
     n = db.getInt("n", 32)
     prob = poisson_problem("obstacles", n, 2, seed=10_000, exterior="air")
@@ -80,4 +80,4 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.exit(main(sys.argv))
