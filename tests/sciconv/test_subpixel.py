@@ -66,7 +66,7 @@ def test_forward_is_torch_conv2d_then_pixel_shuffle(mode, stride):
 def test_subpixel_equals_its_conv_transpose_and_back(r, kh, kw, ph, pw, cin, cout, seed):
     layer, g = _random_layer(cin, cout, (kh, kw), r, (ph, pw), seed)
     x = torch.randn(2, cin, 5 + kh, 4 + kw, generator=g, dtype=F64)
-    y = layer(x)
+    y = layer(x).detach()
     convt = layer.to_conv_transpose()
     assert isinstance(convt, nn.ConvTranspose2d) and convt.stride == (r, r)
     assert convt.output_padding == (0, 0) and convt.weight.dtype == F64
@@ -93,7 +93,7 @@ def test_from_conv_transpose_equals_it_or_refuses_when_no_shuffle_can(
                                output_padding=opad, groups=groups, dtype=F64)  # fmt: skip
     x = torch.randn(1, 2, 6, 5, dtype=F64)
     try:
-        y = convt(x)
+        y = convt(x).detach()
     except RuntimeError:  # negative output size: torch refuses too
         return
     if y.shape[-2] % r or y.shape[-1] % r:
