@@ -487,10 +487,12 @@ def test_ssm_layers(data: st.DataObject) -> None:
     if which == "lmu":
         order, theta = data.draw(sizes(1, 6)), data.draw(positive(1.0, 64.0))
         parallel = data.draw(st.booleans())
-        layer = attempt(ssm.LMU, h, n, order, theta, parallel=parallel, dtype=dtype)
+        layout = data.draw(pick(list(ssm.LAYOUTS), ["NCL", None]))
+        layer = attempt(ssm.LMU, h, n, order, theta, parallel=parallel, layout=layout, dtype=dtype)
         if layer is not None:
-            mode = data.draw(pick(["step", "parallel"], ["bogus"]))
-            check_forward(layer, torch_input((2, hh, L), layer_dtype(layer)), mode=mode)
+            mode = data.draw(pick(["step", "conv"], ["bogus"]))
+            shape = (2, hh, L) if layout == "BCL" else (2, L, hh)
+            check_forward(layer, torch_input(shape, layer_dtype(layer)), mode=mode)
     elif which == "lssl":
         measure = data.draw(pick(list(ssm.MEASURES), ["bogus"]))
         disc = data.draw(pick(list(ssm.DISCRETIZATIONS), ["bogus"]))
@@ -530,12 +532,23 @@ def test_ssm_layers(data: st.DataObject) -> None:
     elif which == "convssm":
         out, k = data.draw(sizes(1, 3)), data.draw(pick([1, 3, 2], [0, -1]))
         init = data.draw(pick(list(ssm.S4D_INITS), ["bogus"]))
+        layout = data.draw(pick(list(ssm.LAYOUTS), ["NCL", None]))
         layer = attempt(
-            ssm.ConvSSM, h, out, n, k, init=init, dt_min=dt_min, dt_max=dt_max, dtype=dtype
+            ssm.ConvSSM,
+            h,
+            out,
+            n,
+            k,
+            init=init,
+            dt_min=dt_min,
+            dt_max=dt_max,
+            layout=layout,
+            dtype=dtype,
         )
         if layer is not None:
-            mode = data.draw(pick(["scan", "step"], ["bogus"]))
-            check_forward(layer, torch_input((1, hh, 4, 4, 4), layer_dtype(layer)), mode=mode)
+            mode = data.draw(pick(["scan", "conv", "step"], ["bogus"]))
+            shape = (1, hh, 3, 4, 4) if layout == "BCL" else (1, 3, hh, 4, 4)
+            check_forward(layer, torch_input(shape, layer_dtype(layer)), mode=mode)
     else:
         k = data.draw(sizes(1, 16))
         lam = data.draw(pick(st.floats(0.0, 0.1), BAD_FLOATS))

@@ -387,3 +387,16 @@ def test_value_checks_can_be_switched_off() -> None:
         unchecked = torch.export.export(lin, (x,)).graph_module.code
         lin(torch.full((2, 3), 0.9, dtype=F64))  # outside the ball: not checked
     assert "_assert_async" in checked and "_assert_async" not in unchecked
+
+
+def test_value_checks_refuses_a_non_bool_and_restores_the_setting() -> None:
+    from sciconv.validation import checking_values, value_checks
+
+    with pytest.raises(TypeError, match="enabled must be a bool, got 'no'"):
+        with value_checks("no"):  # type: ignore[arg-type]
+            pass
+    with pytest.raises(RuntimeError, match="inside"):
+        with value_checks(False):
+            assert not checking_values()
+            raise RuntimeError("inside")
+    assert checking_values()  # restored after an exception
