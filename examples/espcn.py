@@ -7,21 +7,31 @@ on grayscale (luminance) images. All three layers work at low resolution.
 
 Data (only images stored inside the scikit-image wheel, no download): training on
 ``camera, astronaut, coffee, chelsea, rocket, brick, grass, gravel, hubble_deep_field``,
-evaluation on the held-out ``coins, moon, page, text``. Colour images are
-converted to luminance by ``skimage.color.rgb2gray``, values in [0, 1]. The low-resolution
-image is the box-filter (area) downsampling by 3 of the high-resolution one cropped to a
-multiple of 3 (each LR pixel the mean of a 3x3 block); bicubic is
-``torch.nn.functional.interpolate(mode='bicubic', align_corners=False)`` of that LR image, which
-puts the LR samples at the block centres, as the box filter does. Training: random 51x51 HR /
-17x17 LR crops (the paper's sub-image size), random flips and quarter turns, batch 16, Adam,
-learning rate 1e-3 with cosine decay, MSE. PSNR is measured on [0, 1] after clipping, on
-the whole image less a border of 3 HR pixels, per held-out image and as a mean.
+evaluation on the held-out ``coins, moon, page, text``. Colour images are converted to
+luminance by ``skimage.color.rgb2gray``, values in [0, 1], cropped to a multiple of 3. The
+low-resolution image is the antialiased bicubic downsampling by 3
+(``interpolate(mode='bicubic', antialias=True)``; ``--downsampling area`` for 3x3 block
+means); bicubic is ``interpolate(mode='bicubic', align_corners=False)`` of that LR image.
+Training: random 51x51 HR / 17x17 LR crops (the paper's sub-image size), random flips and
+quarter turns, batch 32, Adam, learning rate 3e-3 with cosine decay to 0, MSE; the network
+predicts the image itself (``--residual`` adds bicubic to its output instead). PSNR is measured
+on [0, 1] after clipping, on the whole image less a border of 3 HR pixels.
 
-The issue asks ESPCN to beat bicubic by at least 1 dB at x3 on held-out images; the script
-prints the mean gain and whether that goal is met, and saves LR (nearest), bicubic, ESPCN and
-the HR crop side by side to ``out/espcn.png``.
+Result with the defaults (2000 steps, 229 s of training on one thread of the shared 2-core
+machine at load average 2-3; the run is deterministic): bicubic 25.24 / 39.70 / 19.53 / 29.10
+dB, ESPCN 25.78 / 40.25 / 19.78 / 30.04 dB on coins / moon / page / text, a gain of +0.54 /
++0.55 / +0.26 / +0.94, mean **+0.57 dB: the issue's goal of at least 1 dB is not met** at
+this budget. Longer or different training did not move it (each the mean gain on the same four
+images): 4000 steps of 16 crops with ``--residual`` +0.58; 2000 x 32 with ``--residual`` +0.58;
+1500 x 16 at learning rate 1e-3 +0.53; with area downsampling +0.24 to +0.30 (3000 steps
+included). The network's figure settles within a few hundred steps and then stays; the paper's
++2 dB class gains (Set14 x3) come from far longer training on many more images.
 
-Run: ``PYTHONPATH=. python3 examples/espcn.py`` (default ``--steps`` 3000, one thread);
+The script prints the table and the mean gain, says whether the 1 dB goal is met, and saves LR
+(nearest), bicubic, ESPCN and the HR crop of the first held-out image side by side to
+``out/espcn.png``.
+
+Run: ``PYTHONPATH=. python3 examples/espcn.py`` (about 4 minutes on one core);
 ``--steps 300`` for a quick look.
 
 References
@@ -171,10 +181,10 @@ def figure(name: str, hr: torch.Tensor, sr: torch.Tensor, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=3000, help="training steps (default 3000)")
-    parser.add_argument("--batch", type=int, default=16, help="crops per step (default 16)")
+    parser.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    parser.add_argument("--batch", type=int, default=32, help="crops per step (default 32)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
+    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (3e-3)")
     parser.add_argument("--residual", action="store_true", help="add bicubic to the output")
     parser.add_argument("--downsampling", choices=("bicubic", "area"), default="bicubic")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
