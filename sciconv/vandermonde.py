@@ -17,6 +17,7 @@ import mpmath
 import numpy as np
 import torch
 
+from .dtypes import result_dtype
 from .validation import check_choice, check_positive_int, describe
 
 __all__ = [
@@ -512,7 +513,7 @@ def vandermonde_apply(
     if isinstance(z, torch.Tensor) or isinstance(c, torch.Tensor):
         ref = z if isinstance(z, torch.Tensor) else c
         z, c = torch.as_tensor(z, device=ref.device), torch.as_tensor(c, device=ref.device)
-        dtype = torch.promote_types(torch.result_type(z, c), torch.get_default_dtype())
+        dtype = torch.promote_types(result_dtype(z, c), torch.get_default_dtype())
         z, c = z.to(dtype), c.to(dtype)
     else:
         z, c = np.asarray(z), np.asarray(c)

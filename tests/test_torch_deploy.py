@@ -210,14 +210,7 @@ MODE_CASES = _mode_cases()
 
 #: (layer, check) -> (reason, regex the error must match). The reason is also in the layer's
 #: docstring. Empty when every layer passes every check.
-_VANDERMONDE = (
-    "sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace",
-    r"non-Tensor",
-)
-LIMITS: dict[tuple[str, str], tuple[str, str]] = {
-    ("S4D", "compile"): _VANDERMONDE,
-    ("ConvSSM(mode='conv')", "compile"): _VANDERMONDE,
-}
+LIMITS: dict[tuple[str, str], tuple[str, str]] = {}
 
 
 def exported_layers() -> dict[str, type]:

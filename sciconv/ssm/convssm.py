@@ -69,9 +69,8 @@ class ConvSSM(nn.Module):
     as causal convolutions in time with :math:`\\bar\\Lambda_p^l` (from
     :func:`sciconv.vandermonde_apply`, 'conv'), or by :meth:`step`.
 
-    Deployment: every mode runs on the ``meta`` device and passes ``torch.export``; 'scan'
-    (the default) and 'step' pass ``torch.compile(fullgraph=True)``, 'conv' does not:
-    sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace.
+    Deployment: every mode runs on the ``meta`` device and passes ``torch.export`` and
+    ``torch.compile(fullgraph=True)``.
 
     References
     ----------

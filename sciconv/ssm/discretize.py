@@ -23,6 +23,7 @@ import numpy as np
 import scipy.linalg
 import torch
 
+from ..dtypes import result_dtype
 from ..validation import (
     check_choice,
     check_finite,
@@ -74,32 +75,6 @@ def check_dt(dt: Any) -> Any:
         shown = dt if isinstance(dt, numbers.Number) else describe(dt)
         raise ValueError(f"dt must be finite and > 0, got {shown}")
     return dt
-
-
-_COMPLEX_OF = {
-    torch.float16: torch.complex32,
-    torch.float32: torch.complex64,
-    torch.float64: torch.complex128,
-}
-
-
-def _kind(dtype: torch.dtype) -> int:
-    return 3 if dtype.is_complex else 2 if dtype.is_floating_point else int(dtype != torch.bool)
-
-
-def _result_dtype(a: torch.Tensor, b: torch.Tensor) -> torch.dtype:
-    """``torch.result_type(a, b)`` without the call ``torch.compile`` cannot trace.
-
-    A 0-dim operand does not widen a dimensioned one of the same or a higher kind (bool < int
-    < float < complex); a complex one makes a floating one complex at its own width.
-    """
-    if (a.ndim == 0) != (b.ndim == 0):
-        dim, zero = (b, a) if a.ndim == 0 else (a, b)
-        if _kind(zero.dtype) <= _kind(dim.dtype):
-            return dim.dtype
-        if zero.dtype.is_complex and dim.dtype.is_floating_point:
-            return _COMPLEX_OF.get(dim.dtype, torch.complex64)
-    return torch.promote_types(a.dtype, b.dtype)
 
 
 def discretize(
@@ -199,7 +174,7 @@ def discretize(
     if is_t:
         ref = A if isinstance(A, torch.Tensor) else B
         A, B = torch.as_tensor(A, device=ref.device), torch.as_tensor(B, device=ref.device)
-        dtype = torch.promote_types(_result_dtype(A, B), torch.get_default_dtype())
+        dtype = torch.promote_types(result_dtype(A, B), torch.get_default_dtype())
         A, B = A.to(dtype), B.to(dtype)
         if not isinstance(dt, torch.Tensor):
             dt = torch.as_tensor(dt, device=A.device, dtype=A.real.dtype)

@@ -101,11 +101,9 @@ class S4D(nn.Module):
     by :func:`sciconv.ssm.linear_scan` ('scan'); and :meth:`step` one sample at a time with an
     explicit :class:`SSMState` ('step').
 
-    Deployment: the layer runs on the ``meta`` device and passes ``torch.export``; with the
-    default ``kernel_method='vandermonde'``, ``torch.compile(fullgraph=True)`` fails:
-    sciconv.vandermonde.vandermonde_apply calls torch.result_type, which Dynamo cannot trace
-    ('krylov' and 'krylov_doubling' compile). ``forward`` refuses an input whose dtype differs
-    from the parameters' (``TypeError``), as ``torch.nn.Conv1d`` does.
+    Deployment: the layer runs on the ``meta`` device, passes ``torch.export`` and
+    ``torch.compile(fullgraph=True)`` with every kernel method. ``forward`` refuses an input
+    whose dtype differs from the parameters' (``TypeError``), as ``torch.nn.Conv1d`` does.
 
     References
     ----------

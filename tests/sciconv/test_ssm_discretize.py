@@ -124,22 +124,6 @@ def test_bad_input_names_the_argument():
         discretize(np.ones((3, 4)), np.ones(3), 0.1, diagonal=False)
 
 
-def test_result_dtype_matches_torch_result_type_without_calling_it():
-    """discretize's operand dtype (``_result_dtype``, which torch.compile can trace) equals
-    ``torch.result_type`` (the reference) for every pair of dtypes and of 0-dim / 1-dim
-    operands, including the 0-dim rules (a float64 scalar tensor does not widen float32, a
-    complex one makes float16 complex32)."""
-    from sciconv.ssm.discretize import _result_dtype
-
-    dtypes = [torch.bool, torch.int32, torch.int64, torch.float16, torch.bfloat16]
-    dtypes += [torch.float32, torch.float64, torch.complex64, torch.complex128]
-    for da in dtypes:
-        for db in dtypes:
-            for sa, sb in (((), (3,)), ((3,), ()), ((), ()), ((2,), (2,))):
-                a, b = torch.zeros(sa, dtype=da), torch.zeros(sb, dtype=db)
-                assert _result_dtype(a, b) == torch.result_type(a, b), (da, db, sa, sb)
-
-
 def test_discretize_compiles_with_fullgraph():
     """A tensor discretisation (dense bilinear, diagonal ZOH) traces whole under
     torch.compile(fullgraph=True) and equals eager to 1e-14; it called torch.result_type,
