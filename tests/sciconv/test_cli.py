@@ -145,6 +145,24 @@ def _check_monarch(out):
     assert all(f"frequency-sparse {s}%" in out for s in (50, 90)), out
 
 
+def _check_streaming(out):
+    """Streamed outputs equal windowed inference (and signal padding its valid twin) to
+    rounding; the zero-padded twin deviates measurably and is flagged by name."""
+    diffs = [float(v) for v in re.findall(r"max abs diff (?:<= 1e-12 \(found )?([0-9.e+-]+)", out)]
+    assert len(diffs) >= 2 and max(diffs) <= 1e-12, out
+    nrmse = float(re.search(r"NRMSE ([0-9.]+) %", out).group(1))
+    assert 0 < nrmse < 100, out
+    assert "warning: layer [0] Conv1d" in out, out
+
+
+def _check_interpret(out):
+    """A(x) x + c(x) = f(x), jvp/vjp and the dense Jacobian's SVD, all to rounding."""
+    figs = [float(v) for v in re.findall(r"\(found ([0-9.e+-]+)\)", out)]
+    assert len(figs) == 5 and max(figs[:4]) <= 1e-12 and figs[4] <= 1e-10, out  # svds: 1e-10
+    share = float(re.search(r"bias share \|c\|/\|f\| = ([0-9.]+)", out).group(1))
+    assert 0 <= share, out
+
+
 def _check_vandermonde(out):
     """kappa_2 against numpy's float64 condition number of the same Vandermonde matrices."""
     got = [float(v.replace(",", "")) for v in re.findall(r": ([0-9,]+\.\d\d)$", out, re.M)]
@@ -241,6 +259,8 @@ TOUR = [
     ("HyperZ", _check_generalized, 10),
     ("CP/Tucker", _check_tensors, 10),
     ("leapfrog", _check_wave, 10),
+    ("StreamiNNC", _check_streaming, 30),  # torch.nn start-up falls in it (~8 s under load)
+    ("LinearScope", _check_interpret, 30),
     ("Environment", _check_environment, 60),  # starts mpiexec -n 2 (~5-8 s)
 ]
 
