@@ -1,9 +1,12 @@
 r"""ESPCN x3 super-resolution on scikit-image's bundled images, against bicubic upsampling.
 
 The network is Shi et al.'s ESPCN [1]_ with ``(f1, n1) = (5, 64)``, ``(f2, n2) = (3, 32)``,
-``f3 = 3``: conv 5x5 to 64 channels, tanh, conv 3x3 to 32, tanh, and a
+``f3 = 3``: conv 5x5 to 64 channels, activation, conv 3x3 to 32, activation, and a
 :class:`sciconv.subpixel.SubPixelConv2d` 3x3 to ``3**2`` channels shuffled into the x3 image,
-on grayscale (luminance) images. All three layers work at low resolution.
+on grayscale (luminance) images. All three layers work at low resolution. The default departs
+from the paper in two ways, both needed to beat bicubic by 1 dB within minutes on one core:
+ReLU instead of tanh, and a global skip (the network predicts the correction to bicubic
+upsampling). ``--activation tanh --no-residual`` is the paper's network.
 
 Data (only images stored inside the scikit-image wheel, no download): training on
 ``camera, astronaut, coffee, chelsea, rocket, brick, grass, gravel, hubble_deep_field``,
@@ -13,26 +16,34 @@ low-resolution image is the antialiased bicubic downsampling by 3
 (``interpolate(mode='bicubic', antialias=True)``; ``--downsampling area`` for 3x3 block
 means); bicubic is ``interpolate(mode='bicubic', align_corners=False)`` of that LR image.
 Training: random 51x51 HR / 17x17 LR crops (the paper's sub-image size), random flips and
-quarter turns, batch 32, Adam, learning rate 3e-3 with cosine decay to 0, MSE; the network
-predicts the image itself (``--residual`` adds bicubic to its output instead). PSNR is measured
-on [0, 1] after clipping, on the whole image less a border of 3 HR pixels.
+quarter turns, batch 32, Adam, learning rate 1e-3 with cosine decay to 0, MSE. PSNR is
+measured on [0, 1] after clipping, on the whole image less a border of 3 HR pixels.
 
-Result with the defaults (2000 steps, 229 s of training on one thread of the shared 2-core
-machine at load average 2-3; the run is deterministic): bicubic 25.24 / 39.70 / 19.53 / 29.10
-dB, ESPCN 25.78 / 40.25 / 19.78 / 30.04 dB on coins / moon / page / text, a gain of +0.54 /
-+0.55 / +0.26 / +0.94, mean **+0.57 dB: the issue's goal of at least 1 dB is not met** at
-this budget. Longer or different training did not move it (each the mean gain on the same four
-images): 4000 steps of 16 crops with ``--residual`` +0.58; 2000 x 32 with ``--residual`` +0.58;
-1500 x 16 at learning rate 1e-3 +0.53; with area downsampling +0.24 to +0.30 (3000 steps
-included). The network's figure settles within a few hundred steps and then stays; the paper's
-+2 dB class gains (Set14 x3) come from far longer training on many more images.
+Results (dB; bicubic 25.24 / 39.70 / 19.53 / 29.10 on coins / moon / page / text; each run is
+deterministic; times on one thread of the shared 2-core machine at load average about 2):
+
+======================================  =====  =====  =====  =====  ======  ==========
+setting                                 coins  moon   page   text   mean    training
+======================================  =====  =====  =====  =====  ======  ==========
+default: ReLU, residual, 8000 steps     +1.56  +0.46  +0.42  +2.24  +1.17   425 s
+ReLU, residual, 3000 steps              +1.04  +0.52  +0.31  +1.44  +0.83   224 s
+tanh (paper), 2000 steps, lr 3e-3       +0.54  +0.55  +0.26  +0.94  +0.57   229 s
+no activation (linear), same            +0.53  +0.55  +0.25  +0.95  +0.57   172 s
+======================================  =====  =====  =====  =====  ======  ==========
+
+So the issue's goal (at least 1 dB over bicubic, mean over held-out images) is met by the
+default, +1.17 dB, though not on every image (moon and page gain under 0.5 dB). The paper's
+tanh network stalls at +0.57 dB, exactly what the same network without activations (a linear
+filter) reaches: at this budget it learns nothing non-linear. Other tanh runs (4000 steps of 16
+crops with the skip, the skip at 2000 x 32, learning rate 1e-3) stayed at +0.53 to +0.58, and
+box-filter downsampling gave +0.24 to +0.30.
 
 The script prints the table and the mean gain, says whether the 1 dB goal is met, and saves LR
 (nearest), bicubic, ESPCN and the HR crop of the first held-out image side by side to
 ``out/espcn.png``.
 
-Run: ``PYTHONPATH=. python3 examples/espcn.py`` (about 4 minutes on one core);
-``--steps 300`` for a quick look.
+Run: ``PYTHONPATH=. python3 examples/espcn.py`` (about 7 minutes on one core);
+``--steps 3000`` for +0.8 dB in under 4 minutes.
 
 References
 ----------
@@ -92,16 +103,18 @@ def bicubic(lr: torch.Tensor) -> torch.Tensor:
 
 
 class ESPCN(nn.Module):
-    """conv 5x5 (64) - tanh - conv 3x3 (32) - tanh - sub-pixel conv 3x3 (r**2), 'same' sizes."""
+    """conv 5x5 (64) - act - conv 3x3 (32) - act - sub-pixel conv 3x3 (r**2), 'same' sizes;
+    ``residual``: plus bicubic upsampling of the input."""
 
-    def __init__(self, scale: int = SCALE, residual: bool = False) -> None:
+    def __init__(self, scale: int = SCALE, residual: bool = False, act: str = "tanh") -> None:
         super().__init__()
         self.residual = residual
+        unit = {"tanh": nn.Tanh, "relu": nn.ReLU}[act]
         self.body = nn.Sequential(
             nn.Conv2d(1, 64, 5, padding=2, padding_mode="replicate"),
-            nn.Tanh(),
+            unit(),
             nn.Conv2d(64, 32, 3, padding=1, padding_mode="replicate"),
-            nn.Tanh(),
+            unit(),
             SubPixelConv2d(32, 1, 3, scale, padding=1, padding_mode="replicate"),
         )
 
@@ -181,12 +194,16 @@ def figure(name: str, hr: torch.Tensor, sr: torch.Tensor, path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--steps", type=int, default=2000, help="training steps (default 2000)")
+    parser.add_argument("--steps", type=int, default=8000, help="training steps (default 8000)")
     parser.add_argument("--batch", type=int, default=32, help="crops per step (default 32)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--lr", type=float, default=3e-3, help="Adam learning rate (3e-3)")
-    parser.add_argument("--residual", action="store_true", help="add bicubic to the output")
+    parser.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate (1e-3)")
+    parser.add_argument(
+        "--residual", action=argparse.BooleanOptionalAction, default=True,
+        help="add bicubic to the output (default; --no-residual predicts the image, as the paper)",
+    )  # fmt: skip
     parser.add_argument("--downsampling", choices=("bicubic", "area"), default="bicubic")
+    parser.add_argument("--activation", choices=("tanh", "relu"), default="relu")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     parser.add_argument("--out", type=Path, default=Path("out/espcn.png"))
     args = parser.parse_args()
@@ -194,7 +211,7 @@ def main() -> None:
     DOWNSAMPLING["mode"] = args.downsampling
     torch.manual_seed(args.seed)
     train_images = [load_gray(n) for n in TRAIN]
-    model = ESPCN(residual=args.residual)
+    model = ESPCN(residual=args.residual, act=args.activation)
     t0 = time.perf_counter()
     train(model, train_images, args.steps, args.batch, args.seed, args.lr)
     seconds = time.perf_counter() - t0
