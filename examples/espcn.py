@@ -25,6 +25,7 @@ deterministic; times on one thread of the shared 2-core machine at load average 
 ======================================  =====  =====  =====  =====  ======  ==========
 setting                                 coins  moon   page   text   mean    training
 ======================================  =====  =====  =====  =====  ======  ==========
+ReLU, residual, 12000 steps             +1.63  +0.46  +0.43  +2.43  +1.24   699 s
 default: ReLU, residual, 8000 steps     +1.56  +0.46  +0.42  +2.24  +1.17   425 s
 ReLU, residual, 3000 steps              +1.04  +0.52  +0.31  +1.44  +0.83   224 s
 tanh (paper), 2000 steps, lr 3e-3       +0.54  +0.55  +0.26  +0.94  +0.57   229 s
