@@ -163,6 +163,14 @@ def _check_interpret(out):
     assert 0 <= share, out
 
 
+def _check_subpixel(out):
+    """The sub-pixel layer equals its transposed convolution, converts back, has the dense
+    SVD's singular values and starts (ICNR) as nearest-neighbour upsampling."""
+    figs = [float(v) for v in re.findall(r"\(found ([0-9.e+-]+)\)", out)]
+    assert len(figs) == 4 and max(figs) <= 1e-12, out
+    assert "108 singular values" in out, out
+
+
 def _check_vandermonde(out):
     """kappa_2 against numpy's float64 condition number of the same Vandermonde matrices."""
     got = [float(v.replace(",", "")) for v in re.findall(r": ([0-9,]+\.\d\d)$", out, re.M)]
@@ -261,6 +269,7 @@ TOUR = [
     ("leapfrog", _check_wave, 10),
     ("StreamiNNC", _check_streaming, 30),  # torch.nn start-up falls in it (~8 s under load)
     ("LinearScope", _check_interpret, 30),
+    ("Sub-pixel", _check_subpixel, 30),
     ("Environment", _check_environment, 60),  # starts mpiexec -n 2 (~5-8 s)
 ]
 
