@@ -358,6 +358,21 @@ def test_cli_refuses_bad_petsc_options_by_name(capsys):
     assert rc == 2 and "-pc_network_labels '/nonexistent/grid.npy': no such file" in err, err
 
 
+@pytest.mark.parametrize(("how", "option"), [("flag", "-ksp_rtol abc"), ("env", "-ksp_max_it -5")])
+def test_cli_refuses_a_value_petsc_rejects(how, option):
+    """A value PETSc itself rejects while reading the options (not a number, out of range),
+    given by --petsc-options or PETSC_OPTIONS, ends with exit status 2, PETSc's own message
+    and one error line naming the options: no Python traceback."""
+    argv = [str(EXE), "poisson", "--n", "16", "--solvers", "gamg"]
+    if how == "flag":
+        res = _run([*argv, "--petsc-options", option])
+    else:
+        res = _run(argv, env={"PETSC_OPTIONS": option})
+    assert res.returncode == 2, res.stderr
+    assert "Traceback" not in res.stderr, res.stderr
+    assert f"error code 63 while reading the options '{option}'" in res.stderr, res.stderr
+
+
 def test_poisson_help_lists_the_prefixes(capsys):
     """`sciconv poisson --help` documents --petsc-options and each solve's prefix."""
     with pytest.raises(SystemExit):

@@ -13,6 +13,7 @@ of them (:func:`solvers.petsc.options.fan_out`); see :data:`PETSC_HELP`.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from .._common import refuse
@@ -180,6 +181,14 @@ def run(args: argparse.Namespace) -> int:
         cause = err.__cause__
         if petsc is None or not isinstance(err, petsc.Error):
             raise
-        if not isinstance(cause, (ValueError, TypeError)):
+        if isinstance(cause, (ValueError, TypeError)):
+            return refuse("poisson", cause)
+        given = " ".join(filter(None, [os.environ.get("PETSC_OPTIONS", "").strip(), words]))
+        if not given:
             raise
-        return refuse("poisson", cause)
+        # PETSc itself refused a value (e.g. -ksp_rtol abc); its handler printed why above
+        return refuse(
+            "poisson",
+            f"PETSc stopped with error code {getattr(err, 'ierr', '?')} while reading the "
+            f"options {given!r} (--petsc-options / PETSC_OPTIONS); PETSc's message is above",
+        )
