@@ -168,9 +168,11 @@ class DCDM:
         self.reset(ksp)
 
     def view(self, ksp: Any, viewer: Any) -> None:
+        every = self.recompute_every
+        recompute = f"every {every} iterations" if every else "never (updated recursively)"
         viewer.printfASCII(
-            f"  DCDM: {self.directions} A-orthogonalised directions, residual recomputed "
-            f"every {self.recompute_every or 'never'}\n"
+            f"  DCDM: {self.directions} A-orthogonalised directions, true residual recomputed "
+            f"{recompute}\n"
         )
         if self.message:
             viewer.printfASCII(f"  DCDM: {self.message}\n")
