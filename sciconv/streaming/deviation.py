@@ -3,6 +3,7 @@ bound for one pooling layer whose windows are shifted."""
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,11 +17,43 @@ from .stream import StreamingCNN, StreamingInexactWarning, stream, without_paddi
 __all__ = ["Deviation", "pooling_shift_bound", "streaming_deviation", "windowed_inference"]
 
 
+def _check_signal(name: str, x: object) -> torch.Tensor:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, L), got {describe(x)}")
+    if x.ndim != 3:
+        raise ValueError(f"{name} must have shape (B, C, L), got shape {tuple(x.shape)}")
+    return x
+
+
+def _check_index(name: str, value: object) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer, got {describe(value)}")
+    return int(value)
+
+
 def windowed_inference(
     model: nn.Module, x: torch.Tensor, window: int, ends: Sequence[int], n: int
 ) -> list[torch.Tensor]:
     """The reference: for each ``t`` in ``ends``, ``model(x[..., t-window:t])``'s last ``n``
     outputs (one full forward pass per hop, as without streaming).
+
+    Parameters
+    ----------
+    model : torch.nn.Module
+        The network, applied to each window as it is (put it in eval mode first).
+    x : torch.Tensor
+        The signal ``(B, C, L)``.
+    window : int
+        Samples per window (``>= 1``).
+    ends : sequence of int
+        One past each window's last sample, each in ``[window, L]``.
+    n : int
+        Outputs kept from the end of each window's output (``>= 1``).
+
+    Returns
+    -------
+    list of torch.Tensor
+        One ``(B, C_out, n)`` tensor per entry of ``ends``.
 
     Notes
     -----
@@ -39,7 +72,10 @@ def windowed_inference(
     >>> [o.flatten().tolist() for o in out]
     [[4.0, 5.0], [6.0, 7.0]]
     """
+    x = _check_signal("x", x)
     window = check_positive_int("window", window)
+    n = check_positive_int("n", n)
+    ends = [_check_index(f"ends[{i}]", t) for i, t in enumerate(ends)]
     out = []
     with torch.no_grad():
         for t in ends:
@@ -132,9 +168,14 @@ def streaming_deviation(
     >>> exact.nrmse < 1e-12, zeros.nrmse > 1e-3, zeros.exact
     (True, True, False)
     """
-    if not isinstance(x, torch.Tensor) or x.ndim != 3:
-        raise ValueError(f"x must be a torch.Tensor of shape (B, C, L), got {describe(x)}")
+    x = _check_signal("x", x)
     check_choice("padding", padding, ("keep", "signal"))
+    param = next(model.parameters(), None) if isinstance(model, nn.Module) else None
+    if param is not None and (x.dtype, x.device) != (param.dtype, param.device):
+        raise TypeError(
+            f"x must have the model's dtype {param.dtype} on {param.device}, got {x.dtype} on "
+            f"{x.device}"
+        )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StreamingInexactWarning)
         online: StreamingCNN = stream(model, hop, padding=padding)
@@ -221,12 +262,22 @@ def pooling_shift_bound(
     >>> pooling_shift_bound(u, [1], [2], 3, "avg").tolist()  # (1/3) (5 - 1)
     [[[1.3333333333333333]]]
     """
+    u = _check_signal("u", u)
     check_choice("mode", mode, ("max", "avg"))
     k = check_positive_int("kernel_size", kernel_size)
     if len(starts_a) != len(starts_b):
         raise ValueError(
             f"starts_a and starts_b must pair up, got lengths {len(starts_a)} and {len(starts_b)}"
         )
+    length = u.shape[-1]
+    for name, starts in (("starts_a", starts_a), ("starts_b", starts_b)):
+        for i, start in enumerate(starts):
+            start = _check_index(f"{name}[{i}]", start)
+            if not 0 <= start <= length - k:
+                raise ValueError(
+                    f"{name}[{i}] must lie in [0, L - kernel_size] = [0, {length - k}] (the "
+                    f"window [start, start + {k}) inside u's {length} samples), got {start}"
+                )
     out = []
     for a, b in zip(starts_a, starts_b):
         delta = abs(a - b)

@@ -45,11 +45,15 @@ def _flatten(model: nn.Module, prefix: str = "") -> Iterator[tuple[str, nn.Modul
             yield path, child
 
 
-def _layers(model: nn.Module) -> list[LayerSpec]:
+def _layers(model: nn.Module, *, freeze: bool = False) -> list[LayerSpec]:
+    """Parse ``model``'s layers; with ``freeze``, those of a deep copy without gradients (the
+    streaming module's own, untouched by later changes to ``model``)."""
     if not isinstance(model, nn.Sequential):
         raise TypeError(
             f"model must be a torch.nn.Sequential of 1D layers, got {type(model).__name__}"
         )
+    if freeze:
+        model = copy.deepcopy(model).requires_grad_(False)
     specs = [parse_layer(name, m) for name, m in _flatten(model)]
     if not specs:
         raise ValueError("model must hold at least one layer, got an empty nn.Sequential")
@@ -59,6 +63,18 @@ def _layers(model: nn.Module) -> list[LayerSpec]:
 class StreamingCNN(nn.Module):
     """A sequential 1D CNN run online: each call takes ``hop`` new samples and returns the new
     outputs, computed from cached per-layer input tails. Build it with :func:`stream`.
+
+    Parameters
+    ----------
+    specs : list of LayerSpec
+        The parsed layers of the (frozen copy of the) model, in order; their modules become
+        ``self.layers``.
+    hop : int
+        Samples per call (``>= 1``).
+    padding : {'keep', 'signal'}
+        The padding mode, as in :func:`stream`.
+    issues : list of str
+        Why streaming is not exact (empty when it is); see :func:`stream`.
 
     Attributes
     ----------
@@ -81,8 +97,13 @@ class StreamingCNN(nn.Module):
     needs and the index of that output; a call appends the new samples, computes every output
     ``j`` whose window ``[j s - p_l, j s - p_l + r)`` has arrived (padding reads outside the
     stream), and drops what no later output reads. Pointwise layers see only the new outputs.
-    The module shares its layers (and so its parameters, device and dtype) with the model it
-    was built from; calls run under ``torch.no_grad()`` (the caches hold no autograd graph).
+    The module holds a frozen copy of the model's layers, taken by :func:`stream` (parameters
+    and buffers without gradients, in eval mode): training the model afterwards, switching it
+    to ``train()`` or moving it does not reach the stream (build a new one with :func:`stream`
+    to pick such changes up). ``train(True)`` is a no-op here: streaming is inference only,
+    and batch norm statistics or dropout masks of one hop would make the outputs depend on how
+    the signal is chunked; a layer of ``layers`` switched to training mode by hand is refused
+    at the next call. Calls run under ``torch.no_grad()`` (the caches hold no autograd graph).
 
     References
     ----------
@@ -132,7 +153,33 @@ class StreamingCNN(nn.Module):
                 self._states.append(WindowedState(spec, spec.pad_left, spec.pad_right))
             self.stride *= spec.stride
         self._batch: int | None = None
+        super().train(False)  # the frozen copy runs in eval mode whatever the model's mode
         self.reset()
+
+    def train(self, mode: bool = True) -> StreamingCNN:
+        """No-op that keeps the module in eval mode (streaming is inference only).
+
+        Parameters
+        ----------
+        mode : bool
+            Ignored once checked to be a bool; the module and its layers stay in eval mode.
+
+        Returns
+        -------
+        StreamingCNN
+            ``self``, as :meth:`torch.nn.Module.train` returns it.
+
+        Examples
+        --------
+        >>> from torch import nn
+        >>> from sciconv.streaming import stream
+        >>> online = stream(nn.Sequential(nn.Conv1d(1, 1, 3), nn.Dropout(0.5)).eval(), hop=4)
+        >>> online.train().training, online.layers[1].training
+        (False, False)
+        """
+        if not isinstance(mode, bool):
+            raise TypeError(f"mode must be a bool, got {describe(mode)}")
+        return super().train(False)
 
     def reset(self) -> None:
         """Forget the stream: the next call starts a new one at sample 0."""
@@ -177,6 +224,13 @@ class StreamingCNN(nn.Module):
                 f"chunk batch size must stay {self._batch} during a stream (call reset() to start "
                 f"a new one), got {chunk.shape[0]}"
             )
+        for spec in self.specs:
+            if spec.module.training:
+                raise RuntimeError(
+                    f"layer {spec.name} of the streaming module is in training mode (batch "
+                    "statistics and dropout masks would depend on the hop); call "
+                    "online.eval(), or stream() the trained model again"
+                )
         self._batch = chunk.shape[0]
         u = chunk
         with torch.no_grad():
@@ -237,6 +291,8 @@ def stream(
     Returns
     -------
     StreamingCNN
+        Holding a frozen deep copy of ``model``'s layers (eval mode, no gradients): later
+        changes to ``model`` (training, ``model.train()``, ``.to()``) do not reach it.
 
     Notes
     -----
@@ -299,7 +355,9 @@ def stream(
     """
     hop = check_positive_int("hop", hop)
     check_choice("padding", padding, PADDINGS)
-    specs = _layers(model)
+    if not isinstance(strict, bool):
+        raise TypeError(f"strict must be a bool (True or False), got {describe(strict)}")
+    specs = _layers(model, freeze=True)
     issues = []
     for i, spec in enumerate(specs):
         if spec.kind == "pointwise" or not spec.padded or padding == "signal":
@@ -344,6 +402,17 @@ def without_padding(model: nn.Sequential) -> nn.Sequential:
     ----------
     C. Kechris et al., "Don't Think It Twice" (StreamiNNC), arXiv:2408.03223, 2024: signal
     padding.
+
+    Parameters
+    ----------
+    model : torch.nn.Sequential
+        A model :func:`stream` accepts (it is not modified).
+
+    Returns
+    -------
+    torch.nn.Sequential
+        A deep copy of ``model`` whose ``Conv1d``, ``MaxPool1d`` and ``AvgPool1d`` layers have
+        padding 0 (and ``padding_mode='zeros'``).
 
     Examples
     --------

@@ -3,6 +3,7 @@ a full forward pass of the torch model on the last W samples, sliced to the newe
 
 from __future__ import annotations
 
+import copy
 import math
 import warnings
 
@@ -17,6 +18,7 @@ from sciconv.streaming import (
     pooling_shift_bound,
     stream,
     streaming_deviation,
+    windowed_inference,
     without_padding,
 )
 
@@ -463,3 +465,126 @@ def test_other_refusals():
         streaming_deviation(_small(), torch.zeros(1, 2, 8, dtype=F64), hop=4, window=16)
     with pytest.raises(ValueError, match="must overlap"):
         pooling_shift_bound(torch.zeros(1, 1, 9), [0], [4], 4, "max")
+
+
+def _bn_dropout_model(gen: torch.Generator) -> nn.Sequential:
+    conv_a, conv_b = nn.Conv1d(2, 4, 3), nn.Conv1d(4, 1, 3, dilation=2)
+    with torch.no_grad():
+        for p in (*conv_a.parameters(), *conv_b.parameters()):
+            p.copy_(torch.randn(p.shape, generator=gen))
+    return _eval64(nn.Sequential(conv_a, _bn(4, gen), nn.ReLU(), nn.Dropout(0.5), conv_b))
+
+
+def _stream_all(online, x, hop):
+    with torch.no_grad():
+        return torch.cat([online(x[..., t : t + hop]) for t in range(0, x.shape[-1], hop)], -1)
+
+
+def test_model_train_after_stream_does_not_reach_the_stream():
+    """The stream holds a frozen copy: putting the model back in training mode and training it
+    (BatchNorm statistics, weights) changes neither the streamed outputs, which stay those of
+    an eval-mode copy of the model taken before (run once on the whole signal), nor, through
+    streaming, the model's running statistics."""
+    gen = torch.Generator().manual_seed(11)
+    model = _bn_dropout_model(gen)
+    reference = copy.deepcopy(model).eval()
+    online = stream(model, 8)
+    model.train()
+    x = torch.randn(2, 2, 96, dtype=F64, generator=gen)
+    model(torch.randn(4, 2, 32, dtype=F64, generator=gen)).sum().backward()  # a training step
+    with torch.no_grad():
+        model[0].weight.add_(1.0)
+    mean_before = model[1].running_mean.clone()
+    got = _stream_all(online, x, 8)
+    with torch.no_grad():
+        ref = reference(x)
+    assert got.shape == ref.shape
+    assert (got - ref).abs().max().item() <= TOL * max(1.0, ref.abs().max().item())
+    assert torch.equal(model[1].running_mean, mean_before)  # streaming left the model alone
+    assert model.training and model[3].training  # and did not switch it back either
+    assert all(not p.requires_grad for p in online.parameters())
+
+
+def test_online_train_is_a_no_op_and_hand_switched_layers_are_refused():
+    gen = torch.Generator().manual_seed(12)
+    model = _bn_dropout_model(gen)
+    online = stream(model, 8)
+    assert online.train() is online
+    assert not online.training and not any(m.training for m in online.modules())
+    x = torch.randn(1, 2, 64, dtype=F64, generator=gen)
+    got = _stream_all(online, x, 8)
+    with torch.no_grad():
+        ref = model(x)
+    assert (got - ref).abs().max().item() <= TOL * max(1.0, ref.abs().max().item())
+    online.reset()
+    online.layers[1].train()
+    with pytest.raises(RuntimeError, match=r"layer \[1\] BatchNorm1d\(4.*training mode"):
+        online(x[..., :8])
+    with pytest.raises(TypeError, match="mode must be a bool, got 'yes'"):
+        online.train("yes")
+    online.eval()
+    online(x[..., :8])
+
+
+def test_model_built_in_train_mode_without_bn_or_dropout_streams_in_eval():
+    """Conv/pool layers left in training mode are streamed (their mode does not change their
+    output); the copy is switched to eval, so the next call is not refused."""
+    model = nn.Sequential(nn.Conv1d(1, 2, 3), nn.MaxPool1d(2)).to(F64)
+    online = stream(model, 4)
+    x = torch.randn(1, 1, 32, dtype=F64, generator=torch.Generator().manual_seed(13))
+    got = _stream_all(online, x, 4)
+    with torch.no_grad():
+        ref = model(x)
+    assert (got - ref).abs().max().item() <= TOL * max(1.0, ref.abs().max().item())
+
+
+@pytest.mark.parametrize("strict", ["yes", 1, None])
+def test_strict_must_be_a_bool(strict):
+    with pytest.raises(TypeError, match=f"strict must be a bool .*got {strict!r}"):
+        stream(_small(), 4, strict=strict)
+
+
+def test_streaming_deviation_refuses_x_of_another_dtype():
+    x32 = torch.zeros(1, 2, 64)
+    with pytest.raises(TypeError, match="x must have the model's dtype torch.float64.*float32"):
+        streaming_deviation(_small(), x32, hop=4, window=16)
+    with pytest.raises(TypeError, match="x must be a torch.Tensor"):
+        streaming_deviation(_small(), x32.numpy(), hop=4, window=16)
+    with pytest.raises(ValueError, match=r"x must have shape \(B, C, L\), got shape \(2, 64\)"):
+        streaming_deviation(_small(), x32[0].double(), hop=4, window=16)
+
+
+@pytest.mark.parametrize(
+    ("a", "b", "u_shape", "error", "match"),
+    [
+        ([18], [19], (1, 2, 20), ValueError, r"starts_a\[0\] must lie in .*\[0, 17\].*got 18"),
+        ([0], [-1], (1, 2, 20), ValueError, r"starts_b\[0\] must lie in .*got -1"),
+        ([1.0], [2], (1, 2, 20), TypeError, r"starts_a\[0\] must be an integer, got 1.0"),
+        ([0], [1], (2, 20), ValueError, r"u must have shape \(B, C, L\), got shape \(2, 20\)"),
+    ],
+)
+def test_pooling_shift_bound_refuses_bad_windows(a, b, u_shape, error, match):
+    with pytest.raises(error, match=match):
+        pooling_shift_bound(torch.zeros(u_shape), a, b, 3, "max")
+
+
+def test_pooling_shift_bound_accepts_the_last_window():
+    """The window ending at the last sample is inside u; checked against direct max pooling."""
+    u = torch.randn(1, 2, 20, dtype=F64, generator=torch.Generator().manual_seed(14))
+    bound = pooling_shift_bound(u, [16], [17], 3, "max")
+    diff = (u[..., 16:19].amax(-1) - u[..., 17:20].amax(-1)).abs()
+    assert bound.shape == (1, 2, 1) and bool((diff <= bound[..., 0] + TOL).all())
+
+
+@pytest.mark.parametrize(
+    ("ends", "n", "error", "match"),
+    [
+        ([6], 0, ValueError, "n must be an integer >= 1, got 0"),
+        ([6], -1, ValueError, "n must be an integer >= 1, got -1"),
+        ([6], 2.5, TypeError, "n must be an integer >= 1, got 2.5"),
+        ([6, 6.5], 2, TypeError, r"ends\[1\] must be an integer, got 6.5"),
+    ],
+)
+def test_windowed_inference_refuses_bad_n_and_ends(ends, n, error, match):
+    with pytest.raises(error, match=match):
+        windowed_inference(nn.Identity(), torch.arange(10.0).view(1, 1, 10), 4, ends, n)
