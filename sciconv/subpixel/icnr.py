@@ -75,6 +75,10 @@ def icnr_(
     """
     if not isinstance(weight, torch.Tensor):
         raise TypeError(f"weight must be a torch.Tensor, got {describe(weight)}")
+    if not weight.is_floating_point():
+        raise TypeError(
+            f"weight must be a floating tensor (e.g. torch.float32), got dtype {weight.dtype}"
+        )
     r = check_positive_int("upscale_factor", upscale_factor)
     if weight.ndim < 3 or weight.shape[0] == 0 or weight.shape[0] % (r * r):
         raise ValueError(

@@ -376,6 +376,8 @@ class SubPixelConv2d(nn.Module):
         """
         if not isinstance(input_shape, Sequence) or isinstance(input_shape, str):
             raise TypeError(f"input_shape must be (C_in, H, W), got {describe(input_shape)}")
+        if not isinstance(flat, bool):
+            raise TypeError(f"flat must be a bool, got {describe(flat)}")
         shape = as_int_tuple("input_shape", tuple(input_shape), len(input_shape))
         if len(shape) != 3 or shape[0] != self.in_channels:
             raise ValueError(

@@ -221,6 +221,12 @@ def test_refusals_name_what_breaks_the_identity():
         icnr_(torch.empty(6, 2, 3, 3), 2)
     with pytest.raises(TypeError, match="weight must be a torch.Tensor"):
         icnr_(np.zeros((4, 1, 1, 1)), 2)
+    for flat in ("no", 1, None):  # truthy or falsy, a non-bool is refused by name
+        with pytest.raises(TypeError, match=f"flat must be a bool, got {flat!r}"):
+            circ.singular_values((2, 4, 4), flat=flat)
+    for dtype in (torch.int64, torch.bool):  # torch's own error would be NotImplementedError
+        with pytest.raises(TypeError, match=f"weight must be a floating tensor.*{dtype}"):
+            icnr_(torch.zeros(4, 1, 1, 1, dtype=dtype), 2)
     with pytest.raises(ValueError, match="multiple of upscale_factor\\*\\*2 = 9"):
         subpixel_to_transpose(torch.zeros(4, 1, 1, 1), 3)
 
