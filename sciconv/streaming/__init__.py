@@ -10,7 +10,8 @@ that straddles the hop raise :class:`StreamingInexactWarning` naming the layer, 
 """
 
 from .deviation import Deviation, pooling_shift_bound, streaming_deviation, windowed_inference
-from .stream import StreamingCNN, StreamingInexactWarning, stream, without_padding
+from .module import StreamingCNN
+from .stream import StreamingInexactWarning, stream, without_padding
 
 __all__ = [
     "Deviation",

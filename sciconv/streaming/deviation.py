@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 from ..validation import check_choice, check_positive_int, describe
-from .stream import StreamingCNN, StreamingInexactWarning, stream, without_padding
+from .module import StreamingCNN
+from .stream import StreamingInexactWarning, stream, without_padding
 
 __all__ = ["Deviation", "pooling_shift_bound", "streaming_deviation", "windowed_inference"]
 
