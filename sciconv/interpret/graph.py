@@ -20,7 +20,7 @@ from torch import nn
 
 from .layers import UnsupportedLayerError, freeze_module, probe
 from .steps import Cat, Elementwise, LinComb, Reshape, Step
-from .units import ACTIVATIONS, freeze_activation
+from .units import freeze_activation
 
 __all__ = ["FrozenNetwork", "freeze"]
 
@@ -39,13 +39,18 @@ _FN_ACT: dict[Any, str] = {
     F.tanh: "tanh",
     F.silu: "silu",
     F.gelu: "gelu",
+    F.relu6: "hardtanh",
+    F.hardtanh: "hardtanh",
 }
 _RESHAPE_FN = {torch.flatten, torch.reshape, torch.squeeze, torch.unsqueeze}
 _RESHAPE_METHODS = {"view", "reshape", "flatten", "unflatten", "squeeze", "unsqueeze"}
-_IDENTITY_METHODS = {"contiguous", "clone"}
+_IDENTITY_METHODS = {"contiguous", "clone", "detach"}
 _MOVE_FN = {operator.getitem, torch.permute, torch.transpose, F.pixel_shuffle, F.pixel_unshuffle}
 _MOVE_METHODS = {"permute", "transpose"}
 _METHOD_ACT = {"relu": "relu", "sigmoid": "sigmoid", "tanh": "tanh"}
+#: functions and methods that split a tensor into a tuple of views (read with ``[i]``)
+_SPLIT_FN = {torch.chunk, torch.split, torch.unbind, torch.tensor_split}
+_SPLIT_METHODS = {"chunk", "split", "unbind", "tensor_split"}
 
 
 class FrozenNetwork:
@@ -179,10 +184,24 @@ def _freeze_function(
     if kind is not None and len(nodes) == 1 and nodes[0] is args[0]:
         slope = kwargs.get("negative_slope", args[1] if len(args) > 1 else 0.01)
         approx = kwargs.get("approximate", "none")
-        return freeze_activation(kind, z[0], slope=slope, approximate=approx), nodes
+        bounds = (0.0, 6.0)
+        if target is F.hardtanh:
+            bounds = (
+                float(kwargs.get("min_val", args[1] if len(args) > 1 else -1.0)),
+                float(kwargs.get("max_val", args[2] if len(args) > 2 else 1.0)),
+            )
+        step = freeze_activation(kind, z[0], slope=slope, approximate=approx, bounds=bounds)
+        return step, nodes
     reshape = target in _RESHAPE_METHODS | _IDENTITY_METHODS if method else target in _RESHAPE_FN
     if reshape and len(nodes) == 1 and nodes[0] is args[0]:
         return Reshape(shapes[0], out), nodes
+    if method and target == "to" and len(nodes) == 1 and nodes[0] is args[0]:
+        if y.dtype == z[0].dtype and y.device == z[0].device:
+            return Reshape(shapes[0], out), nodes
+        raise UnsupportedLayerError(
+            f"{where} changes the dtype or device ({z[0].dtype}, {z[0].device} to {y.dtype}, "
+            f"{y.device}); linear_interpreter freezes a float64 copy on one device"
+        )
     move = target in _MOVE_METHODS if method else target in _MOVE_FN
     if move and len(nodes) == 1 and nodes[0] is args[0]:
         rest = [vals(a) for a in args[1:]]
@@ -190,10 +209,92 @@ def _freeze_function(
             return probe(lambda t: getattr(t, target)(*rest, **kwargs), z[0]), nodes
         return probe(lambda t: target(t, *rest, **kwargs), z[0]), nodes
     raise UnsupportedLayerError(
-        f"{where} is not supported by linear_interpreter; supported functions: +, -, * and / "
-        f"by a constant, torch.cat, indexing, reshapes, permutes, pixel_shuffle and the units "
-        f"{sorted(ACTIVATIONS)}"
+        f"{where} is not supported by linear_interpreter; supported functions: "
+        f"{SUPPORTED_FUNCTIONS}"
     )
+
+
+#: the functions and methods :func:`freeze` understands (for error messages and docs)
+SUPPORTED_FUNCTIONS = (
+    "+, -, * and / by a constant, unary -, torch.cat, indexing, chunk/split/unbind/tensor_split "
+    "read by [i], view/reshape/flatten/unflatten/squeeze/unsqueeze, permute/transpose, "
+    "contiguous/clone/detach, .to() keeping dtype and device, pixel_shuffle/pixel_unshuffle, "
+    "and the units relu, leaky_relu, relu6, hardtanh, sigmoid, tanh, silu, gelu"
+)
+
+
+def _check_batch_axis(where: str, y: torch.Tensor) -> None:
+    if y.ndim == 0 or y.shape[0] != 1:
+        raise UnsupportedLayerError(
+            f"{where} returns shape {tuple(y.shape)}: every tensor that depends on the "
+            f"input must keep the batch axis first, of size 1"
+        )
+
+
+def _is_split(node: fx.Node) -> bool:
+    if node.op == "call_method":
+        return node.target in _SPLIT_METHODS
+    return node.op == "call_function" and node.target in _SPLIT_FN
+
+
+def _split_step(
+    node: fx.Node, index: Any, vals: Callable[[Any], Any], env: dict[str, Any]
+) -> tuple[Step, fx.Node]:
+    """Piece ``index`` of a split (chunk, split, unbind, tensor_split) of a variable tensor:
+    a gather read off by applying the split and the indexing to the flat indices."""
+    parent = node.args[0]
+    assert isinstance(parent, fx.Node)
+    rest, kwargs = vals(node.args[1:]), vals(node.kwargs)
+    if node.op == "call_method":
+        method = str(node.target)
+
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            return getattr(t, method)(*rest, **kwargs)[index]
+    else:
+        target = node.target
+
+        def fn(t: torch.Tensor) -> torch.Tensor:
+            return target(t, *rest, **kwargs)[index]  # type: ignore[operator]
+
+    return probe(fn, env[parent.name]), parent
+
+
+def _refuse_in_place(node: fx.Node, root: nn.Module) -> None:
+    """Refuse an in-place operation whose mutation the frozen replay would not see.
+
+    The replay evaluates every node on its own copy, so an operation that overwrites its
+    input gives the same result only when no other node reads that input (and the input is
+    not the model's own input). Methods with a trailing underscore (``add_``, ``relu_``)
+    and item assignment are always refused.
+    """
+    if node.op == "call_method" and str(node.target).endswith("_"):
+        raise UnsupportedLayerError(
+            f"{_describe(node, root)} is an in-place method, which linear_interpreter does not "
+            f"support; use its out-of-place form (.{str(node.target)[:-1]}())"
+        )
+    if node.op == "call_function" and node.target is operator.setitem:
+        raise UnsupportedLayerError(
+            f"{_describe(node, root)} assigns into a tensor in place, which linear_interpreter "
+            f"does not support"
+        )
+    if node.op == "call_function" and node.target in _IN_PLACE_OPERATORS:
+        in_place = True
+    elif node.op == "call_module":
+        in_place = bool(getattr(root.get_submodule(str(node.target)), "inplace", False))
+    else:
+        in_place = bool(node.kwargs.get("inplace", False))
+    if not in_place or not node.args or not isinstance(node.args[0], fx.Node):
+        return
+    arg = node.args[0]
+    if len(arg.users) > 1 or arg.op == "placeholder":
+        raise UnsupportedLayerError(
+            f"{_describe(node, root)} works in place (inplace=True) on a tensor that "
+            f"{'is the model input' if arg.op == 'placeholder' else 'other nodes also read'}"
+            f", so the eager model and its frozen replay differ; use inplace=False"
+        )
+
+
+_IN_PLACE_OPERATORS = {operator.iadd, operator.isub, operator.imul, operator.itruediv}
 
 
 def trace(model: nn.Module) -> fx.GraphModule:
@@ -222,6 +323,7 @@ def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tens
     env: dict[str, Any] = {}
     variable: set[str] = set()
     steps: list[tuple[str, Step, list[str]]] = []
+    split: dict[str, fx.Node] = {}  # tuple-valued nodes that split a variable tensor
     input_name = output = None
 
     def vals(a: Any) -> Any:
@@ -252,6 +354,7 @@ def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tens
                     f"{type(vals(output)).__name__}"
                 )
             break
+        _refuse_in_place(node, gm)
         args, kwargs = vals(node.args), vals(node.kwargs)
         if kwargs.get("inplace") or node.op == "call_module":
             args = tuple(a.clone() if isinstance(a, torch.Tensor) else a for a in args)
@@ -264,14 +367,38 @@ def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tens
         env[node.name] = y
         flat: list[fx.Node] = []
         fx.node.map_arg((node.args, node.kwargs), flat.append)
-        if not isinstance(y, torch.Tensor) or not any(var(n) for n in flat):
-            continue  # a constant: its consumers take its value (env) as a fixed argument
+        holds_tensor = isinstance(y, torch.Tensor) or (
+            isinstance(y, tuple | list) and any(isinstance(t, torch.Tensor) for t in y)
+        )
+        if not holds_tensor or not any(var(n) for n in flat):
+            # a constant (or metadata such as x.shape, x.dtype): its consumers take its value
+            continue
         where = _describe(node, gm)
-        if y.ndim == 0 or y.shape[0] != 1:
+        if not isinstance(y, torch.Tensor):
+            if not _is_split(node) or not (var(node.args[0]) and len(flat) == 1):
+                raise UnsupportedLayerError(
+                    f"{where} returns a {type(y).__name__}, not a tensor, from the input; "
+                    f"linear_interpreter supports tuples only from chunk, split, unbind and "
+                    f"tensor_split of the input (read with [i])"
+                )
+            split[node.name] = node
+            variable.add(node.name)
+            continue
+        if node.op == "call_function" and node.target is operator.getitem:
+            source = node.args[0]
+            if isinstance(source, fx.Node) and source.name in split:
+                _check_batch_axis(where, y)
+                step, parent = _split_step(split[source.name], node.args[1], vals, env)
+                variable.add(node.name)
+                steps.append((node.name, step, [parent.name]))
+                continue
+        if any(n.name in split for n in flat):
             raise UnsupportedLayerError(
-                f"{where} returns shape {tuple(y.shape)}: every tensor that depends on the "
-                f"input must keep the batch axis first, of size 1"
+                f"{where} takes the whole tuple of a chunk/split/unbind of the input; "
+                f"linear_interpreter supports reading its pieces with [i] only"
             )
+        if node.op != "call_module":  # a layer first checks its own input's batch axis
+            _check_batch_axis(where, y)
         if node.op == "call_module":
             if len(node.args) != 1 or node.kwargs:
                 raise UnsupportedLayerError(f"{where} is called with several arguments")
@@ -290,6 +417,7 @@ def freeze(model: nn.Module, x: torch.Tensor) -> tuple[FrozenNetwork, torch.Tens
                 z,
                 y,
             )
+        _check_batch_axis(where, y)
         if any(var(n) for n in flat if n not in nodes):
             raise UnsupportedLayerError(f"{where} uses the input in an unsupported argument")
         variable.add(node.name)

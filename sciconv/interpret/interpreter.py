@@ -12,11 +12,15 @@ from torch import nn
 
 from ..validation import check_finite, check_positive_int, describe
 from .graph import FrozenNetwork, freeze
+from .layers import UnbatchedInputError
 
 __all__ = ["FrozenOperator", "LinearInterpretation", "linear_interpreter"]
 
 #: largest number of entries :meth:`LinearInterpretation.vote_maps` returns
 _VOTE_LIMIT = 2**26
+#: largest relative mismatch :math:`\|Ax + c - f\| / \max(\|f\|, \|Ax\|, \|c\|)` accepted
+#: as rounding: :math:`\sqrt{\epsilon}` of float64 (about 1.5e-8); exact freezes give 1e-16
+_REPLAY_TOL = float(np.sqrt(np.finfo(np.float64).eps))
 
 
 class FrozenOperator(spla.LinearOperator):
@@ -25,6 +29,13 @@ class FrozenOperator(spla.LinearOperator):
     Vectors are flat per sample, in C order of the network's input (``in_shape``) and output
     (``out_shape``); :meth:`matmat` applies the frozen network to all columns as one batch.
     Complex vectors are applied as real and imaginary parts.
+
+    Parameters
+    ----------
+    network : FrozenNetwork
+        The frozen steps (from :func:`linear_interpreter`).
+    device : torch.device
+        Where the products run (that of the frozen network's tensors).
 
     Notes
     -----
@@ -91,6 +102,17 @@ class FrozenOperator(spla.LinearOperator):
 class LinearInterpretation:
     r"""A network frozen at one input: :math:`f(x) = A(x)\,x + c(x)`.
 
+    Built by :func:`linear_interpreter`.
+
+    Parameters
+    ----------
+    network : FrozenNetwork
+        The frozen steps of the network at ``x``.
+    device : torch.device
+        Where the products run.
+    x, f : numpy.ndarray
+        The input and the network's own output at it (float64, flat).
+
     Attributes
     ----------
     A : FrozenOperator
@@ -105,7 +127,10 @@ class LinearInterpretation:
 
     Notes
     -----
-    The bias share is :math:`\|c(x)\|_2/\|f(x)\|_2`. The vote map of output :math:`k` is
+    The bias share is :math:`\|c(x)\|_2/\|f(x)\|_2` and the reconstruction error
+    :math:`\|Ax + c - f\|_2/\|f\|_2`; where :math:`f(x) = 0` both take the convention
+    :math:`0/0 = 0`, :math:`t/0 = \infty` for the share and the absolute error
+    :math:`\|Ax + c\|_2` for the reconstruction. The vote map of output :math:`k` is
     :math:`V_k = A_{k,:} \odot x` reshaped as the input: pixel :math:`p`'s contribution to
     :math:`f_k`, with :math:`\sum_p V_{k,p} = f_k - c_k`. Rows of :math:`A` are adjoint
     products :math:`A^T e_k`, columns forward products :math:`A e_j`; singular triplets come from
@@ -160,13 +185,34 @@ class LinearInterpretation:
 
     @property
     def bias_share(self) -> float:
-        r""":math:`\|c(x)\| / \|f(x)\|`: how much of the output the biases carry."""
-        return float(np.linalg.norm(self.c) / np.linalg.norm(self.f))
+        r""":math:`\|c(x)\| / \|f(x)\|`: how much of the output the biases carry (0 when
+        both vanish, ``inf`` when only :math:`f` does)."""
+        c, f = float(np.linalg.norm(self.c)), float(np.linalg.norm(self.f))
+        if f == 0.0:
+            return 0.0 if c == 0.0 else float("inf")
+        return c / f
 
     @property
     def reconstruction_error(self) -> float:
-        r""":math:`\|A x + c - f\| / \|f\|` (rounding level when the freeze is exact)."""
-        return float(np.linalg.norm(self.A @ self.x + self.c - self.f) / np.linalg.norm(self.f))
+        r""":math:`\|A x + c - f\| / \|f\|` (rounding level when the freeze is exact); the
+        absolute error :math:`\|A x + c\|` where :math:`f = 0`."""
+        err = float(np.linalg.norm(self.A @ self.x + self.c - self.f))
+        f = float(np.linalg.norm(self.f))
+        return err / f if f > 0.0 else err
+
+    def _check_replay(self) -> None:
+        """Raise when the frozen network does not reproduce the model's own output at ``x``
+        (an operation whose eager effect the replay cannot see)."""
+        ax = self.A @ self.x
+        err = float(np.linalg.norm(ax + self.c - self.f))
+        scale = max(float(np.linalg.norm(v)) for v in (self.f, ax, self.c))
+        if err > _REPLAY_TOL * scale:
+            raise ValueError(
+                f"the frozen network does not reproduce the model at x: |A x + c - f| = "
+                f"{err:.3g} against a scale of {scale:.3g} (tolerance {_REPLAY_TOL:.2g} "
+                f"relative); the model's forward does something the fx graph does not record "
+                f"(in-place mutation, global state, randomness)"
+            )
 
     def row_image(self, i: int | tuple[int, ...]) -> np.ndarray:
         """Row ``i`` of :math:`A` (flat index or index into ``out_shape``) as an input-shaped
@@ -239,9 +285,11 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     ----------
     model : torch.nn.Module
         A ``torch.fx``-traceable model (``nn.Sequential``, the containers
-        :class:`~sciconv.interpret.Residual`/:class:`~sciconv.interpret.Concat`, or any
-        forward without data-dependent control flow) of the layers listed in Notes, in eval
-        mode. It is not modified: a float64 copy is frozen.
+        :class:`~sciconv.interpret.Residual`/:class:`~sciconv.interpret.Concat`, or a
+        forward without data-dependent control flow) in eval mode, built of the layer
+        modules and the functions listed in Notes and nothing else: anything else raises
+        :class:`~sciconv.interpret.UnsupportedLayerError`. It is not modified: a float64
+        copy is frozen.
     x : torch.Tensor or numpy.ndarray
         One sample with its batch axis, shape ``(1, *in_shape)`` (for a batch, call it once per
         sample: each sample has its own :math:`A(x)`).
@@ -258,8 +306,11 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     UnsupportedLayerError
         A layer, function or method it cannot freeze, named by type and module path.
     ValueError
-        ``x`` not of shape ``(1, ...)`` or not finite, ``x`` the model cannot take, a
-        BatchNorm or Dropout in training mode.
+        ``x`` not of shape ``(1, ...)`` (or missing the batch axis of a convolution or
+        pooling layer), not finite or on the 'meta' device, ``x`` the model cannot take, a
+        BatchNorm or Dropout in training mode, or a frozen network that does not reproduce
+        the model at ``x``: :math:`\|Ax + c - f\| > \sqrt{\epsilon}\,
+        \max(\|f\|, \|Ax\|, \|c\|)` with :math:`\epsilon` the float64 machine epsilon.
     TypeError
         ``model`` not a module, not traceable, or of several inputs or outputs.
 
@@ -268,8 +319,9 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     Each non-linear unit :math:`\phi` applied to a pre-activation :math:`z` is replaced by a
     diagonal map frozen at the sample, :math:`\phi(z) = D(z)\,z + d`:
 
-    * ReLU, LeakyReLU, PReLU: :math:`D = \mathrm{diag}(1_{z>0} + a\,1_{z\le 0})`, max pooling
-      gathers the argmax of each window, nearest upsampling, PixelShuffle, reshapes and
+    * ReLU, LeakyReLU, PReLU: :math:`D = \mathrm{diag}(1_{z>0} + a\,1_{z\le 0})`; ReLU6 and
+      Hardtanh: :math:`D = \mathrm{diag}(1_{lo<z<hi})`, :math:`d` the clipped values; max
+      pooling gathers the argmax of each window, nearest upsampling, PixelShuffle, reshapes and
       permutations copy entries. These units are piecewise linear, so :math:`A(x)` is the
       Jacobian :math:`\partial f/\partial x` (what ``torch.func.jvp`` computes).
     * Gated units are frozen as gates :math:`g(z)\odot z`: SiLU :math:`g=\sigma(z)`, GELU
@@ -288,7 +340,22 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     reverse order with each step's transpose, backwards. :math:`c(x)` is the same frozen
     network replayed *with* its offsets at input 0, computed on its own path; the identity
     :math:`A x + c = f` (checked by ``reconstruction_error``) is then a test, not a
-    definition.
+    definition, and it is checked before returning (see Raises).
+
+    What is supported, exactly. Layer modules: the ``torch.nn`` layers above (Conv,
+    ConvTranspose, Linear, BatchNorm, Dropout and Identity in eval mode, Flatten, Unflatten,
+    ReLU, LeakyReLU, PReLU, ReLU6, Hardtanh, SiLU, GELU, Sigmoid, Tanh, max/average/adaptive
+    pooling, Upsample, PixelShuffle, PixelUnshuffle, ChannelShuffle). Functions and tensor
+    methods in a forward: ``+``, ``-`` and ``*``, ``/`` by a constant, ``torch.cat``, indexing,
+    ``chunk``/``split``/``unbind``/``tensor_split`` read with ``[i]``, ``view``, ``reshape``,
+    ``flatten``, ``unflatten``, ``squeeze``, ``unsqueeze``, ``permute``, ``transpose``,
+    ``contiguous``, ``clone``, ``detach``, ``.to()`` keeping dtype and device,
+    ``F.pixel_shuffle``/``F.pixel_unshuffle`` and the units ``F.relu``, ``F.leaky_relu``,
+    ``F.relu6``, ``F.hardtanh``, ``torch.sigmoid``, ``torch.tanh``, ``F.silu``, ``F.gelu``.
+    Not supported (they raise): the functional forms of layers (``F.conv*``, ``F.max_pool*``,
+    ``F.avg_pool*``, ``F.interpolate``, ``F.pad``, ``F.batch_norm``, ``F.dropout``), ``@``,
+    ``torch.stack``, ``.expand``, ``.repeat``, ``.flip``, ELU and other units, in-place methods
+    (``add_``) and ``inplace=True`` on a tensor that another node also reads.
 
     References
     ----------
@@ -327,6 +394,10 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
             f"x must be one sample with a leading batch axis of 1, shape (1, *in_shape), "
             f"got {describe(x)}"
         )
+    if x.device.type == "meta" or any(p.is_meta for p in model.parameters()):
+        raise ValueError(
+            f"x and model must hold data, not be on the 'meta' device, got x of {describe(x)}"
+        )
     if x.is_complex() or not (x.dtype.is_floating_point or x.dtype in (torch.int32, torch.int64)):
         raise TypeError(f"x must hold real numbers, got {describe(x)}")
     check_finite("x", x)
@@ -342,15 +413,24 @@ def linear_interpreter(model: nn.Module, x: Any) -> LinearInterpretation:
     model64 = copy.deepcopy(model).to(torch.float64)
     param = next(iter(model64.parameters()), None)
     device = param.device if param is not None else x.device
-    x = x.detach().to(device=device, dtype=torch.float64)
+    x = x.detach().to(device=device, dtype=torch.float64).clone()  # never the caller's x
     with torch.no_grad():
         try:
-            f = model64(x)
+            f = model64(x.clone())
         except (RuntimeError, ValueError, IndexError) as exc:
             raise ValueError(f"model cannot be evaluated at x of {describe(x)}: {exc}") from exc
-        network, _ = freeze(model64, x)
+        try:
+            network, _ = freeze(model64, x)
+        except UnbatchedInputError as exc:
+            spatial = {1: "L", 2: "H, W", 3: "D, H, W"}[exc.d]
+            raise ValueError(
+                f"x must be one sample with its batch axis, shape (1, C, {spatial}), got "
+                f"{describe(x)} ({exc}); add the batch axis with x[None]"
+            ) from exc
     if not isinstance(f, torch.Tensor) or tuple(f.shape[1:]) != network.out_shape:
         raise TypeError(f"model must return one tensor of shape (1, ...), got {describe(f)}")
-    return LinearInterpretation(
+    result = LinearInterpretation(
         network, device, x.reshape(-1).cpu().numpy(), f.reshape(-1).cpu().numpy()
     )
+    result._check_replay()
+    return result

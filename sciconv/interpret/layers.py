@@ -26,7 +26,13 @@ from .steps import (
 )
 from .units import freeze_activation
 
-__all__ = ["SUPPORTED_MODULES", "UnsupportedLayerError", "freeze_module", "probe"]
+__all__ = [
+    "SUPPORTED_MODULES",
+    "UnbatchedInputError",
+    "UnsupportedLayerError",
+    "freeze_module",
+    "probe",
+]
 
 
 class UnsupportedLayerError(TypeError):
@@ -69,7 +75,22 @@ def _spatial_dims(module: nn.Module) -> int:
     raise ValueError(f"no spatial dimension in {name}")  # pragma: no cover
 
 
+class UnbatchedInputError(ValueError):
+    """A layer of ``d`` spatial dimensions got an input of ``d + 1`` dimensions: torch took it
+    as one unbatched sample, so the model's input most likely lacks its batch axis."""
+
+    def __init__(self, message: str, d: int) -> None:
+        super().__init__(message)
+        self.d = d
+
+
 def _check_rank(where: str, z: torch.Tensor, d: int) -> None:
+    if z.ndim == d + 1:
+        raise UnbatchedInputError(
+            f"{where} got an unbatched input of shape {tuple(z.shape)} (torch accepts it as one "
+            f"sample without batch axis)",
+            d,
+        )
     if z.ndim != d + 2:
         raise ValueError(
             f"{where} expects a batched input of {d + 2} dimensions (batch, channels, "
@@ -149,8 +170,9 @@ def _batch_norm(where: str, module: Any, z: torch.Tensor) -> Step:
     return Elementwise(scale.reshape(view), shift.reshape(view), shape, shape)
 
 
-def _avg_pool(module: Any, z: torch.Tensor, y: torch.Tensor) -> Step:
+def _avg_pool(where: str, module: Any, z: torch.Tensor, y: torch.Tensor) -> Step:
     d = _spatial_dims(module)
+    _check_rank(where, z, d)
     mats = []
     for a in range(d):
         n = int(z.shape[2 + a])
@@ -193,8 +215,9 @@ def _interpolate(module: Any, z: torch.Tensor, y: torch.Tensor) -> Step:
     return Separable(mats, tuple(z.shape), tuple(y.shape))
 
 
-def _max_pool(module: Any, z: torch.Tensor) -> Step:
+def _max_pool(where: str, module: Any, z: torch.Tensor) -> Step:
     d = _spatial_dims(module)
+    _check_rank(where, z, d)
     if isinstance(module, nn.modules.pooling._AdaptiveMaxPoolNd):
         fn = getattr(F, f"adaptive_max_pool{d}d")
         y, idx = fn(z, module.output_size, return_indices=True)
@@ -217,12 +240,15 @@ _MODULE_ACTIVATIONS = {
     nn.GELU: "gelu",
     nn.Sigmoid: "sigmoid",
     nn.Tanh: "tanh",
+    nn.Hardtanh: "hardtanh",
+    nn.ReLU6: "hardtanh",
 }
 
 #: the ``torch.nn`` layers :func:`freeze_module` understands (for error messages)
 SUPPORTED_MODULES = (
     "Conv1d/2d/3d, ConvTranspose1d/2d/3d, Linear, BatchNorm1d/2d/3d (eval), Flatten, "
-    "Unflatten, Identity, Dropout (eval), ReLU, LeakyReLU, PReLU, SiLU, GELU, Sigmoid, Tanh, "
+    "Unflatten, Identity, Dropout (eval), ReLU, LeakyReLU, PReLU, ReLU6, Hardtanh, SiLU, GELU, "
+    "Sigmoid, Tanh, "
     "MaxPool1d/2d/3d, AdaptiveMaxPool1d/2d/3d, AvgPool1d/2d/3d, AdaptiveAvgPool1d/2d/3d, "
     "Upsample (nearest, linear, bilinear, bicubic, trilinear), PixelShuffle, PixelUnshuffle, "
     "ChannelShuffle"
@@ -256,13 +282,14 @@ def freeze_module(where: str, module: nn.Module, z: torch.Tensor, y: torch.Tenso
         slope = getattr(module, "negative_slope", None)
         if isinstance(module, nn.PReLU):
             slope = module.weight.detach()
+        bounds = (float(getattr(module, "min_val", 0.0)), float(getattr(module, "max_val", 6.0)))
         return freeze_activation(
-            kind, z, slope=slope, approximate=getattr(module, "approximate", "none")
+            kind, z, slope=slope, approximate=getattr(module, "approximate", "none"), bounds=bounds
         )
     if isinstance(module, _POOL_MAX):
-        return _max_pool(module, z)
+        return _max_pool(where, module, z)
     if isinstance(module, _POOL_AVG):
-        return _avg_pool(module, z, y)
+        return _avg_pool(where, module, z, y)
     if isinstance(module, nn.Upsample):
         if module.mode in ("nearest", "nearest-exact"):
             return probe(module, z)

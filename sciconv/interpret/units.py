@@ -21,6 +21,7 @@ ACTIVATIONS = {
     "relu": "mask",
     "leaky_relu": "mask",
     "prelu": "mask",
+    "hardtanh": "mask",
     "silu": "gate",
     "gelu": "gate",
     "sigmoid": "gate",
@@ -34,14 +35,20 @@ def _ratio(num: torch.Tensor, z: torch.Tensor, at_zero: float) -> torch.Tensor:
 
 
 def freeze_activation(
-    kind: str, z: torch.Tensor, slope: Any = 0.01, approximate: str = "none"
+    kind: str,
+    z: torch.Tensor,
+    slope: Any = 0.01,
+    approximate: str = "none",
+    bounds: tuple[float, float] = (-1.0, 1.0),
 ) -> Elementwise:
     r"""The frozen form :math:`g \odot v + b` of a non-linear unit at its input ``z``.
 
     ReLU: :math:`g = 1_{z>0}`; LeakyReLU/PReLU: :math:`g = 1` for :math:`z>0`, the slope
-    otherwise. SiLU: :math:`g = \sigma(z)`; GELU: :math:`g = \Phi(z)` (or its tanh form);
-    tanh: :math:`g = \tanh(z)/z`; sigmoid: :math:`\sigma(z) = \tfrac12 + g z` with
-    :math:`g = \tanh(z/2)/(2z)` and offset :math:`\tfrac12`.
+    otherwise. Hardtanh (ReLU6 is ``bounds = (0, 6)``): :math:`g = 1_{lo<z<hi}` and offset
+    ``lo`` below the band, ``hi`` above it. SiLU: :math:`g = \sigma(z)`; GELU:
+    :math:`g = \Phi(z)` (or its tanh form); tanh: :math:`g = \tanh(z)/z`; sigmoid:
+    :math:`\sigma(z) = \tfrac12 + g z` with :math:`g = \tanh(z/2)/(2z)` and offset
+    :math:`\tfrac12`.
     """
     shape = tuple(z.shape)
     offset = None
@@ -52,6 +59,12 @@ def freeze_activation(
         if a.numel() > 1:  # PReLU with one slope per channel (axis 1)
             a = a.reshape(1, -1, *([1] * (z.ndim - 2)))
         gain = torch.where(z > 0, torch.ones_like(z), a.expand_as(z))
+    elif kind == "hardtanh":
+        lo, hi = bounds
+        inside = (z > lo) & (z < hi)
+        gain = inside.to(z.dtype)
+        offset = torch.zeros_like(z)  # (not torch.where with scalars: float32 by default)
+        offset = offset.masked_fill(z <= lo, lo).masked_fill(z >= hi, hi)
     elif kind == "silu":
         gain = torch.sigmoid(z)
     elif kind == "gelu":

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import copy
 import itertools
+import warnings
+from typing import Any
 
 import numpy as np
 import pytest
@@ -530,3 +532,239 @@ def test_transposed_convolutions_with_every_output_padding():
         assert li.reconstruction_error <= TOL and dottest(li.A, rng=0) <= TOL, (s, d, p, op)
         seen += 1
     assert seen == 45
+
+
+# --- review fixes: tuple outputs, in-place ops, unbatched x, f = 0, containers, more units ---
+
+
+def _dense_and_jacobian(model: nn.Module, x: torch.Tensor) -> tuple[Any, np.ndarray, np.ndarray]:
+    """The interpretation, A as a dense matrix (n products), and the float64 Jacobian by
+    torch.autograd.functional.jacobian (independent of the freeze)."""
+    li = linear_interpreter(model, x)
+    dense = np.stack([li.A.matvec(e) for e in np.eye(li.A.shape[1])], axis=1)
+    ref = _reference(model)
+    x64 = x.to(torch.float64)
+    jac = torch.autograd.functional.jacobian(
+        lambda v: ref(v.reshape(x64.shape).clone()).reshape(-1), x64.reshape(-1)
+    )
+    return li, dense, jac.numpy()
+
+
+class _ChunkResidual(nn.Module):
+    """The reviewer's model: conv(x) + x.chunk(2, 1)[0] (A was wrong: the piece went to c)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 1, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        a, _ = x.chunk(2, 1)
+        return self.conv(x) + a
+
+
+class _Splits(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(4, 4, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.conv(x))
+        a, b = torch.split(h, [1, 3], dim=1)
+        c, d = h.tensor_split(2, dim=2)
+        u = h.unbind(1)[2].unsqueeze(1)
+        return torch.cat([a * 2.0 - b[:, 1:2], u, torch.cat([d, c], 2)[:, :1]], 1)
+
+
+@pytest.mark.parametrize("model", [_ChunkResidual(), _Splits()], ids=["chunk", "split"])
+def test_chunk_split_unbind_match_the_autograd_jacobian(model):
+    channels = 2 if isinstance(model, _ChunkResidual) else 4
+    x = _x((1, channels, 6), seed=3)
+    li, dense, jac = _dense_and_jacobian(model.eval(), x)
+    assert np.max(np.abs(dense - jac)) <= TOL
+    assert np.max(np.abs(_transpose_of(li) - jac)) <= TOL
+    assert li.reconstruction_error <= TOL and li.is_jacobian
+    with torch.no_grad():  # an affine net's offset is the output at 0 (independent of A)
+        if isinstance(model, _ChunkResidual):
+            zero = _reference(model)(torch.zeros_like(x)).reshape(-1).numpy()
+            assert np.max(np.abs(li.c - zero)) <= TOL
+
+
+def _transpose_of(li: Any) -> np.ndarray:
+    return np.stack([li.A.rmatvec(e) for e in np.eye(li.A.shape[0])], axis=1).T
+
+
+class _CatOfChunks(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.cat(x.chunk(2, 1), 1)
+
+
+class _MaxValues(nn.Module):
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.max(x, 1)[0]
+
+
+@pytest.mark.parametrize(
+    ("model", "words"),
+    [(_CatOfChunks(), ["torch.cat", "whole tuple"]), (_MaxValues(), ["torch.max", "tuples only"])],
+)
+def test_other_tuple_uses_are_refused_by_name(model, words):
+    with pytest.raises(UnsupportedLayerError) as info:
+        linear_interpreter(model, _x((1, 2, 5)))
+    assert all(w in str(info.value) for w in words), str(info.value)
+
+
+class _FunctionalInPlace(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        return F.relu(h, inplace=True) + h
+
+
+class _AddUnderscore(nn.Module):
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        h.add_(1.0)
+        return h
+
+
+class _AugmentedAdd(nn.Module):
+    """``h += x`` also changes ``g`` (the same tensor) in eager mode; fx records h + x."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv = nn.Conv1d(2, 2, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x)
+        g = h
+        h += x
+        return h + g
+
+
+def test_in_place_operations_are_refused_or_caught():
+    conv = nn.Conv1d(2, 2, 3, padding=1)
+    shared = nn.Sequential(conv, Residual(nn.Sequential(nn.ReLU(inplace=True), conv)))
+    x = _x((1, 2, 6), seed=4)
+    cases = [
+        (shared, ["'1.body.0'", "ReLU", "inplace=True"]),
+        (_FunctionalInPlace(), ["torch.nn.functional.relu", "inplace=True"]),
+        (_AddUnderscore(), [".add_()", "in-place"]),
+        (nn.Sequential(nn.ReLU(inplace=True), conv), ["'0'", "model input"]),
+    ]
+    for model, words in cases:
+        with pytest.raises(UnsupportedLayerError) as info:
+            linear_interpreter(model.eval(), x)
+        assert all(w in str(info.value) for w in words), str(info.value)
+    # the safety net: a mutation fx cannot see makes A x + c differ from the eager output
+    with pytest.raises(ValueError, match="does not reproduce the model at x"):
+        linear_interpreter(_AugmentedAdd().eval(), x)
+    # an in-place unit whose input nobody else reads is exact (checked against autograd)
+    alone = nn.Sequential(conv, nn.ReLU(inplace=True), nn.Conv1d(2, 3, 3)).eval()
+    li, dense, jac = _dense_and_jacobian(alone, x)
+    assert np.max(np.abs(dense - jac)) <= TOL and li.reconstruction_error <= TOL
+
+
+def test_x_without_batch_axis_or_on_meta_is_refused_naming_x():
+    for layer, shape, expected in (
+        (nn.Conv2d(1, 2, 3), (1, 4, 4), r"\(1, C, H, W\)"),
+        (nn.Conv1d(1, 2, 3), (1, 7), r"\(1, C, L\)"),
+        (nn.Sequential(nn.MaxPool3d(2)), (1, 4, 4, 4), r"\(1, C, D, H, W\)"),
+    ):
+        with pytest.raises(ValueError, match=rf"^x must .*batch axis, shape {expected}"):
+            linear_interpreter(layer, torch.ones(shape))
+    with pytest.raises(ValueError, match="'meta' device"):
+        linear_interpreter(nn.Conv1d(1, 1, 3), torch.ones(1, 1, 5, device="meta"))
+
+
+def test_zero_output_conventions_without_warnings():
+    line = nn.Linear(1, 1)
+    with torch.no_grad():
+        line.weight.fill_(1.0)
+        line.bias.fill_(-1.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = linear_interpreter(nn.Conv1d(1, 1, 3, bias=False), torch.zeros(1, 1, 5))
+        assert (both.reconstruction_error, both.bias_share) == (0.0, 0.0)
+        only_f = linear_interpreter(line, torch.ones(1, 1))  # f = 1 - 1 = 0, c = -1, Ax = 1
+        assert only_f.f.tolist() == [0.0] and only_f.c.tolist() == [-1.0]
+        assert only_f.bias_share == float("inf") and only_f.reconstruction_error == 0.0
+        shifted = linear_interpreter(line, torch.full((1, 1), 3.0))  # f = 2, A x + c = 3 - 1
+        assert shifted.bias_share == 0.5 and shifted.reconstruction_error == 0.0
+
+
+def test_containers_refuse_non_modules():
+    with pytest.raises(TypeError, match="body must be a torch.nn.Module, got 3"):
+        Residual(3)
+    with pytest.raises(TypeError, match="shortcut must be a torch.nn.Module"):
+        Residual(nn.Identity(), shortcut="skip")
+    with pytest.raises(TypeError, match=r"branches\[1\] must be a torch.nn.Module"):
+        Concat(nn.Identity(), lambda t: t)
+
+
+class _ClipsAndIdentities(nn.Module):
+    def __init__(self, detach: bool = True) -> None:
+        super().__init__()
+        self.detach = detach
+        self.conv = nn.Conv1d(2, 3, 3, padding=1)
+        self.clip = nn.Hardtanh(-0.3, 0.4)
+        self.six = nn.ReLU6()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.conv(x * 4.0)
+        a = F.relu6(h) + F.hardtanh(h, -0.5, 0.2) + self.clip(h) + self.six(h)
+        a = a.detach() if self.detach else a
+        return a.to(h.dtype) * 2.0 + h.to(torch.float64)
+
+
+def test_relu6_hardtanh_detach_to_match_the_autograd_jacobian():
+    """ReLU6/Hardtanh are masks (exact Jacobian); .detach() and .to() of the same dtype are
+    identities of the forward map, so the reference is the same network without detach (with
+    it, autograd would drop that branch from its Jacobian)."""
+    x = _x((1, 2, 7), seed=5)
+    model = _ClipsAndIdentities().eval()
+    plain = _ClipsAndIdentities(detach=False).eval()
+    plain.load_state_dict(model.state_dict())
+    li = linear_interpreter(model, x)
+    _, dense, jac = _dense_and_jacobian(plain, x)
+    assert np.max(np.abs(np.stack([li.A.matvec(e) for e in np.eye(14)], 1) - jac)) <= TOL
+    assert np.max(np.abs(_transpose_of(li) - jac)) <= TOL
+    assert np.max(np.abs(dense - jac)) <= TOL
+    assert li.is_jacobian and li.reconstruction_error <= TOL
+    h = _reference(model).conv(x * 4.0).detach()  # some entries in each band of the clips
+    assert bool((h < -0.5).any() and ((h > 0.4) & (h < 6)).any() and (h.abs() < 0.2).any())
+
+
+class _Functional(nn.Module):
+    def __init__(self, fn: Any) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x)
+
+
+@pytest.mark.parametrize(
+    ("fn", "words"),
+    [
+        (lambda t: F.max_pool1d(t, 2), ["max_pool1d"]),
+        (lambda t: F.avg_pool1d(t, 2), ["avg_pool1d"]),
+        (lambda t: F.pad(t, (1, 1)), ["pad"]),
+        (lambda t: F.interpolate(t, scale_factor=2.0), ["interpolate"]),
+        (lambda t: torch.stack([t, t], 1)[:, 0], ["stack"]),
+        (lambda t: t.flip(-1), [".flip()"]),
+        (lambda t: t.expand(1, 2, 6), [".expand()"]),
+        (lambda t: t.to(torch.float32), [".to()", "dtype"]),
+        (lambda t: F.elu(t), ["elu"]),
+    ],
+)
+def test_unsupported_functions_raise(fn, words):
+    with pytest.raises(UnsupportedLayerError) as info:
+        linear_interpreter(_Functional(fn), _x((1, 2, 6)))
+    assert all(w in str(info.value) for w in words), str(info.value)
