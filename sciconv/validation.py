@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import numbers
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
@@ -36,9 +37,10 @@ __all__ = [
     "value_checks",
 ]
 
-#: Whether :func:`require` checks values (a plain module flag: ``torch.compile`` reads and
-#: guards it, where it cannot trace a ``contextvars`` lookup).
-_VALUE_CHECKS = {"enabled": True}
+#: Whether :func:`require` checks values, per thread (attribute ``enabled``, absent = True).
+#: ``torch.compile`` traces and guards a ``threading.local`` attribute (the guard reads the
+#: calling thread's value), where it cannot trace a ``contextvars`` lookup.
+_VALUE_CHECKS = threading.local()
 
 
 def describe(value: Any) -> str:
@@ -172,8 +174,9 @@ def value_checks(enabled: bool = True) -> Iterator[None]:
     assertion per check in a compiled or exported graph. ``with value_checks(False):``
     switches them off for the code inside (for a deployed model whose inputs and parameters
     are known to be valid); checks of shapes and dtypes, which read no value, still run. The
-    setting is process-wide (as ``torch.autograd.set_detect_anomaly``), restored on exit; a
-    function compiled under one setting is recompiled under the other (Dynamo guards it).
+    setting is per thread (as ``torch.no_grad``): other threads, including those started
+    inside the block, keep checking; it is restored on exit. A function compiled under one
+    setting is recompiled under the other (Dynamo guards it, in the calling thread).
 
     Examples
     --------
@@ -189,12 +192,12 @@ def value_checks(enabled: bool = True) -> Iterator[None]:
     """
     if not isinstance(enabled, bool):
         raise TypeError(f"enabled must be a bool, got {describe(enabled)}")
-    before = _VALUE_CHECKS["enabled"]
-    _VALUE_CHECKS["enabled"] = enabled
+    before = checking_values()
+    _VALUE_CHECKS.enabled = enabled
     try:
         yield
     finally:
-        _VALUE_CHECKS["enabled"] = before
+        _VALUE_CHECKS.enabled = before
 
 
 def checking_values() -> bool:
@@ -208,7 +211,7 @@ def checking_values() -> bool:
     >>> inside, checking_values()
     (False, True)
     """
-    return _VALUE_CHECKS["enabled"]
+    return getattr(_VALUE_CHECKS, "enabled", True)
 
 
 def require(
@@ -221,8 +224,9 @@ def require(
 
     Parameters
     ----------
-    ok : torch.Tensor
-        Boolean tensor; the check holds when all of its entries are true.
+    ok : torch.Tensor or bool
+        Boolean tensor, the check holding when all of its entries are true, or a Python (or
+        numpy) bool, checked at once, also while traced (a constant of the trace).
     message : str
         What must hold, naming the argument (``"x must be finite"``).
     detail : callable, optional
@@ -238,7 +242,8 @@ def require(
     tensor): ``torch._assert_async(ok.all(), message)``, an operator of the graph, so there is
     no data-dependent Python branch; a failure then raises ``RuntimeError`` carrying
     ``message`` when the compiled or exported program runs (a device-side assertion on CUDA).
-    Inside ``with value_checks(False):`` nothing is checked.
+    Inside ``with value_checks(False):`` nothing is checked. Any other ``ok`` raises
+    ``TypeError``.
 
     Examples
     --------
@@ -246,15 +251,22 @@ def require(
     >>> from sciconv.validation import require
     >>> x = torch.tensor([1.0, -2.0])
     >>> require(x > -5, "x must be > -5")  # holds: returns None
+    >>> require(x.shape[0] == 2, "x must have 2 entries")  # a Python bool too
     >>> require(x > 0, "x must be > 0", lambda: f"got min {x.min().item()}")
     Traceback (most recent call last):
         ...
     ValueError: x must be > 0, got min -2.0
     """
-    if not _VALUE_CHECKS["enabled"]:
-        return
     import torch
 
+    if not isinstance(ok, (bool, np.bool_, torch.Tensor)):
+        raise TypeError(f"ok must be a torch.Tensor or a bool, got {describe(ok)}")
+    if not checking_values():
+        return
+    if not isinstance(ok, torch.Tensor):
+        if not ok:
+            raise error(message if detail is None else f"{message}, {detail()}")
+        return
     cond = ok.all() if ok.numel() != 1 else ok.reshape(())
     if traced(ok):
         torch._assert_async(cond, message)
