@@ -460,10 +460,18 @@ class FFTConvolver:
             if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
                 raise ValueError(f"n must contain integers >= 1, got {n!r}")
         self.n, self.axes = tuple(int(v) for v in n), axes
-        _as_arrays(np.zeros(()), k)  # k must be numeric; its lengths m along axes:
-        probe_shape = [1] * max(np.ndim(k), ndim_axes)
-        x_probe = np.zeros(probe_shape, dtype=np.float64)
-        _, kk, ax = _align(x_probe, np.empty(np.shape(k), dtype=np.int8), axes)
+        # k must be numeric; its lengths m along axes (shape-only probes: for a torch kernel
+        # no numpy call, so that a layer building a convolver in forward stays traceable)
+        if isinstance(k, torch.Tensor):
+            if k.dtype == torch.bool:
+                raise TypeError(f"k must hold numbers, got {describe(k)}")
+            x_probe = torch.empty([1] * max(k.ndim, ndim_axes), device="meta")
+            k_probe = torch.empty(tuple(k.shape), dtype=torch.int8, device="meta")
+        else:
+            _as_arrays(np.zeros(()), k)
+            x_probe = np.zeros([1] * max(np.ndim(k), ndim_axes), dtype=np.float64)
+            k_probe = np.empty(np.shape(k), dtype=np.int8)
+        _, kk, ax = _align(x_probe, k_probe, axes)
         self._m = tuple(kk.shape[a] for a in ax)
         kp_len = tuple(min(ma, na) if mode == "causal" else ma for ma, na in zip(self._m, self.n))
         self.fft_shape = _fft_shape(self.n, kp_len, mode)

@@ -21,7 +21,7 @@ from typing import Any
 import torch
 
 from ..validation import check_positive_int, describe
-from .factors import monarch_factors
+from .factors import DENSE_DFT_LIMIT, _check_bool, monarch_factors
 
 __all__ = [
     "dft_matrix",
@@ -35,9 +35,18 @@ __all__ = [
 _HALF = (torch.float16, torch.bfloat16, torch.complex32)
 
 
-@functools.lru_cache(maxsize=128)
 def _roots(rows: int, cols: int, n: int, sign: int, device: str, dtype: torch.dtype):
-    """``exp(sign * 2 pi i * (r c mod n) / n)`` for r < rows, c < cols, exact index reduction."""
+    """``exp(sign * 2 pi i * (r c mod n) / n)`` for r < rows, c < cols, exact index reduction.
+
+    Cached per argument tuple in eager mode; under ``torch.compile`` built in the graph (no
+    ``lru_cache`` wrapper for Dynamo to warn about; the compiled graph computes it once).
+    """
+    if torch.compiler.is_compiling():
+        return _build_roots(rows, cols, n, sign, device, dtype)
+    return _cached_roots(rows, cols, n, sign, device, dtype)
+
+
+def _build_roots(rows: int, cols: int, n: int, sign: int, device: str, dtype: torch.dtype):
     r = torch.arange(rows, dtype=torch.int64)[:, None]
     c = torch.arange(cols, dtype=torch.int64)[None, :]
     ang = (r * c % n).to(torch.float64) * (sign * 2.0 * math.pi / n)
@@ -49,12 +58,40 @@ def _roots(rows: int, cols: int, n: int, sign: int, device: str, dtype: torch.dt
     return w.to(device=device, dtype=dtype)
 
 
+_cached_roots = functools.lru_cache(maxsize=128)(_build_roots)
+
+
+def _check_matrix_args(inverse: Any, dtype: Any) -> None:
+    _check_bool("inverse", inverse)
+    if not isinstance(dtype, torch.dtype) or not dtype.is_complex:
+        raise TypeError(
+            f"dtype must be a complex torch dtype (complex64, complex128, complex32), got "
+            f"{describe(dtype)}: a real dtype would silently drop the imaginary part"
+        )
+
+
 def dft_matrix(
     n: int, *, inverse: bool = False, device: Any = None, dtype: torch.dtype = torch.complex128
 ) -> torch.Tensor:
     """The ``n x n`` DFT matrix ``F[j, k] = exp(-2 pi i j k / n)`` (``+`` and unscaled if inverse).
 
     Built in float64 from ``j k mod n`` (no large angles), cached per (n, device, dtype).
+
+    Parameters
+    ----------
+    n : int
+        Size, ``1 <= n <= DENSE_DFT_LIMIT``.
+    inverse : bool
+        Conjugate roots (the unscaled inverse DFT).
+    device : torch.device or str, optional
+        Default CPU.
+    dtype : torch.dtype
+        A complex dtype (complex128 default); a real dtype raises ``TypeError``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n, n)``, symmetric.
 
     Notes
     -----
@@ -76,6 +113,12 @@ def dft_matrix(
     True
     """
     n = check_positive_int("n", n)
+    _check_matrix_args(inverse, dtype)
+    if n > DENSE_DFT_LIMIT:
+        raise ValueError(
+            f"n={n} exceeds DENSE_DFT_LIMIT={DENSE_DFT_LIMIT} (the dense matrix would take "
+            f"{16 * n * n / 1e9:.3g} GB in complex128); use monarch_fft for long transforms"
+        )
     dev = str(torch.device(device) if device is not None else torch.device("cpu"))
     return _roots(n, n, n, 1 if inverse else -1, dev, dtype)
 
@@ -89,6 +132,22 @@ def twiddle_matrix(
     dtype: torch.dtype = torch.complex128,
 ) -> torch.Tensor:
     """Twiddle factors ``T[k1, j2] = exp(-2 pi i k1 j2 / (n1 m))`` (``+`` if inverse), cached.
+
+    Parameters
+    ----------
+    n1, m : int
+        Rows (first factor) and columns (the rest) of the order-2 grid, ``n = n1 m``.
+    inverse : bool
+        Conjugate roots.
+    device : torch.device or str, optional
+        Default CPU.
+    dtype : torch.dtype
+        A complex dtype (complex128 default); a real dtype raises ``TypeError``.
+
+    Returns
+    -------
+    torch.Tensor
+        ``(n1, m)``.
 
     Notes
     -----
@@ -108,15 +167,33 @@ def twiddle_matrix(
     ([1.0, 1.0, 1.0, 0.0], -1.0)
     """
     n1, m = check_positive_int("n1", n1), check_positive_int("m", m)
+    _check_matrix_args(inverse, dtype)
+    if n1 * m > DENSE_DFT_LIMIT**2:
+        raise ValueError(
+            f"n1 * m = {n1 * m} exceeds DENSE_DFT_LIMIT**2 = {DENSE_DFT_LIMIT**2}, got n1={n1}, "
+            f"m={m}"
+        )
     dev = str(torch.device(device) if device is not None else torch.device("cpu"))
     return _roots(n1, m, n1 * m, 1 if inverse else -1, dev, dtype)
 
 
-def _check_tensor(name: str, x: Any) -> torch.Tensor:
+def _check_tensor(name: str, x: Any, dim: Any = -1, strict: Any = True) -> torch.Tensor:
+    """``x`` checked: a floating/complex tensor with a non-empty axis ``dim``; flags checked."""
     if not isinstance(x, torch.Tensor):
         raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise TypeError(f"{name} must have a floating or complex dtype, got {describe(x)}")
+    _check_bool("strict", strict)
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
+        raise TypeError(f"dim must be an integer, got {describe(dim)}")
+    if x.ndim == 0:
+        raise ValueError(f"{name} must have at least one axis to transform, got {describe(x)}")
+    if not -x.ndim <= dim < x.ndim:
+        raise ValueError(f"dim must lie in [{-x.ndim}, {x.ndim}) for {name}, got dim={dim}")
+    if x.shape[dim] == 0:
+        raise ValueError(
+            f"{name} must have length >= 1 along dim={dim}, got shape {tuple(x.shape)}"
+        )
     return x
 
 
@@ -166,9 +243,7 @@ def _plan(n: int, factors: Any, order: int, strict: bool) -> tuple[int, ...]:
 
 
 def _transform(x, factors, order, dim, strict, sign) -> torch.Tensor:
-    x = _check_tensor("x", x)
-    if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
-        raise TypeError(f"dim must be an integer, got {describe(dim)}")
+    x = _check_tensor("x", x, dim, strict)
     cdtype, half = _compute_dtype(x.dtype)
     z = _round(x.movedim(dim, -1).to(cdtype), half)
     y = _fft_last(z, _plan(z.shape[-1], factors, order, strict), sign, half)
@@ -251,7 +326,25 @@ def monarch_ifft(
 ) -> torch.Tensor:
     """Inverse DFT along ``dim`` (equals ``torch.fft.ifft``; scaled by ``1/n``).
 
-    Same parameters and dtypes as :func:`monarch_fft` (the conjugate roots, then ``1/n``).
+    Same dtypes as :func:`monarch_fft` (the conjugate roots, then ``1/n``).
+
+    Parameters
+    ----------
+    X : torch.Tensor
+        Spectrum (real or complex), any device.
+    factors : tuple of int, optional
+        ``n = n_1 \\cdots n_p`` (default :func:`monarch_factors` ``(n, order)``).
+    order : int
+        Number of factors when ``factors`` is not given.
+    dim : int
+        Transform axis.
+    strict : bool
+        See :func:`monarch_factors`.
+
+    Returns
+    -------
+    torch.Tensor
+        complex128 for float64/complex128 input, complex64 otherwise.
 
     Notes
     -----
@@ -277,9 +370,19 @@ def monarch_ifft(
 
 
 def _rfft_factors(n: int, factors: Any, order: int, strict: bool) -> tuple[int, ...] | None:
-    """Factors of the half-length complex transform (None: odd n, full transform)."""
+    """Factors of the half-length complex transform (None: the full transform of length n).
+
+    None for odd ``n``, for ``n = 2``, and for default factors when ``n/2`` does not factor
+    (``n = 2p``, ``p`` prime, under ``strict``): the full length ``n`` then does, or its
+    :func:`monarch_factors` error names the user's ``n``.
+    """
     if n % 2 or n < 4:
         return None
+    if factors is None:
+        try:
+            return monarch_factors(n // 2, order, strict=strict)
+        except ValueError:
+            return None
     return _plan(n // 2, factors, order, strict)
 
 
@@ -294,7 +397,28 @@ def monarch_rfft(
     r"""Real-input DFT (the ``n//2 + 1`` non-negative frequencies; equals ``torch.fft.rfft``).
 
     For even ``n`` it is one complex Monarch transform of half length ``n/2`` (``factors``
-    are then factors of ``n/2``); odd ``n`` takes the full complex transform of length ``n``.
+    are then factors of ``n/2``); odd ``n``, ``n = 2`` and (with default ``factors``) a half
+    length that does not factor (``n = 2p``, ``p`` prime) take the full complex transform of
+    length ``n``.
+
+    Parameters
+    ----------
+    x : torch.Tensor
+        Real input, any device.
+    factors : tuple of int, optional
+        Factors of ``n/2`` for even ``n >= 4``, of ``n`` otherwise (default
+        :func:`monarch_factors`).
+    order : int
+        Number of factors when ``factors`` is not given.
+    dim : int
+        Transform axis.
+    strict : bool
+        See :func:`monarch_factors`.
+
+    Returns
+    -------
+    torch.Tensor
+        ``n//2 + 1`` frequencies along ``dim``; complex128 for float64 input, else complex64.
 
     Notes
     -----
@@ -320,7 +444,7 @@ def monarch_rfft(
     >>> bool((monarch_irfft(X, 2048) - x).abs().max() < 1e-12)
     True
     """
-    x = _check_tensor("x", x)
+    x = _check_tensor("x", x, dim, strict)
     if x.is_complex():
         raise TypeError(f"x must be real for monarch_rfft (use monarch_fft), got {describe(x)}")
     x = x.movedim(dim, -1)
@@ -357,6 +481,26 @@ def monarch_irfft(
     even ``n``, the Nyquist) frequency are ignored. Returns float64 for complex128 input,
     float32 otherwise.
 
+    Parameters
+    ----------
+    X : torch.Tensor
+        Non-negative frequencies along ``dim``.
+    n : int, optional
+        Output length (default ``2 (len - 1)``).
+    factors : tuple of int, optional
+        As for :func:`monarch_rfft` (factors of ``n/2`` for even ``n >= 4``).
+    order : int
+        Number of factors when ``factors`` is not given.
+    dim : int
+        Transform axis.
+    strict : bool
+        See :func:`monarch_factors`.
+
+    Returns
+    -------
+    torch.Tensor
+        Real, length ``n`` along ``dim``.
+
     Notes
     -----
     For even ``n`` the inverse of the packing of :func:`monarch_rfft` [1]_: with
@@ -378,7 +522,7 @@ def monarch_irfft(
     >>> bool((monarch_irfft(X, 128) - torch.fft.irfft(X, 128)).abs().max() < 1e-12)
     True
     """
-    X = _check_tensor("X", X).movedim(dim, -1)
+    X = _check_tensor("X", X, dim, strict).movedim(dim, -1)
     n = 2 * (X.shape[-1] - 1) if n is None else check_positive_int("n", n)
     cdtype, half = _compute_dtype(X.dtype)
     X = X.to(cdtype)

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import functools
 import math
+from typing import Any
 
-from ..validation import check_positive_int
+import torch
+
+from ..validation import check_positive_int, describe
 
 __all__ = ["DENSE_DFT_LIMIT", "monarch_factors"]
 
@@ -13,13 +16,27 @@ __all__ = ["DENSE_DFT_LIMIT", "monarch_factors"]
 DENSE_DFT_LIMIT = 8192
 
 
+def _check_bool(name: str, value: Any) -> bool:
+    """Return ``value`` if it is a ``bool``; else ``TypeError`` naming ``name`` (no truthiness)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {describe(value)}")
+    return value
+
+
 def _divisors(n: int) -> list[int]:
     small = [d for d in range(2, math.isqrt(n) + 1) if n % d == 0]
     return sorted(set(small + [n // d for d in small] + [n]))
 
 
-@functools.lru_cache(maxsize=256)
 def _factor(n: int, order: int) -> tuple[int, ...] | None:
+    """Best factors of ``n`` into ``order`` factors >= 2 (None if impossible); cached in eager
+    mode, searched afresh under ``torch.compile`` (Dynamo would warn on the cache wrapper)."""
+    if torch.compiler.is_compiling():
+        return _search(n, order)
+    return _cached_search(n, order)
+
+
+def _search(n: int, order: int) -> tuple[int, ...] | None:
     if order == 1:
         return (n,) if n >= 2 else None
     best, best_gap = None, math.inf
@@ -34,6 +51,9 @@ def _factor(n: int, order: int) -> tuple[int, ...] | None:
         if gap < best_gap - 1e-12:
             best, best_gap = (d,) + rest, gap
     return best
+
+
+_cached_search = functools.lru_cache(maxsize=256)(_search)
 
 
 def monarch_factors(n: int, order: int = 2, *, strict: bool = True) -> tuple[int, ...]:
@@ -80,6 +100,7 @@ def monarch_factors(n: int, order: int = 2, *, strict: bool = True) -> tuple[int
     """
     n = check_positive_int("n", n, minimum=2)
     order = check_positive_int("order", order)
+    _check_bool("strict", strict)
     for p in range(order, 0, -1):
         f = _factor(n, p)
         if f is not None:

@@ -35,8 +35,19 @@ __all__ = [
 ]
 
 
-def check_sparsity(sparsity: Any) -> float:
+def check_sparsity(sparsity: Any, name: str = "sparsity") -> float:
     """Return ``sparsity`` as a float after checking it lies in ``[0, 1)``.
+
+    Parameters
+    ----------
+    sparsity : float
+        Requested fraction of zeroed spectrum blocks.
+    name : str
+        The argument's name in error messages (e.g. ``'freq_sparsity'`` for a layer).
+
+    Returns
+    -------
+    float
 
     Examples
     --------
@@ -49,9 +60,9 @@ def check_sparsity(sparsity: Any) -> float:
     ValueError: sparsity must lie in [0, 1), got 1.0
     """
     if isinstance(sparsity, bool) or not isinstance(sparsity, numbers.Real):
-        raise TypeError(f"sparsity must be a number in [0, 1), got {describe(sparsity)}")
+        raise TypeError(f"{name} must be a number in [0, 1), got {describe(sparsity)}")
     if not 0 <= sparsity < 1:
-        raise ValueError(f"sparsity must lie in [0, 1), got {sparsity!r}")
+        raise ValueError(f"{name} must lie in [0, 1), got {sparsity!r}")
     return float(sparsity)
 
 
@@ -97,19 +108,23 @@ def freq_sparse_mask(N: int, sparsity: float) -> tuple[torch.Tensor, tuple[int, 
     >>> (N1, N2), mask.reshape(N2, N1).sum(1).tolist()  # kept frequencies per block
     ((8, 8), [8.0, 8.0, 1.0, 0.0, 0.0, 0.0, 8.0, 8.0])
     """
+    N1, N2, c0 = _band(N, sparsity)
+    k = torch.arange(N)
+    block, mirror = k // N1, ((N - k) % N) // N1
+    inband = lambda b: (b >= c0) & (b < N2 - c0)  # noqa: E731
+    zero = inband(block) & inband(mirror)  # empty band when c0 = N2 / 2 (nothing zeroed)
+    mask = torch.where(zero, 0.0, 1.0).to(torch.float64)  # no data-dependent indexing
+    return mask, (N1, N2)
+
+
+def _band(N: int, sparsity: float) -> tuple[int, int, int]:
+    """``(N_1, N_2, c_0)``: the grid and the start of the central band ``[c_0, N_2 - c_0)``."""
     sparsity = check_sparsity(sparsity)
     N1, N2 = monarch_factors(N, 2)
     z = math.floor(sparsity * N2 + 1e-9)
     if (N2 - z) % 2:
         z -= 1
-    mask = torch.ones(N, dtype=torch.float64)
-    if z > 0:
-        c0 = (N2 - z) // 2
-        k = torch.arange(N)
-        block, mirror = k // N1, ((N - k) % N) // N1
-        inband = lambda b: (b >= c0) & (b < N2 - c0)  # noqa: E731
-        mask[inband(block) & inband(mirror)] = 0.0
-    return mask, (N1, N2)
+    return N1, N2, (N2 - max(z, 0)) // 2
 
 
 class _Plan:
@@ -118,11 +133,19 @@ class _Plan:
     def __init__(self, N: int, sparsity: float, n: int) -> None:
         self.N, self.n = N, n
         self.mask, (self.N1, self.N2) = freq_sparse_mask(N, sparsity)
-        grid = self.mask.reshape(self.N2, self.N1).T  # grid[k1, k2] = mask[k1 + N1 k2]
-        self.kept = torch.nonzero(grid.any(0)).flatten()
+        # kept grid columns, from the rule (Notes of freq_sparse_mask: every column strictly
+        # inside the band is zero, column c0 keeps one entry) in Python, so that tracing
+        # (torch.export) sees constants, not a data-dependent nonzero()
+        _, _, c0 = _band(N, sparsity)
+        self.kept_list = [k2 for k2 in range(self.N2) if not c0 < k2 < self.N2 - c0]
+        self.kept = torch.tensor(self.kept_list, dtype=torch.int64)
         self.rows = -(-n // self.N2)  # grid rows j1 holding samples j < n
-        self.sparsity = 1.0 - float(self.mask.mean())
         self._mats: dict[tuple, tuple[torch.Tensor, ...]] = {}
+
+    @property
+    def sparsity(self) -> float:
+        """Fraction of the spectrum zeroed (eager only: reads the mask)."""
+        return 1.0 - float(self.mask.mean())
 
     def mats(self, device: torch.device, dtype: torch.dtype) -> tuple[torch.Tensor, ...]:
         key = (str(device), dtype)
@@ -231,6 +254,14 @@ def freq_sparse_conv(
             raise TypeError(f"{name} must be a floating or complex torch.Tensor, got {describe(a)}")
         if a.ndim < 1 or a.shape[-1] < 1:
             raise ValueError(f"{name} must have a last axis of length >= 1, got {describe(a)}")
+    try:
+        batch = torch.broadcast_shapes(x.shape[:-1], k.shape[:-1])
+    except RuntimeError:
+        raise ValueError(
+            f"k's batch shape {tuple(k.shape[:-1])} must broadcast against x's "
+            f"{tuple(x.shape[:-1])} (shapes outside the last axis), got {describe(k)}"
+        ) from None
+    x = x.expand(batch + x.shape[-1:])  # pairing below packs along an x-only axis
     n = x.shape[-1]
     kp, N = _prepare(k, n, mode)
     plan = _Plan(N, sparsity, n)

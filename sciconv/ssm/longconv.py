@@ -77,13 +77,18 @@ class LongConv(nn.Module):
         Skip term ``D u``.
     method : {'fft', 'monarch', 'direct', 'auto'}
         How the causal convolution is computed (:class:`sciconv.FFTConvolver`); every method
-        gives the same output.
+        gives the same output. 'auto' measures the methods on the first eager call of each
+        input shape; under ``torch.compile`` it needs that entry already in the tuning table
+        (timing cannot be traced).
     order : int
         Monarch order for ``method='monarch'`` (and 'auto').
     freq_sparsity : float
         In [0, 1): if positive, the kernel's spectrum is block-masked and the convolution
         computed by :func:`sciconv.monarch.sparse.freq_sparse_conv` (zero blocks skipped); the
         layer is then a different (sparser) model, not an approximation of the dense one.
+        That computation is always the order-2 Monarch grid, so it takes only the default
+        ``method='fft'`` or ``'monarch'`` (both mean that grid here) and ``order=2``; 'direct'
+        and 'auto' (which would be silently ignored) raise ``ValueError``.
     device, dtype
 
     Notes
@@ -148,7 +153,13 @@ class LongConv(nn.Module):
         if method not in METHODS:
             raise ValueError(f"method must be one of {sorted(METHODS)}, got {describe(method)}")
         self.method, self.order = method, check_positive_int("order", order)
-        self.freq_sparsity = check_sparsity(freq_sparsity)
+        self.freq_sparsity = check_sparsity(freq_sparsity, "freq_sparsity")
+        if self.freq_sparsity > 0 and (method not in ("fft", "monarch") or self.order != 2):
+            raise ValueError(
+                f"freq_sparsity={self.freq_sparsity} is computed on the order-2 Monarch grid: it "
+                f"requires method 'fft' or 'monarch' and order=2, got method={method!r}, "
+                f"order={self.order}"
+            )
         super().__init__()
         self.channels = check_positive_int("channels", channels)
         self.kernel_size = check_positive_int("kernel_size", kernel_size)
