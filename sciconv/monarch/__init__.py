@@ -1,7 +1,8 @@
 """The DFT as matrix products (the Monarch decomposition of FlashFFTConv) and what builds on it.
 
-* :mod:`sciconv.monarch.factors` and :mod:`sciconv.monarch.dft` (re-exported here):
-  ``monarch_factors``, ``monarch_fft``/``ifft``/``rfft``/``irfft``, the DFT and twiddle matrices;
+* :mod:`sciconv.monarch.factors`, :mod:`sciconv.monarch.dft` and :mod:`sciconv.monarch.rfft`
+  (re-exported here): ``monarch_factors``, ``monarch_fft``/``ifft`` with the DFT and twiddle
+  matrices, ``monarch_rfft``/``irfft``;
 * :mod:`sciconv.monarch.tune`: the timing table of ``FFTConvolver(method='auto')``;
 * :mod:`sciconv.monarch.sparse`: partial and frequency-sparse convolutions (import it by name:
   it builds on :mod:`sciconv.fft`, which itself imports this package's transforms).
@@ -13,15 +14,9 @@ References
    (ICLR), 2024. arXiv:2311.05908.
 """
 
-from .dft import (
-    dft_matrix,
-    monarch_fft,
-    monarch_ifft,
-    monarch_irfft,
-    monarch_rfft,
-    twiddle_matrix,
-)
+from .dft import dft_matrix, monarch_fft, monarch_ifft, twiddle_matrix
 from .factors import DENSE_DFT_LIMIT, monarch_factors
+from .rfft import monarch_irfft, monarch_rfft
 
 __all__ = [
     "DENSE_DFT_LIMIT",

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from sciconv.monarch import dft_matrix, monarch_factors, monarch_fft, monarch_ifft, twiddle_matrix
-from sciconv.monarch.dft import monarch_irfft, monarch_rfft
+from sciconv.monarch.rfft import monarch_irfft, monarch_rfft
 from sciconv.monarch.sparse import FreqSparseConv, PartialConv, _Plan, freq_sparse_conv
 from sciconv.ssm import S4D, LongConv
 
