@@ -23,29 +23,27 @@ def _check_module(name: str, value: object) -> None:
 class Residual(nn.Module):
     """``shortcut(x) + body(x)`` (``shortcut`` defaults to the identity).
 
-        Parameters
-        ----------
-        body : torch.nn.Module
-            The residual branch.
-        shortcut : torch.nn.Module, optional
-            The skip branch; ``None`` (default) is ``nn.Identity()``.
+    Parameters
+    ----------
+    body : torch.nn.Module
+        The residual branch.
+    shortcut : torch.nn.Module, optional
+        The skip branch; ``None`` (default) is ``nn.Identity()``.
 
-        Raises
-        ------
-        TypeError
-            ``body`` or ``shortcut`` not a module.
+    Raises
+    ------
+    TypeError
+        ``body`` or ``shortcut`` not a module.
 
-        Examples
-        --------
-        >>> import torch
-        >>> from torch import nn
-
-    from ..validation import describe
-        >>> from sciconv.interpret import Residual
-        >>> block = Residual(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.ReLU()))
-        >>> x = torch.randn(1, 2, 5, 5)
-        >>> bool(torch.equal(block(x), x + block.body(x)))
-        True
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.interpret import Residual
+    >>> block = Residual(nn.Sequential(nn.Conv2d(2, 2, 3, padding=1), nn.ReLU()))
+    >>> x = torch.randn(1, 2, 5, 5)
+    >>> bool(torch.equal(block(x), x + block.body(x)))
+    True
     """
 
     def __init__(self, body: nn.Module, shortcut: nn.Module | None = None) -> None:
@@ -63,30 +61,28 @@ class Residual(nn.Module):
 class Concat(nn.Module):
     """``torch.cat([branch(x) for branch in branches], dim)`` (channels by default).
 
-        Parameters
-        ----------
-        *branches : torch.nn.Module
-            The branches, at least one, each applied to the same input.
-        dim : int, default 1
-            The axis along which their outputs are concatenated (channels).
+    Parameters
+    ----------
+    *branches : torch.nn.Module
+        The branches, at least one, each applied to the same input.
+    dim : int, default 1
+        The axis along which their outputs are concatenated (channels).
 
-        Raises
-        ------
-        TypeError
-            A branch not a module, or ``dim`` not an int.
-        ValueError
-            No branch.
+    Raises
+    ------
+    TypeError
+        A branch not a module, or ``dim`` not an int.
+    ValueError
+        No branch.
 
-        Examples
-        --------
-        >>> import torch
-        >>> from torch import nn
-
-    from ..validation import describe
-        >>> from sciconv.interpret import Concat
-        >>> both = Concat(nn.Identity(), nn.Conv1d(3, 2, 1))
-        >>> tuple(both(torch.randn(1, 3, 8)).shape)
-        (1, 5, 8)
+    Examples
+    --------
+    >>> import torch
+    >>> from torch import nn
+    >>> from sciconv.interpret import Concat
+    >>> both = Concat(nn.Identity(), nn.Conv1d(3, 2, 1))
+    >>> tuple(both(torch.randn(1, 3, 8)).shape)
+    (1, 5, 8)
     """
 
     def __init__(self, *branches: nn.Module, dim: int = 1) -> None:
