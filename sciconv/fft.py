@@ -385,7 +385,9 @@ class FFTConvolver:
     Candidates: 'fft', 'monarch', and 'direct' when there is one axis and at most
     ``AUTO_DIRECT_TAPS`` taps. Once tuned, 'auto' is the measured-fastest of the candidates,
     'fft' included, so it is not slower than 'fft' beyond timing noise. :meth:`tune` re-times
-    a key on demand.
+    a key on demand. Timing cannot be traced: under ``torch.compile`` a key not yet in the
+    table uses 'fft' (same output) and records nothing; a key tuned by an earlier eager call
+    is read as usual.
 
     References
     ----------
@@ -558,9 +560,13 @@ class FFTConvolver:
         method = self.method
         if method == "auto":
             key = self.tuning_key(x)
-            if key not in self.tuning:
+            if key in self.tuning:
+                method = self.tuning[key]
+            elif torch.compiler.is_compiling():  # no timing in a traced graph (see Notes)
+                method = "fft"
+            else:
                 self.tune(x)
-            method = self.tuning[key]
+                method = self.tuning[key]
             allowed = ("fft", "monarch", "direct") if len(self.n) == 1 else ("fft", "monarch")
             if method not in allowed:
                 raise ValueError(

@@ -78,8 +78,8 @@ class LongConv(nn.Module):
     method : {'fft', 'monarch', 'direct', 'auto'}
         How the causal convolution is computed (:class:`sciconv.FFTConvolver`); every method
         gives the same output. 'auto' measures the methods on the first eager call of each
-        input shape; under ``torch.compile`` it needs that entry already in the tuning table
-        (timing cannot be traced).
+        input shape; under ``torch.compile`` an untuned shape uses 'fft' (timing cannot be
+        traced; see :class:`sciconv.FFTConvolver`).
     order : int
         Monarch order for ``method='monarch'`` (and 'auto').
     freq_sparsity : float

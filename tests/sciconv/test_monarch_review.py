@@ -14,9 +14,11 @@ import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from sciconv.fft import FFTConvolver
 from sciconv.monarch import dft_matrix, monarch_factors, monarch_fft, monarch_ifft, twiddle_matrix
 from sciconv.monarch.rfft import monarch_irfft, monarch_rfft
 from sciconv.monarch.sparse import FreqSparseConv, PartialConv, _Plan, freq_sparse_conv
+from sciconv.monarch.tune import TuningTable
 from sciconv.ssm import S4D, LongConv
 
 TOL = 1e-12
@@ -200,3 +202,19 @@ def test_compile_fullgraph_without_numpy_or_cache_warnings(make):
         got = torch.compile(layer, fullgraph=True)(u)
     assert rel(got.detach(), layer(u).detach()) < TOL
     assert not [w for w in caught if "lru_cache" in str(w.message)]
+
+
+@pytest.mark.slow
+def test_auto_under_compile_uses_fft_for_an_untuned_key():
+    """Timing cannot be traced: a compiled 'auto' call with an empty table is 'fft', unrecorded."""
+    gen = torch.Generator().manual_seed(3)
+    k, x = torch.randn(3, 20, dtype=F64, generator=gen), torch.randn(2, 3, 20, dtype=F64)
+    table = TuningTable()
+
+    def f(x, k):
+        return FFTConvolver(k, 20, "causal", method="auto", tuning=table)(x)
+
+    torch._dynamo.reset()
+    got = torch.compile(f, fullgraph=True)(x, k)
+    ref = [[np.convolve(x[b, h], k[h])[:20] for h in range(3)] for b in range(2)]
+    assert rel(got, ref) < TOL and len(table) == 0
