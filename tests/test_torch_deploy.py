@@ -58,6 +58,12 @@ PACKAGES = (
     "tensors",
 )
 
+#: Family subpackages of :mod:`sciconv` left out of ``PACKAGES``, with the reason.
+NO_LAYERS = {
+    "sciconv.cli": "the command line, not a family",
+    "sciconv.monarch": "transforms, linear operators and a tuning table; no nn.Module",
+}
+
 #: Exported modules that are not layers (no ``forward``), with the reason.
 NOT_LAYERS = {
     "PoincareBall": "holds the (learnable) curvature shared by the hyperbolic layers; no forward",
@@ -343,6 +349,21 @@ def test_every_exported_layer_has_a_case() -> None:
     )
     for name in NOT_LAYERS:  # a module without forward: nn.Module's raises NotImplementedError
         assert layers[name].forward is nn.Module.forward
+
+
+def test_every_family_is_covered() -> None:
+    """Each subpackage of :mod:`sciconv` is in ``PACKAGES`` or in ``NO_LAYERS`` (a new family
+    cannot be left out of the matrix silently), and those in ``NO_LAYERS`` export no layer."""
+    import pkgutil
+
+    import sciconv
+
+    subpackages = {f"sciconv.{m.name}" for m in pkgutil.iter_modules(sciconv.__path__) if m.ispkg}
+    assert subpackages - set(PACKAGES) == set(NO_LAYERS), sorted(subpackages - set(PACKAGES))
+    for pkg in set(NO_LAYERS) - {"sciconv.cli"}:
+        mod = importlib.import_module(pkg)
+        objs = [getattr(mod, n) for n in getattr(mod, "__all__", ())]
+        assert not [o for o in objs if inspect.isclass(o) and issubclass(o, nn.Module)], pkg
 
 
 def _params(checks: tuple[str, ...]) -> list[Any]:
