@@ -23,8 +23,9 @@ these tables and checks.
 
 The traces of ``PoincareResNet`` (export 35-45 s, compile 27-35 s: seven Poincaré
 convolutions with custom autograd Functions) and ``PoincareBasicBlock`` are marked slow;
-the rest of the module (198 tests) took 58 s of CPU, 1 min 41 s wall at load 4 on the shared
-2-core machine (54 s CPU, 2 min 36 s wall at load 9); the slow four take 47 s CPU more.
+the rest of the module (228 tests) took 62 s of CPU, 66 s wall at load 2 on the shared 2-core
+machine (198 tests before the streaming, subpixel, interpret and SSM-method cases: 58 s CPU,
+1 min 41 s wall at load 4); the slow four take 47 s CPU more.
 """
 
 from __future__ import annotations
