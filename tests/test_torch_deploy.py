@@ -270,9 +270,9 @@ LIMITS: dict[tuple[str, str], tuple[str, str]] = {
     ),
 }
 
-#: Entries of ``LIMITS`` whose docstring sentence has been asked of the docstring's owner (the
-#: file was being edited by another engineer); remove the entry once the sentence is there.
-DOC_PENDING = {("StreamingCNN", "export")}
+#: Entries of ``LIMITS`` whose docstring does not state the reason yet (none: every limit's
+#: reason is in its layer's docstring).
+DOC_PENDING: set[tuple[str, str]] = set()
 
 
 def exported_layers() -> dict[str, type]:

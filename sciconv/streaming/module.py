@@ -57,6 +57,10 @@ class StreamingCNN(nn.Module):
     the signal is chunked; a layer of ``layers`` switched to training mode by hand is refused
     at the next call. Calls run under ``torch.no_grad()`` (the caches hold no autograd graph).
 
+    Deployment: torch.export captures a single call, with the cached input tails as constants,
+    so an exported StreamingCNN does not stream; torch.compile does (Dynamo keeps the cache
+    updates).
+
     References
     ----------
     C. Kechris, J. Dan, J. Miranda, D. Atienza, "Don't Think It Twice: Exploit Shift
