@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import numpy as np
-
 from ._common import Check
 
 __all__ = ["interpret_section"]
@@ -14,6 +12,7 @@ def interpret_section() -> list[str | Check]:
     linear head) frozen at a random input: :math:`Ax + c` against the model's own forward,
     :math:`Av` and :math:`A^T u` against autograd's jvp and vjp (double backward), the dot
     test, and svds against the SVD of the dense Jacobian."""
+    import numpy as np
     import torch
     from torch import nn
 

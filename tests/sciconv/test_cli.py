@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch  # warm: `import sciconv` is lazy; a timed tour section would pay torch's import
 
 from sciconv.cli import SUBCOMMANDS, build_parser, main, tour
 from sciconv.cli._common import Check
@@ -404,7 +405,6 @@ def test_tour_environment_says_why_a_capability_is_missing(capsys, monkeypatch):
 def test_tour_cuda_line_gives_torch_reason(monkeypatch):
     """A CUDA build of torch with no usable device: the line carries torch.cuda.init()'s own
     message; a device present: its name."""
-    import torch
 
     def init():
         raise RuntimeError("Found no NVIDIA driver on your system.")
