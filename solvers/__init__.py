@@ -5,8 +5,9 @@ first use; every KSP solve goes through :func:`solvers.petsc.ksp_solve`.
 
 ``import solvers`` is lazy (PEP 562, :func:`sciconv.lazy.attach`): each public name is
 imported from its module on first access. The classical maps and DCDM (:func:`make_map`,
-:func:`dcdm`, :class:`SolveInfo`) load no torch; the Krylov drivers (:func:`cg`,
-:func:`solve`, ...) import :mod:`solvers.petsc`, whose plug-ins do.
+:func:`dcdm`, :class:`SolveInfo`) and the Krylov drivers (:func:`cg`, :func:`solve`, ...)
+load no torch: :mod:`solvers.petsc` is lazy as well, so only the network maps and the
+plug-ins that run them import torch.
 """
 
 from __future__ import annotations

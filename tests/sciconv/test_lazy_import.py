@@ -181,3 +181,20 @@ def test_solvers_all_resolves_and_dir_lists_it():
             f"solvers{solvers._ORIGIN[name]}", fromlist=["_"]
         )
         assert getattr(solvers, name) is getattr(module, name), name
+
+
+def test_solvers_petsc_is_lazy_and_the_krylov_drivers_load_no_torch():
+    """``import solvers.petsc`` loads neither PETSc nor torch, and the Krylov drivers
+    (``cg``, ``solve``, ``petsc_solve``, which reach ``solvers.petsc._core``) load no torch;
+    the plug-ins PETSc finds by dotted path resolve to their classes on first access."""
+    got = _python(
+        "import sys, json, solvers.petsc as p\n"
+        "bare = sorted(m for m in ('torch', 'petsc4py') if m in sys.modules)\n"
+        "from solvers import cg, petsc_solve, solve\n"
+        "after = 'torch' in sys.modules\n"
+        "print(json.dumps({'bare': bare, 'torch': after,"
+        " 'dcdm': p.DCDM is sys.modules['solvers.petsc.ksp'].DCDM,"
+        " 'pc': p.NetworkPC is sys.modules['solvers.petsc.pc'].MapPC,"
+        " 'all': sorted(set(p.__all__) - set(dir(p)))}))"
+    )
+    assert got == {"bare": [], "torch": False, "dcdm": True, "pc": True, "all": []}
