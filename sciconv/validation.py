@@ -24,6 +24,7 @@ import numpy as np
 
 __all__ = [
     "as_int_tuple",
+    "check_bool",
     "check_choice",
     "check_conv_args",
     "check_finite",
@@ -61,6 +62,25 @@ def describe(value: Any) -> str:
         return f"{type(value).__name__} of shape {tuple(shape)} and dtype {dtype}"
     text = repr(value)
     return text if len(text) <= 80 else text[:77] + "..."
+
+
+def check_bool(name: str, value: Any) -> bool:
+    """``value`` if it is a ``bool``, else ``TypeError`` naming ``name`` (no truthiness: ``1``,
+    ``None``, ``"yes"`` and ``numpy.bool_`` are refused, as a flag that is not a bool is
+    usually a misplaced argument).
+
+    Examples
+    --------
+    >>> check_bool("strict", True)
+    True
+    >>> check_bool("strict", "yes")
+    Traceback (most recent call last):
+        ...
+    TypeError: strict must be a bool (True or False), got 'yes'
+    """
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be a bool (True or False), got {describe(value)}")
+    return value
 
 
 def check_positive_int(name: str, value: Any, minimum: int = 1) -> int:
@@ -190,8 +210,7 @@ def value_checks(enabled: bool = True) -> Iterator[None]:
         ...
     ValueError: w must be finite, got NaN or infinity in Tensor of shape (1,) ...
     """
-    if not isinstance(enabled, bool):
-        raise TypeError(f"enabled must be a bool, got {describe(enabled)}")
+    check_bool("enabled", enabled)
     before = checking_values()
     _VALUE_CHECKS.enabled = enabled
     try:

@@ -479,7 +479,7 @@ def test_value_checks_can_be_switched_off() -> None:
 def test_value_checks_refuses_a_non_bool_and_restores_the_setting() -> None:
     from sciconv.validation import checking_values, value_checks
 
-    with pytest.raises(TypeError, match="enabled must be a bool, got 'no'"):
+    with pytest.raises(TypeError, match=r"enabled must be a bool \(True or False\), got 'no'"):
         with value_checks("no"):  # type: ignore[arg-type]
             pass
     with pytest.raises(RuntimeError, match="inside"):

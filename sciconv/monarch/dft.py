@@ -20,8 +20,8 @@ from typing import Any
 
 import torch
 
-from ..validation import check_positive_int, describe
-from .factors import DENSE_DFT_LIMIT, _check_bool, monarch_factors
+from ..validation import check_bool, check_positive_int, describe
+from .factors import DENSE_DFT_LIMIT, monarch_factors
 
 __all__ = ["dft_matrix", "monarch_fft", "monarch_ifft", "twiddle_matrix"]
 
@@ -55,7 +55,7 @@ _cached_roots = functools.lru_cache(maxsize=128)(_build_roots)
 
 
 def _check_matrix_args(inverse: Any, dtype: Any) -> None:
-    _check_bool("inverse", inverse)
+    check_bool("inverse", inverse)
     if not isinstance(dtype, torch.dtype) or not dtype.is_complex:
         raise TypeError(
             f"dtype must be a complex torch dtype (complex64, complex128, complex32), got "
@@ -176,7 +176,7 @@ def _check_tensor(name: str, x: Any, dim: Any = -1, strict: Any = True) -> torch
         raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise TypeError(f"{name} must have a floating or complex dtype, got {describe(x)}")
-    _check_bool("strict", strict)
+    check_bool("strict", strict)
     if isinstance(dim, bool) or not isinstance(dim, numbers.Integral):
         raise TypeError(f"dim must be an integer, got {describe(dim)}")
     if x.ndim == 0:

@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import functools
 import math
-from typing import Any
 
 import torch
 
-from ..validation import check_positive_int, describe
+from ..validation import check_bool, check_positive_int
 
 __all__ = ["DENSE_DFT_LIMIT", "monarch_factors"]
 
 #: Largest factor computed as one dense DFT matrix (an ``n x n`` matrix).
 DENSE_DFT_LIMIT = 8192
-
-
-def _check_bool(name: str, value: Any) -> bool:
-    """Return ``value`` if it is a ``bool``; else ``TypeError`` naming ``name`` (no truthiness)."""
-    if not isinstance(value, bool):
-        raise TypeError(f"{name} must be True or False, got {describe(value)}")
-    return value
 
 
 def _divisors(n: int) -> list[int]:
@@ -100,7 +92,7 @@ def monarch_factors(n: int, order: int = 2, *, strict: bool = True) -> tuple[int
     """
     n = check_positive_int("n", n, minimum=2)
     order = check_positive_int("order", order)
-    _check_bool("strict", strict)
+    check_bool("strict", strict)
     for p in range(order, 0, -1):
         f = _factor(n, p)
         if f is not None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validation import describe
+from ..validation import check_bool, describe
 from .layers import LayerSpec, WindowedState
 
 __all__ = ["StreamingCNN"]
@@ -133,8 +133,7 @@ class StreamingCNN(nn.Module):
         >>> online.train().training, online.layers[1].training
         (False, False)
         """
-        if not isinstance(mode, bool):
-            raise TypeError(f"mode must be a bool, got {describe(mode)}")
+        check_bool("mode", mode)
         return super().train(False)
 
     def reset(self) -> None:

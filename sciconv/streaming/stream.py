@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_bool, check_choice, check_positive_int
 from .layers import LayerSpec, parse_layer
 from .module import StreamingCNN
 
@@ -173,8 +173,7 @@ def stream(
     """
     hop = check_positive_int("hop", hop)
     check_choice("padding", padding, PADDINGS)
-    if not isinstance(strict, bool):
-        raise TypeError(f"strict must be a bool (True or False), got {describe(strict)}")
+    check_bool("strict", strict)
     specs = _layers(model, freeze=True)
     issues = []
     for i, spec in enumerate(specs):

@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from ..spectrum import conv_singular_values
 from ..validation import (
     as_int_tuple,
+    check_bool,
     check_choice,
     check_conv_args,
     check_positive_int,
@@ -129,8 +130,7 @@ class SubPixelConv2d(nn.Module):
         if isinstance(padding, str):
             raise ValueError(f"padding must be an int or 2 ints >= 0, got {describe(padding)}")
         check_conv_args(2, in_channels, out_channels, kernel_size, stride, 1, 1, dtype, padding)
-        if not isinstance(bias, bool):
-            raise TypeError(f"bias must be a bool, got {describe(bias)}")
+        check_bool("bias", bias)
         self.in_channels = int(in_channels)
         self.out_channels = int(out_channels)
         self.kernel_size = as_int_tuple("kernel_size", kernel_size, 2)
@@ -376,8 +376,7 @@ class SubPixelConv2d(nn.Module):
         """
         if not isinstance(input_shape, Sequence) or isinstance(input_shape, str):
             raise TypeError(f"input_shape must be (C_in, H, W), got {describe(input_shape)}")
-        if not isinstance(flat, bool):
-            raise TypeError(f"flat must be a bool, got {describe(flat)}")
+        check_bool("flat", flat)
         shape = as_int_tuple("input_shape", tuple(input_shape), len(input_shape))
         if len(shape) != 3 or shape[0] != self.in_channels:
             raise ValueError(

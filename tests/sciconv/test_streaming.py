@@ -520,7 +520,7 @@ def test_online_train_is_a_no_op_and_hand_switched_layers_are_refused():
     online.layers[1].train()
     with pytest.raises(RuntimeError, match=r"layer \[1\] BatchNorm1d\(4.*training mode"):
         online(x[..., :8])
-    with pytest.raises(TypeError, match="mode must be a bool, got 'yes'"):
+    with pytest.raises(TypeError, match=r"mode must be a bool \(True or False\), got 'yes'"):
         online.train("yes")
     online.eval()
     online(x[..., :8])

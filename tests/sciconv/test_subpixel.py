@@ -222,7 +222,9 @@ def test_refusals_name_what_breaks_the_identity():
     with pytest.raises(TypeError, match="weight must be a torch.Tensor"):
         icnr_(np.zeros((4, 1, 1, 1)), 2)
     for flat in ("no", 1, None):  # truthy or falsy, a non-bool is refused by name
-        with pytest.raises(TypeError, match=f"flat must be a bool, got {flat!r}"):
+        with pytest.raises(
+            TypeError, match=rf"flat must be a bool \(True or False\), got {flat!r}"
+        ):
             circ.singular_values((2, 4, 4), flat=flat)
     for dtype in (torch.int64, torch.bool):  # torch's own error would be NotImplementedError
         with pytest.raises(TypeError, match=f"weight must be a floating tensor.*{dtype}"):
