@@ -9,7 +9,7 @@ import scipy.sparse.linalg as spla
 import torch
 
 from ..fft import _prepare_kernel, fft_size
-from ..validation import describe
+from ..validation import check_finite, describe
 
 SPARSE_MODES = ("causal", "circular")
 
@@ -48,6 +48,5 @@ def _kernel_1d(k: Any) -> torch.Tensor:
     kt = torch.as_tensor(np.asarray(k) if not isinstance(k, torch.Tensor) else k)
     if kt.ndim != 1 or kt.shape[0] < 1 or not (kt.dtype.is_floating_point or kt.is_complex()):
         raise ValueError(f"k must be a non-empty 1-d float or complex kernel, got {describe(k)}")
-    if not bool(torch.isfinite(kt).all()):
-        raise ValueError(f"k must be finite (no NaN or inf), got {describe(k)}")
+    check_finite("k", kt)
     return kt.to(torch.complex128 if kt.is_complex() else torch.float64).detach()
