@@ -44,7 +44,9 @@ HELD_OUT_SEED = 10_000
 TEST_SEED = 20_000  # the tests' geometries (tests/solvers/test_learned_shipped.py)
 
 
-def training_problems(dim: int, sizes: list[int], count: int) -> list[TwoLevelProblem]:
+def training_problems(
+    dim: int, sizes: list[int], count: int, block: int = 4, compact: bool = False
+) -> list[TwoLevelProblem]:
     """Obstacle and plume geometries with seeds 0.. (floating pockets skipped)."""
     out, seed = [], 0
     while len(out) < count:
@@ -52,7 +54,7 @@ def training_problems(dim: int, sizes: list[int], count: int) -> list[TwoLevelPr
         n = sizes[(seed // 2) % len(sizes)]
         p = poisson_problem(geo, n, dim, seed=seed)
         try:
-            out.append(TwoLevelProblem(p.matrix, p.labels))
+            out.append(TwoLevelProblem(p.matrix, p.labels, block=block, compact=compact))
         except ValueError:
             pass  # a floating pure-Neumann pocket: no dense coarse solve
         seed += 1
@@ -83,6 +85,13 @@ def main(argv: list[str] | None = None) -> None:
                     help="training grid sides (default 32 48 in 2D, 12 16 in 3D)")  # fmt: skip
     ap.add_argument("--problems", type=int, default=None, help="default 32 (2D), 16 (3D)")
     ap.add_argument("--width", type=int, default=4)
+    ap.add_argument("--kernel-size", type=int, default=3, choices=(1, 3))
+    ap.add_argument("--block", type=int, default=4, help="aggregate block side")
+    ap.add_argument(
+        "--compact",
+        action="store_true",
+        help="smooth only rows with one neighbour in another aggregate (5/7-point coarse matrix)",
+    )
     ap.add_argument("--depth", type=int, default=1)
     ap.add_argument("--steps", type=int, default=None, help="default 300 (2D), 200 (3D)")
     ap.add_argument("--lr", type=float, default=3e-3)
@@ -105,9 +114,16 @@ def main(argv: list[str] | None = None) -> None:
     name = args.name or f"stencil{args.dim}d"
 
     t0 = time.perf_counter()
-    problems = training_problems(args.dim, sizes, args.problems)
+    problems = training_problems(args.dim, sizes, args.problems, args.block, args.compact)
     print(f"{len(problems)} training matrices at sides {sizes} in {time.perf_counter() - t0:.1f} s")
-    model = StencilNet(args.dim, args.width, args.depth).double()
+    model = StencilNet(
+        args.dim,
+        args.width,
+        args.depth,
+        kernel_size=args.kernel_size,
+        block=args.block,
+        compact=args.compact,
+    ).double()
     if args.constant:
         for pname, param in model.named_parameters():
             param.requires_grad_(pname == "head.bias")
@@ -117,7 +133,7 @@ def main(argv: list[str] | None = None) -> None:
                         validate_every=max(args.steps // 5, 1))  # fmt: skip
     model = model.float().eval()
     after = held_out(args.dim, vn, model)
-    classical = {s: held_out(args.dim, vn, s) for s in ("coarse", "smoothed")}
+    classical = {s: held_out(args.dim, vn, f"{s}:{args.block}") for s in ("coarse", "smoothed")}
     print(f"trained {args.steps} steps in {log['seconds']:.0f} s; held-out {vn}^{args.dim} "
           f"iterations: learned {after} (untrained = smoothed {before}), "
           f"coarse {classical['coarse']}, smoothed {classical['smoothed']}")  # fmt: skip
@@ -133,7 +149,7 @@ def main(argv: list[str] | None = None) -> None:
         "data": {"geometries": ["obstacles", "plume"], "sizes": sizes,
                  "seeds": "0.. (floating pockets skipped)", "matrices": len(problems),
                  "loss": "two-level A-norm contraction on random probes (3 cycles)"},
-        "block": 4,
+        "block": args.block,
         "held_out": {"n": vn, "seeds": [HELD_OUT_SEED, HELD_OUT_SEED + 1], "learned": after,
                      "untrained": before, **classical},
         "flops_per_cell": model.flops_per_cell(),
@@ -146,7 +162,7 @@ def main(argv: list[str] | None = None) -> None:
     meta["test_budget"] = {
         "dim": args.dim, "n": tn, "seeds": [TEST_SEED + s for s in range(4)],
         "geometries": ["obstacles", "plume"] * 2, "learned": test_its,
-        "smoothed": held_out(args.dim, tn, "smoothed", 4, TEST_SEED),
+        "smoothed": held_out(args.dim, tn, f"smoothed:{args.block}", 4, TEST_SEED),
         "max_iterations": int(max(test_its)) + 1,
     }  # fmt: skip
     saved = save_pretrained(model, name, meta, folder=args.out)

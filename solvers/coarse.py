@@ -59,9 +59,13 @@ def block_aggregates(A: Any, fluid: Any, block: int | tuple[int, ...]) -> np.nda
     pos = np.nonzero(mask)
     nb = [-(-s // b) for s, b in zip(mask.shape, blk)]
     bid = np.ravel_multi_index(tuple(p // b for p, b in zip(pos, blk)), nb)
-    coo = A.tocoo()
-    keep = (bid[coo.row] == bid[coo.col]) & (coo.row != coo.col) & (coo.data != 0)
-    graph = sp.csr_matrix((np.ones(int(keep.sum())), (coo.row[keep], coo.col[keep])), (n, n))
+    # the couplings inside a block, kept in A's CSR order (no re-sorting)
+    counts = np.diff(A.indptr)
+    rows = np.repeat(np.arange(n), counts)
+    keep = (bid[A.indices] == np.repeat(bid, counts)) & (A.indices != rows) & (A.data != 0)
+    indptr = np.zeros(n + 1, dtype=np.int64)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    graph = sp.csr_matrix((np.ones(int(indptr[-1])), A.indices[keep], indptr), shape=(n, n))
     _, agg = csgraph.connected_components(graph, directed=False)
     return agg.astype(np.int64)
 

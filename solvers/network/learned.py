@@ -10,7 +10,6 @@ set-up the map is the classical linear, symmetric two-level cycle
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -18,123 +17,50 @@ import scipy.sparse as sp
 import torch
 from torch import nn
 
-from sciconv.validation import check_positive_int, describe
+from sciconv.validation import check_bool, check_positive_int, describe
 
-from ..coarse import CoarseCorrection, block_aggregates, smoothed_prolongation
+from ..coarse import CoarseCorrection
 from ..grid import fluid_mask
+from ..stencil import StencilGeometry
 from ..twolevel import TwoLevelMap
 
-__all__ = ["StencilGeometry", "StencilNet", "learned_map", "learned_prolongation"]
+__all__ = [
+    "StencilGeometry",
+    "StencilNet",
+    "learned_map",
+    "learned_prolongation",
+    "stencil_entries",
+]
 
 
-@dataclass
-class StencilGeometry:
-    """The stencil of a 5-point (7-point) grid matrix, cell by cell.
+def stencil_entries(
+    geom: StencilGeometry, raw: torch.Tensor, omega: float, dropped: np.ndarray | None = None
+) -> torch.Tensor:
+    r"""The entries of :math:`K` on A's CSR pattern from the network output ``raw`` (torch).
 
-    Attributes
-    ----------
-    A : scipy.sparse.csr_matrix
-        The matrix, sorted indices.
-    fluid : numpy.ndarray of bool
-        The unknowns' cells (C order).
-    present : numpy.ndarray of bool, shape (n, 2*dim + 1)
-        Which stencil slots each row has, in the slots' order ``-axis0, ..., -axis(d-1),
-        centre, +axis(d-1), ..., +axis0`` (the column order of a sorted CSR row).
-    ratio : numpy.ndarray, shape (n, 2*dim + 1)
-        :math:`a_{ij}/a_{ii}` in those slots (zero where absent; 1 at the centre).
-    features : numpy.ndarray, shape ``(2*dim + 2, *grid)``
-        Network input: :math:`|a_{ij}|/a_{ii}` per direction (channel ``2*axis + side``,
-        side 0 for the lower neighbour), the Dirichlet excess
-        :math:`(a_{ii} - \\sum_{j\\ne i}|a_{ij}|)/a_{ii}` and the fluid mask; zero off the fluid.
-
-    Examples
-    --------
-    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(3, 3))
-    >>> A = sp.csr_matrix(sp.kron(T, sp.eye(3)) + sp.kron(sp.eye(3), T))
-    >>> g = StencilGeometry.from_matrix(A, np.zeros((3, 3), int))
-    >>> g.features.shape, g.present[4].tolist()   # the centre cell has all 5 slots
-    ((6, 3, 3), [True, True, True, True, True])
-    >>> float(g.features[4, 0, 0])   # Dirichlet excess of a corner cell: (4 - 2) / 4
-    0.5
+    ``raw`` has shape ``(2*dim + 1, *grid)``; the entries keep its dtype, device and autograd
+    (the training loss differentiates through them; :meth:`StencilGeometry.prolongation` is
+    the NumPy path of the run-time set-up). ``dropped`` (``(2*dim + 1, n)`` bool, slot-major)
+    marks couplings left out of :math:`K` (the compact prolongator's multiple crossings).
     """
-
-    A: sp.csr_matrix
-    fluid: np.ndarray
-    present: np.ndarray
-    ratio: np.ndarray
-    features: np.ndarray
-
-    @staticmethod
-    def slots(dim: int) -> list[tuple[int, int]]:
-        """``(axis, step)`` of each stencil slot (``(-1, 0)`` for the centre)."""
-        lower = [(a, -1) for a in range(dim)]
-        return [*lower, (-1, 0), *[(a, 1) for a in reversed(range(dim))]]
-
-    @classmethod
-    def from_matrix(cls, A: Any, labels: Any) -> StencilGeometry:
-        """Read the stencil of ``A`` (rows = the FLUID cells of ``labels``, C order)."""
-        fluid = fluid_mask(labels)
-        if not sp.issparse(A):
-            raise TypeError(f"A must be a scipy sparse matrix, got {describe(A)}")
-        A = sp.csr_matrix(A, dtype=float)
-        A.sort_indices()
-        n, dim = int(fluid.sum()), fluid.ndim
-        if A.shape != (n, n):
-            raise ValueError(f"A has shape {A.shape} but labels have {n} FLUID cells")
-        index = np.full(np.add(fluid.shape, 2), -1, dtype=np.int64)
-        core = tuple(slice(1, -1) for _ in range(dim))
-        index[core][fluid] = np.arange(n)
-        cols = []
-        for axis, step in cls.slots(dim):
-            shifted = list(core)
-            if axis >= 0:
-                shifted[axis] = slice(1 + step, index.shape[axis] - 1 + step)
-            cols.append(index[tuple(shifted)][fluid])
-        cols = np.stack(cols, 1)
-        present = cols >= 0
-        if A.nnz != int(present.sum()) or not np.array_equal(A.indices, cols[present]):
-            raise ValueError(
-                "A must couple each fluid cell to exactly its fluid grid neighbours (a 5/7-point "
-                "stencil with every coupling stored)"
-            )
-        diag = A.diagonal()
-        if np.any(diag <= 0):
-            raise ValueError("A must have a positive diagonal (an SPD grid Laplacian)")
-        ratio = np.zeros(present.shape)
-        ratio[present] = A.data
-        ratio /= diag[:, None]
-        feats = np.zeros((2 * dim + 2, n))
-        for slot, (axis, step) in enumerate(cls.slots(dim)):
-            if axis >= 0:
-                feats[2 * axis + (step > 0)] = np.abs(ratio[:, slot])
-        feats[2 * dim] = 2.0 - np.abs(ratio).sum(1)
-        feats[2 * dim + 1] = 1.0
-        grid = np.zeros((2 * dim + 2, fluid.size))
-        grid[:, np.flatnonzero(fluid)] = feats
-        return cls(A, fluid, present, ratio, grid.reshape(2 * dim + 2, *fluid.shape))
-
-    def entries(self, raw: torch.Tensor, omega: float) -> torch.Tensor:
-        r"""The entries of :math:`K` on A's CSR pattern from the network output ``raw``.
-
-        ``raw`` has shape ``(2*dim + 1, *grid)``; entries keep its dtype, device and autograd.
-        """
-        dim = self.fluid.ndim
-        dev, dt = raw.device, raw.dtype
-        cells = torch.as_tensor(np.flatnonzero(self.fluid), device=dev)
-        slots = self.slots(dim)
-        channel = [2 * a + (s > 0) for a, s in slots if a >= 0] + [2 * dim]
-        off = [i for i, (a, _) in enumerate(slots) if a >= 0]
-        # gather the fluid cells' outputs, slot-ordered channels first: (n, 2*dim + 1)
-        picked = raw.reshape(raw.shape[0], -1)[channel].index_select(1, cells).T
-        w = omega * (1.0 + torch.tanh(picked))
-        ratio = torch.as_tensor(np.ascontiguousarray(self.ratio[:, off]), dtype=dt, device=dev)
-        k_off = w[:, : 2 * dim] * ratio  # w a_ij / a_ii (<= 0)
-        excess = torch.as_tensor(self.features[2 * dim][self.fluid], dtype=dt, device=dev)
-        k_ii = w[:, 2 * dim] * excess - k_off.sum(1)
-        K = torch.cat([k_off[:, :dim], k_ii[:, None], k_off[:, dim:]], 1)
-        return K.reshape(-1).index_select(
-            0, torch.as_tensor(np.flatnonzero(self.present), device=dev)
-        )
+    dim = geom.fluid.ndim
+    dev, dt = raw.device, raw.dtype
+    cells = torch.as_tensor(np.flatnonzero(geom.fluid), device=dev)
+    slots = geom.slots(dim)
+    channel = [2 * a + (s > 0) for a, s in slots if a >= 0] + [2 * dim]
+    off = [i for i, (a, _) in enumerate(slots) if a >= 0]
+    # gather the fluid cells' outputs, slot-ordered channels first: (n, 2*dim + 1)
+    picked = raw.reshape(raw.shape[0], -1)[channel].index_select(1, cells).T
+    w = omega * (1.0 + torch.tanh(picked))
+    ratio = torch.as_tensor(np.ascontiguousarray(geom.ratio[:, off]), dtype=dt, device=dev)
+    k_off = w[:, : 2 * dim] * ratio  # w a_ij / a_ii (<= 0)
+    if dropped is not None:
+        keep = np.ascontiguousarray(~np.asarray(dropped, dtype=bool)[off].T)
+        k_off = k_off * torch.as_tensor(keep, dtype=dt, device=dev)
+    excess = torch.as_tensor(geom.cell_features[2 * dim], dtype=dt, device=dev)
+    k_ii = w[:, 2 * dim] * excess - k_off.sum(1)
+    K = torch.cat([k_off[:, :dim], k_ii[:, None], k_off[:, dim:]], 1)
+    return K.reshape(-1).index_select(0, torch.as_tensor(np.flatnonzero(geom.present), device=dev))
 
 
 class StencilNet(nn.Module):
@@ -147,9 +73,19 @@ class StencilNet(nn.Module):
     width : int
         Hidden channels.
     depth : int
-        Hidden 3×3 (3×3×3) convolutions with ReLU (receptive field ``2*depth + 3`` cells).
+        Hidden convolutions with ReLU.
     omega : float
         The classical damping :math:`\omega_0` the weights are centred on.
+    kernel_size : {1, 3}
+        Side of every convolution: 3 (receptive field ``2*depth + 3`` cells) or 1 (a
+        per-cell MLP of the normalised stencil, which already describes the cell's
+        neighbours: :math:`3^d` times cheaper).
+    block : int
+        The aggregate block side the network is trained for (:func:`learned_map` uses it).
+    compact : bool
+        Smooth only the prolongator rows on one face of their block with one neighbour in
+        another aggregate (:meth:`StencilGeometry.crossings`), so the coarse matrix keeps the
+        pattern of the unsmoothed one (a cheaper coarse factorisation); trained that way too.
     device, dtype
         As for ``torch.nn`` layers.
 
@@ -188,6 +124,9 @@ class StencilNet(nn.Module):
         width: int = 8,
         depth: int = 2,
         omega: float = 2.0 / 3.0,
+        kernel_size: int = 3,
+        block: int = 4,
+        compact: bool = False,
         device: Any = None,
         dtype: Any = None,
     ) -> None:
@@ -200,8 +139,13 @@ class StencilNet(nn.Module):
         if isinstance(omega, bool) or not isinstance(omega, (int, float)) or not 0 < omega < 1.5:
             raise ValueError(f"omega must be a number in (0, 1.5) (the damping), got {omega!r}")
         self.omega = float(omega)
+        if isinstance(kernel_size, bool) or kernel_size not in (1, 3):
+            raise ValueError(f"kernel_size must be 1 or 3, got {kernel_size!r}")
+        self.kernel_size = int(kernel_size)
+        self.block = check_positive_int("block", block)
+        self.compact = check_bool("compact", compact)
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
-        kw = dict(kernel_size=3, padding=1, device=device, dtype=dtype)
+        kw = dict(kernel_size=kernel_size, padding=kernel_size // 2, device=device, dtype=dtype)
         chans = [2 * dim + 2] + [width] * depth
         self.hidden = nn.ModuleList(conv(a, b, **kw) for a, b in zip(chans[:-1], chans[1:]))
         self.head = conv(width, 2 * dim + 1, **kw)
@@ -214,10 +158,40 @@ class StencilNet(nn.Module):
             y = torch.relu(layer(y))
         return self.head(y)
 
+    def at_cells(self, geom: StencilGeometry) -> np.ndarray:
+        """The raw output at the unknowns, ``(2*dim + 1, n)`` float64 (no autograd).
+
+        A pointwise network (``kernel_size=1``) runs on the unknowns' features alone, with no
+        grid; a 3×3 one runs on :attr:`StencilGeometry.features` and is read at the fluid cells.
+        """
+        p = next(self.parameters())
+        with torch.no_grad():
+            if self.kernel_size == 1 and p.device.type == "cpu":
+                # a per-cell MLP: float64 matrix products over the unknowns (no grid)
+                y = geom.cell_features
+                for i, layer in enumerate([*self.hidden, self.head]):
+                    y = layer.weight.double().flatten(1).numpy() @ y
+                    y += layer.bias.double().numpy()[:, None]
+                    if i < self.depth:
+                        np.maximum(y, 0.0, out=y)
+                return y
+            if self.kernel_size == 1:
+                y = torch.as_tensor(geom.cell_features, device=p.device)
+                for layer in self.hidden:
+                    w, b = layer.weight.double().flatten(1), layer.bias.double()[:, None]
+                    y = torch.relu(torch.addmm(b, w, y))
+                w, b = self.head.weight.double().flatten(1), self.head.bias.double()[:, None]
+                return torch.addmm(b, w, y).cpu().numpy()
+            x = torch.as_tensor(geom.features, dtype=p.dtype, device=p.device).unsqueeze(0)
+            y = self(x)[0].reshape(2 * self.dim + 1, -1)
+            cells = torch.as_tensor(np.flatnonzero(geom.fluid), device=p.device)
+            return y.index_select(1, cells).cpu().double().numpy()
+
     def config(self) -> dict[str, Any]:
         """Constructor arguments (stored with the weights)."""
         return {"kind": "stencil", "dim": self.dim, "width": self.width, "depth": self.depth,
-                "omega": self.omega}  # fmt: skip
+                "omega": self.omega, "kernel_size": self.kernel_size,
+                "block": self.block, "compact": self.compact}  # fmt: skip
 
     def flops_per_cell(self) -> int:
         """Multiply-adds × 2 of one forward pass, per grid cell."""
@@ -229,7 +203,7 @@ def learned_prolongation(
     A: Any,
     labels: Any,
     *,
-    block: int = 4,
+    block: int | None = None,
     timings: dict[str, float] | None = None,
 ) -> tuple[sp.csr_matrix, np.ndarray]:
     """``(P, aggregates)``: the prolongator the network predicts for ``A`` on ``labels``.
@@ -251,20 +225,18 @@ def learned_prolongation(
             f"labels must be {model.dim}D for this {model.dim}D model, got {describe(labels)}"
         )
     geom = StencilGeometry.from_matrix(A, labels)
-    p = next(model.parameters())
-    x = torch.as_tensor(geom.features, dtype=p.dtype, device=p.device).unsqueeze(0)
     with torch.no_grad():
         t0 = time.perf_counter()
-        raw = model(x)[0]
+        raw = model.at_cells(geom)
         network_s = time.perf_counter() - t0
-        k = geom.entries(raw, model.omega).cpu().double().numpy()
-    agg = block_aggregates(geom.A, geom.fluid, block)
+    agg = geom.block_aggregates(model.block if block is None else block)
     if timings is not None:
         timings["network_s"] = network_s
-    return smoothed_prolongation(geom.A, agg, k), agg
+    compact = (model.block if block is None else block) if model.compact else None
+    return geom.prolongation(raw, model.omega, agg, compact_block=compact), agg
 
 
-def learned_map(model: StencilNet, A: Any, labels: Any, *, block: int = 4) -> TwoLevelMap:
+def learned_map(model: StencilNet, A: Any, labels: Any, *, block: int | None = None) -> TwoLevelMap:
     r"""The linear two-level map with the network's prolongator (network at set-up only).
 
     Parameters
@@ -275,8 +247,8 @@ def learned_map(model: StencilNet, A: Any, labels: Any, *, block: int = 4) -> Tw
         The 5-point (7-point) grid matrix, rows = the FLUID cells of ``labels``.
     labels : array_like of int
         Cell labels of the grid.
-    block : int
-        Aggregate block side.
+    block : int, optional
+        Aggregate block side (default: the one the model was trained for, ``model.block``).
 
     Returns
     -------
@@ -298,6 +270,7 @@ def learned_map(model: StencilNet, A: Any, labels: Any, *, block: int = 4) -> Tw
     timings: dict[str, float] = {}
     P, agg = learned_prolongation(model, A, labels, block=block, timings=timings)
     t1 = time.perf_counter()
+    block = model.block if block is None else block
     cc = CoarseCorrection(A, fluid_mask(labels), block=block, aggregates=agg, prolongation=P)
     M = TwoLevelMap(A, cc)
     M.setup_s, M.prolongation_s = time.perf_counter() - t0, t1 - t0

@@ -206,16 +206,21 @@ def _check_config(js: Path, pt: Path, kind: str, config: dict[str, Any], state: 
         raise WeightsError(
             f"{js}: config has unknown key(s) {unknown} for a {kind} model (known: {sorted(known)})"
         )
+    flags = {k for k, v in inspect.signature(cls.__init__).parameters.items()
+             if isinstance(v.default, bool)}  # fmt: skip
     for key, value in config.items():
         if key == "omega":
             ok = isinstance(value, (int, float)) and not isinstance(value, bool)
             ok = ok and math.isfinite(value)
+        elif key in flags:
+            ok = isinstance(value, bool)
         else:
             ok = (value is None and key == "max_levels") or (
                 isinstance(value, int) and not isinstance(value, bool) and value >= 1
             )
         if not ok:
-            what = "a finite number" if key == "omega" else "a positive integer"
+            what = "a bool" if key in flags else "a positive integer"
+            what = "a finite number" if key == "omega" else what
             raise WeightsError(f"{js}: config {key} must be {what}, got {value!r}")
     # each residual unit holds its own tensors: a depth beyond the tensor count cannot fit
     if config.get("depth", 1) > len(state):

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 from sciconv.validation import check_positive_int
 
 from ..coarse import block_aggregates, singular_pins
-from .learned import StencilGeometry, StencilNet
+from .learned import StencilGeometry, StencilNet, stencil_entries
 
 __all__ = ["TwoLevelProblem", "train_stencil"]
 
@@ -36,6 +36,9 @@ class TwoLevelProblem:
     labels : array_like of int
     block : int
         Aggregate block side.
+    compact : bool
+        Train the compact prolongator (:class:`~solvers.network.learned.StencilNet`'s
+        ``compact``).
 
     Notes
     -----
@@ -56,11 +59,14 @@ class TwoLevelProblem:
     True
     """
 
-    def __init__(self, A: Any, labels: Any, block: int = 4) -> None:
+    def __init__(self, A: Any, labels: Any, block: int = 4, compact: bool = False) -> None:
         self.geom = StencilGeometry.from_matrix(A, labels)
         A = self.geom.A
         self.n = A.shape[0]
         self.agg = block_aggregates(A, self.geom.fluid, block)
+        crossing = self.geom.crossings(self.agg)
+        kept = self.geom.crossings(self.agg, block if compact else None)
+        self.dropped = crossing & ~kept
         self.m = int(self.agg.max()) + 1
         P0 = sp.csr_matrix((np.ones(self.n), (np.arange(self.n), self.agg)), (self.n, self.m))
         if singular_pins(sp.csr_matrix(P0.T @ A @ P0)).size:
@@ -75,7 +81,7 @@ class TwoLevelProblem:
 
     def prolongation(self, raw: torch.Tensor, omega: float) -> torch.Tensor:
         """Dense :math:`P = P_0 - KP_0` from the network output ``raw`` (differentiable)."""
-        k = self.geom.entries(raw, omega)
+        k = stencil_entries(self.geom, raw, omega, self.dropped)
         P = torch.zeros(self.n, self.m, dtype=k.dtype)
         P[torch.arange(self.n), self.agg_t] = 1.0
         return P.index_put((self.rows, self.cols), -k, accumulate=True)

@@ -179,3 +179,97 @@ def test_learned_refuses_bad_input():
         learned_map(torch.nn.Identity(), p.matrix, p.labels)
     with pytest.raises(ValueError, match="dim must be 2 or 3"):
         StencilNet(4)
+
+
+@pytest.mark.parametrize("dim", [2, 3])
+def test_pointwise_network_at_cells_equals_the_grid_convolution(dim):
+    """kernel_size=1 runs as matrix products over the unknowns; the reference is the same
+    network's 1×1 convolution on the feature grid, read at the fluid cells (float64)."""
+    p = poisson_problem("obstacles", 10 if dim == 2 else 6, dim, seed=20_009)
+    torch.manual_seed(3)
+    net = StencilNet(dim, width=5, depth=2, kernel_size=1).double()
+    with torch.no_grad():
+        for q in net.parameters():
+            q.normal_(0.0, 0.5)
+    geom = StencilGeometry.from_matrix(p.matrix, p.labels)
+    with torch.no_grad():
+        grid = net(torch.as_tensor(geom.features).unsqueeze(0))[0].numpy()
+    ref = grid.reshape(grid.shape[0], -1)[:, np.flatnonzero(p.labels == 0)]
+    assert np.abs(net.at_cells(geom) - ref).max() <= 1e-13
+    assert net.flops_per_cell() == 2 * ((2 * dim + 2) * 5 + 5 * 5 + 5 * (2 * dim + 1))
+
+
+def test_block_aggregates_read_off_the_grid_equal_the_graph_search():
+    for geo, n, dim, seed in (("obstacles", 37, 2, 20_010), ("plume", 12, 3, 20_011)):
+        p = poisson_problem(geo, n, dim, seed=seed)
+        geom = StencilGeometry.from_matrix(p.matrix, p.labels)
+        for block in (1, 3, 4, (2, 5) if dim == 2 else (2, 3, 4)):
+            ref = block_aggregates(p.matrix, p.labels == 0, block)
+            assert np.array_equal(geom.block_aggregates(block), ref), (geo, block)
+    # a stored coupling of exactly zero disconnects its cells: the graph search decides
+    A = sp.csr_matrix(p.matrix, copy=True)
+    rows = np.repeat(np.arange(p.n), np.diff(A.indptr))
+    i, j = rows[A.indices > rows][5], A.indices[A.indices > rows][5]  # one coupling, both ways
+    A.data[((rows == i) & (A.indices == j)) | ((rows == j) & (A.indices == i))] = 0.0
+    geom = StencilGeometry.from_matrix(A, p.labels)
+    assert np.array_equal(geom.block_aggregates(4), block_aggregates(A, p.labels == 0, 4))
+
+
+def compact_reference_K(A, fluid, raw, omega, agg, block=4):
+    """The Notes' K, then the couplings across aggregates dropped (their diagonal recomputed
+    from the kept ones) in every row except those of a cell on exactly one face of its
+    block's box, that block >= 3 cells across there, with one such coupling; cell by cell."""
+    K = loop_reference_K(A, fluid, raw, omega)
+    coords = list(zip(*np.nonzero(fluid)))
+    for i, c in enumerate(coords):
+        across = [j for j in np.flatnonzero(K[i]) if j != i and agg[j] != agg[i]]
+        faces, wide = 0, True
+        for x, size in zip(c, fluid.shape):
+            start = (x // block) * block
+            side = min(block, size - start)
+            if x in (start, start + side - 1):
+                faces += 1
+                wide = wide and side >= 3
+        if across and not (faces == 1 and wide and len(across) == 1):
+            K[i, i] -= sum(-K[i, j] for j in across)  # k_ii = sum_kept w|a|/a_ii + w_D excess
+            K[i, across] = 0.0
+    return K
+
+
+@pytest.mark.parametrize(
+    "geo,n,dim,seed",
+    [("obstacles", 13, 2, 20_012), ("obstacles", 32, 2, 20_012), ("plume", 7, 3, 20_013),
+     ("obstacles", 9, 3, 20_014)],
+)  # fmt: skip
+def test_compact_prolongation_matches_the_cellwise_formula_and_keeps_the_coarse_stencil(
+    geo, n, dim, seed
+):
+    p = poisson_problem(geo, n, dim, seed=seed)
+    torch.manual_seed(seed)
+    net = StencilNet(dim, width=4, depth=1, kernel_size=1, compact=True).double()
+    with torch.no_grad():
+        for q in net.parameters():
+            q.normal_(0.0, 0.4)
+    geom = StencilGeometry.from_matrix(p.matrix, p.labels)
+    raw_cells = net.at_cells(geom)
+    raw = np.zeros((2 * dim + 1, p.labels.size))
+    raw[:, np.flatnonzero(p.labels == 0)] = raw_cells
+    agg = block_aggregates(p.matrix, p.labels == 0, 4)
+    K = compact_reference_K(
+        p.matrix, p.labels == 0, raw.reshape(-1, *p.labels.shape), net.omega, agg
+    )
+    P0 = np.eye(agg.max() + 1)[agg]
+    P, _ = learned_prolongation(net, p.matrix, p.labels)
+    assert np.abs(P.toarray() - (P0 - K @ P0)).max() <= 1e-13
+    Ad = p.matrix.toarray()
+    pattern = np.abs(P0.T @ Ad @ P0) > 0
+    assert np.array_equal(np.abs(P.T @ Ad @ P) > 1e-14, pattern)  # the 5/7-point coarse stencil
+    full, _ = learned_prolongation(
+        StencilNet(dim, 4, 1, kernel_size=1).double().requires_grad_(False), p.matrix, p.labels
+    )
+    assert (np.abs(full.T @ Ad @ full) > 1e-14).sum() > pattern.sum()  # the full one widens it
+    # the training path (torch entries with the dropped couplings) builds the same P
+    pb = TwoLevelProblem(p.matrix, p.labels, compact=True)
+    with torch.no_grad():
+        Pt = pb.prolongation(torch.as_tensor(raw.reshape(-1, *p.labels.shape)), net.omega)
+    assert np.abs(Pt.numpy() - P.toarray()).max() <= 1e-13
