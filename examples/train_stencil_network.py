@@ -1,7 +1,8 @@
 """Train the geometry-conditioned prolongation network of the ``learned`` DCDM map.
 
-The network (:class:`solvers.network.learned.StencilNet`) reads a pressure matrix's normalised
-stencil once and predicts per-cell weights of the smoothed prolongator of a two-level cycle
+The network (:class:`solvers.network.learned.StencilNet`; shipped: a per-cell MLP, width 4,
+depth 1, ``--kernel-size 1``) reads a pressure matrix's normalised stencil once and predicts
+per-cell weights of the smoothed prolongator of a two-level cycle
 (symmetric Gauss-Seidel, Galerkin coarse correction on 4×4(×4) block aggregates, symmetric
 Gauss-Seidel). Training minimises the cycle's A-norm contraction on random probes over small
 obstacle / plume geometries (training seeds 0..; the held-out seeds from 10 000 are used only
@@ -10,6 +11,8 @@ for validation and in the benchmark; the tests use seeds from 20 000).
     python examples/train_stencil_network.py --out out/stencil          # 2D, as stencil2d (~2 min)
     python examples/train_stencil_network.py --dim 3 --out out/stencil  # 3D, as stencil3d (~5 min)
     python examples/train_stencil_network.py --steps 20 --out out/try   # a quick try
+    python examples/train_stencil_network.py --kernel-size 3 --out out/k3 # 3×3 convolutions
+    python examples/train_stencil_network.py --compact --out out/compact # 5/7-point coarse matrix
 
 The defaults are the shipped models' settings; ``--out`` defaults to ``out/stencil`` (pass the
 package's weights folder, ``solvers/network/weights``, to replace the shipped files).
@@ -85,7 +88,7 @@ def main(argv: list[str] | None = None) -> None:
                     help="training grid sides (default 32 48 in 2D, 12 16 in 3D)")  # fmt: skip
     ap.add_argument("--problems", type=int, default=None, help="default 32 (2D), 16 (3D)")
     ap.add_argument("--width", type=int, default=4)
-    ap.add_argument("--kernel-size", type=int, default=3, choices=(1, 3))
+    ap.add_argument("--kernel-size", type=int, default=1, choices=(1, 3), help="1: per-cell MLP")
     ap.add_argument("--block", type=int, default=4, help="aggregate block side")
     ap.add_argument(
         "--compact",

@@ -133,7 +133,9 @@ class StencilGeometry:
         for slot, (axis, step) in enumerate(slots):
             if axis >= 0:
                 np.abs(ratio[slot], out=feats[2 * axis + (step > 0)])
-        feats[2 * dim] = 1.0 - feats[: 2 * dim].sum(0)
+        excess = feats[2 * dim]
+        np.subtract(1.0, feats[: 2 * dim].sum(0), out=excess)
+        excess[np.abs(excess) <= 8 * dim * np.finfo(float).eps] = 0.0  # rounding, not Dirichlet
         feats[2 * dim + 1] = 1.0
         return cls(A, fluid, nbr, ratio, feats)
 

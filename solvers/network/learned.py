@@ -100,8 +100,10 @@ class StencilNet(nn.Module):
     a Dirichlet coupling (constants stay in the coarse space, so a floating pure-Neumann
     pocket keeps its null vector) and :math:`o = 0` is exactly the classical smoothed
     aggregation :math:`K = \omega_0 D^{-1}A`; the last layer starts at zero, so training
-    starts from the classical method. Cost: one forward pass per matrix (set-up), about
-    :math:`2\cdot 3^d(c_{in}c + (\mathrm{depth}-1)c^2 + c\,c_{out})` FLOP per cell.
+    starts from the classical method. Cost: one forward pass per matrix (set-up),
+    :math:`2k^d(c_{in}c + (\mathrm{depth}-1)c^2 + c\,c_{out})` FLOP per cell for kernel side
+    :math:`k` (the shipped per-cell networks, :math:`k = 1`, width 4, depth 1: 88 FLOP per
+    cell in 2D, 120 in 3D).
 
     References
     ----------

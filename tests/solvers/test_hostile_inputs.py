@@ -222,3 +222,25 @@ def test_weights_config_is_validated(tmp_path, edit, pattern):
     js.write_text(json.dumps(meta))
     with pytest.raises(WeightsError, match=pattern):
         load_pretrained("poisson2d", folder=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("edit", "pattern"),
+    [
+        ({"compact": "yes"}, r"stencil2d\.json: config compact must be a bool"),
+        ({"compact": 1}, r"stencil2d\.json: config compact must be a bool"),
+        ({"kernel_size": 2}, r"stencil2d\.json: invalid model config .*kernel_size must be 1 or 3"),
+        ({"kernel_size": 3}, r"stencil2d\.pt does not fit the model config"),
+        ({"block": 0}, r"stencil2d\.json: config block must be a positive integer"),
+    ],
+)
+def test_stencil_weights_config_is_validated(tmp_path, edit, pattern):
+    """The prolongation network's flags and sizes in its JSON are checked the same way."""
+    for ext in (".pt", ".json"):
+        shutil.copy(WEIGHTS_DIR / f"stencil2d{ext}", tmp_path)
+    js = tmp_path / "stencil2d.json"
+    meta = json.loads(js.read_text())
+    meta["config"].update(edit)
+    js.write_text(json.dumps(meta))
+    with pytest.raises(WeightsError, match=pattern):
+        load_pretrained("stencil2d", folder=tmp_path)
