@@ -30,6 +30,7 @@ from .grid import (
     exterior_label,
     parse_grid_spec,
 )
+from .stencil import StencilGeometry
 from .twolevel import TwoLevelMap
 
 __all__ = ["MAPS", "FunctionMap", "check_spec", "grid_spec", "make_map", "pyamg_hierarchy"]
@@ -231,9 +232,16 @@ def _grid_map(spec: str, A: sp.csr_matrix, labels: Any, exterior: str | int | No
     if name in ("coarse", "smoothed"):
         if name == "coarse":
             return TwoLevelMap(A, CoarseCorrection(A, fluid, block=block))
-        agg = block_aggregates(A, fluid, block)
-        P = smoothed_prolongation(A, agg, SA_OMEGA)
-        return TwoLevelMap(A, CoarseCorrection(A, fluid, block=block, prolongation=P))
+        try:  # a 5/7-point grid stencil: the grid path of the learned map, weights w = omega
+            geom = StencilGeometry.from_matrix(A, labels)
+        except ValueError:
+            agg = block_aggregates(A, fluid, block)
+            P = smoothed_prolongation(A, agg, SA_OMEGA)
+        else:
+            agg = geom.block_aggregates(block)
+            P = geom.prolongation(np.zeros(geom.neighbours.shape), SA_OMEGA, agg)
+        cc = CoarseCorrection(A, fluid, block=block, aggregates=agg, prolongation=P)
+        return TwoLevelMap(A, cc)
     from .network import learned, precond, registry  # torch: only for the network maps
 
     if name == "learned":

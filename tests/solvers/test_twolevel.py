@@ -219,3 +219,19 @@ def test_require_linear_reads_any_false_value():
 def test_coarse_correction_rejects_a_prolongator_of_the_wrong_size(prob):
     with pytest.raises(ValueError, match="prolongation must have"):
         CoarseCorrection(prob.matrix, prob.labels == 0, block=4, prolongation=sp.eye(3))
+
+
+def test_smoothed_map_on_a_matrix_that_is_not_a_grid_stencil_equals_the_dense_formula(prob):
+    """A 9-point matrix cannot take the grid path (StencilGeometry refuses it): the graph
+    search and the generic smoothed prolongator build the map, to the same dense formula."""
+    A = prob.matrix
+    n = A.shape[0]
+    extra = sp.diags([-0.05 * np.ones(n - 21)] * 2, [21, -21])  # couplings to i ± 21
+    A9 = sp.csr_matrix(A + extra + sp.diags(np.asarray(abs(extra).sum(1)).ravel()))
+    M = make_map("smoothed", A9, labels=prob.labels)
+    agg = block_aggregates(A9, prob.labels == 0, 4)
+    P0 = np.eye(agg.max() + 1)[agg]
+    Ad = A9.toarray()
+    ref = dense_two_level(Ad, P0 - (2 / 3) * (Ad / np.diag(Ad)[:, None]) @ P0)
+    r = np.random.default_rng(1).standard_normal(n)
+    assert np.abs(M(r) - ref @ r).max() <= 1e-12 * np.abs(ref @ r).max()
