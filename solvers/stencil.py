@@ -207,7 +207,7 @@ class StencilGeometry:
         blk = as_int_tuple("compact_block", compact_block, dim)
         faces = np.zeros(n, dtype=np.int8)  # block-box faces each cell lies on (per axis)
         wide = np.ones(n, dtype=bool)  # its block is >= 3 cells across on its face's axis
-        for axis, (p, b, size) in enumerate(zip(np.nonzero(self.fluid), blk, self.fluid.shape)):
+        for p, b, size in zip(np.nonzero(self.fluid), blk, self.fluid.shape):
             local, side = p % b, np.minimum(b, size - (p // b) * b)
             on = (local == 0) | (local == side - 1)
             faces += on
