@@ -9,12 +9,14 @@ import scipy.sparse as sp
 import scipy.sparse.csgraph as csgraph
 import scipy.sparse.linalg as spla
 
-from sciconv.validation import as_int_tuple, check_positive_int, describe
+from sciconv.validation import as_int_tuple, check_choice, check_positive_int, describe
 
 from .amg import pyamg_hierarchy
 
 __all__ = [
     "CoarseCorrection",
+    "aggregate_blocks",
+    "nested_dissection",
     "block_aggregates",
     "check_aggregates",
     "piecewise_constant",
@@ -188,6 +190,12 @@ class CoarseCorrection:
         much faster: 32³ coarse unknowns take over a minute).
     cycles : int
         V-cycles of the inexact coarse solve.
+    ordering : {'auto', 'mmd', 'nd'}
+        Fill-reducing ordering of the exact factorisation: SuperLU's minimum degree on
+        :math:`A_c + A_c^T` (``'mmd'``) or a nested dissection of the aggregates' block
+        coordinates (``'nd'``, :func:`nested_dissection`). ``'auto'``: ``'nd'`` for a 3D
+        coarse matrix wider than the 7-point stencil (a smoothed prolongator's 27-point
+        one: measured 2-3× faster to factor at 64³), ``'mmd'`` otherwise.
     aggregates : array of int, shape (n,), optional
         The aggregates, when the caller has them already (:func:`block_aggregates` of the
         same ``A``, ``fluid`` and ``block``).
@@ -225,6 +233,7 @@ class CoarseCorrection:
         cycles: int = 1,
         aggregates: Any = None,
         prolongation: Any = None,
+        ordering: str = "auto",
     ) -> None:
         self.A = sp.csr_matrix(A, dtype=float)
         n = self.A.shape[0]
@@ -253,12 +262,23 @@ class CoarseCorrection:
         if exact_limit is None:
             exact_limit = 70_000 if np.ndim(fluid) == 2 else 8_000
         self.exact = m <= check_positive_int("exact_limit", exact_limit, 0)
+        ordering = check_choice("ordering", ordering, ("auto", "mmd", "nd"))
+        dim = np.ndim(fluid)
+        if ordering == "auto":
+            ordering = "nd" if dim == 3 and Ac.nnz > (2 * dim + 1.5) * m else "mmd"
+        self.ordering = ordering if self.exact else None
+        self._perm: np.ndarray | None = None
         if self.exact:
-            # SPD (pinned): symmetric minimum-degree ordering, no pivoting (half the fill of
-            # the default COLAMD on these grid matrices)
+            # SPD (pinned): no pivoting; minimum degree on A + A^T (half the fill of the
+            # default COLAMD on these grid matrices) or nested dissection, applied here
+            spec = "MMD_AT_PLUS_A"
+            if ordering == "nd":
+                blk = as_int_tuple("block", block, dim)
+                self._perm = nested_dissection(aggregate_blocks(fluid, self.aggregates, blk))
+                Ac, spec = Ac[self._perm][:, self._perm], "NATURAL"
             self._lu = spla.splu(
                 Ac.tocsc(),
-                permc_spec="MMD_AT_PLUS_A",
+                permc_spec=spec,
                 diag_pivot_thresh=0.0,
                 options={"SymmetricMode": True},
             )
@@ -286,7 +306,10 @@ class CoarseCorrection:
         """:math:`A_c^{-1} g` with the pinned unknowns held at zero."""
         g = np.array(g, dtype=float)
         g[self.pinned] = 0.0
-        if self.exact:
+        if self.exact and self._perm is not None:
+            y = np.empty_like(g)
+            y[self._perm] = self._lu.solve(g[self._perm])
+        elif self.exact:
             y = self._lu.solve(g)
         else:
             y = self._ml.solve(g, x0=np.zeros_like(g), maxiter=self.cycles, tol=1e-300)
@@ -311,3 +334,61 @@ def singular_pins(Ac: sp.csr_matrix) -> np.ndarray:
     floating = np.flatnonzero(dirichlet <= 1e-12 * np.maximum(scale, np.finfo(float).tiny))
     _, first = np.unique(comp, return_index=True)  # the first unknown of each component
     return np.sort(first[floating])
+
+
+def aggregate_blocks(fluid: Any, aggregates: np.ndarray, block: tuple[int, ...]) -> np.ndarray:
+    """``(m, dim)``: the grid block of each aggregate (that of its first cell).
+
+    Examples
+    --------
+    >>> aggregate_blocks(np.ones((4, 4), bool), np.repeat([0, 1], 8), (2, 4))
+    array([[0, 0],
+           [1, 0]])
+    """
+    agg = np.asarray(aggregates)
+    m = int(agg.max()) + 1 if agg.size else 0
+    first = np.empty(m, dtype=np.int64)
+    first[agg[::-1]] = np.arange(agg.size - 1, -1, -1)  # the last write is the first cell
+    pos = np.nonzero(np.asarray(fluid, dtype=bool))
+    return np.stack([p[first] // b for p, b in zip(pos, block)], 1)
+
+
+def nested_dissection(coords: np.ndarray, leaf: int = 32) -> np.ndarray:
+    """A nested-dissection ordering of points on a grid of blocks (``coords``: ``(m, dim)``).
+
+    Each step cuts the points' bounding box across its longest side at the middle block
+    plane: the points on one side, then the other (each ordered the same way), then the plane
+    (the separator), last. A coarse matrix that couples only neighbouring blocks (5/7, 9 or
+    27-point patterns) has no entry between the two sides, so its Cholesky/LU factors fill
+    only inside each side and in the separators' rows.
+
+    References
+    ----------
+    George, "Nested dissection of a regular finite element mesh", SIAM J. Numer. Anal. 10
+    (1973).
+
+    Examples
+    --------
+    >>> c = np.array([[i, 0] for i in range(5)])
+    >>> nested_dissection(c, leaf=1).tolist()   # sides 0-1 and 3-4 first, separator 2 last
+    [0, 1, 3, 4, 2]
+    """
+    coords = np.asarray(coords)
+    out: list[np.ndarray] = []
+    stack = [np.arange(len(coords))]
+    while stack:  # depth first, separators emitted after both sides
+        ids = stack.pop()
+        if isinstance(ids, tuple):
+            out.append(ids[0])
+            continue
+        c = coords[ids]
+        span = c.max(0) - c.min(0) if ids.size else np.zeros(1)
+        axis = int(np.argmax(span))
+        if ids.size <= leaf or span[axis] < 2:
+            out.append(ids)
+            continue
+        mid = (int(c[:, axis].min()) + int(c[:, axis].max())) // 2
+        side = c[:, axis]
+        # pushed in reverse: low side, high side, then the separator (a tuple marks it)
+        stack += [(ids[side == mid],), ids[side > mid], ids[side < mid]]
+    return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)

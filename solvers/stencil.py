@@ -228,8 +228,9 @@ class StencilGeometry:
         Parameters
         ----------
         raw : array_like, shape ``(2*dim + 1, n)``
-            The network's raw output at the unknowns (:meth:`entries`'s ``raw`` at the fluid
-            cells).
+            Raw weights :math:`o` at the unknowns (channel ``2*axis + side`` per direction, then
+            the Dirichlet channel): :math:`w = \omega(1 + \tanh o)`, so zeros give the
+            classical :math:`K = \omega D^{-1}A`.
         omega : float
             The damping the weights are centred on.
         aggregates : array of int, shape (n,)
@@ -240,14 +241,15 @@ class StencilGeometry:
 
         Notes
         -----
-        The same matrix as :func:`~solvers.coarse.smoothed_prolongation` of :meth:`entries`:
-        row :math:`i` holds :math:`1 - \\sum_{j:\\,a(j)=a(i)} k_{ij}` in its own aggregate's
+        The same matrix as :func:`~solvers.coarse.smoothed_prolongation` of the entries of
+        :math:`K` (:func:`solvers.network.learned.stencil_entries`, torch, for training):
+        row :math:`i` holds :math:`1 - \sum_{j:\,a(j)=a(i)} k_{ij}` in its own aggregate's
         column and :math:`-k_{ij}` in the column of each neighbour :math:`j` in another
-        aggregate. As :math:`K\\mathbf 1` is the weighted Dirichlet excess, the own entry is
-        :math:`1 - w_{i,\\mathrm D}\\,\\mathrm{excess}_i + \\sum_{j:\\,a(j)\\ne a(i)} k_{ij}`,
+        aggregate. As :math:`K\mathbf 1` is the weighted Dirichlet excess, the own entry is
+        :math:`1 - w_{i,\mathrm D}\,\mathrm{excess}_i + \sum_{j:\,a(j)\ne a(i)} k_{ij}`,
         so only the couplings across aggregates are visited. Compact, the couplings
         across aggregates of rows with more than one are dropped from :math:`K` (its
-        diagonal follows, so :math:`K\\mathbf 1` is unchanged).
+        diagonal follows, so :math:`K\mathbf 1` is unchanged).
         """
         dim = self.fluid.ndim
         n = self.neighbours.shape[1]
