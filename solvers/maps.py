@@ -235,11 +235,14 @@ def _grid_map(spec: str, A: sp.csr_matrix, labels: Any, exterior: str | int | No
         try:  # a 5/7-point grid stencil: the grid path of the learned map, weights w = omega
             geom = StencilGeometry.from_matrix(A, labels)
         except ValueError:
-            agg = block_aggregates(A, fluid, block)
-            P = smoothed_prolongation(A, agg, SA_OMEGA)
-        else:
+            geom = None
+        # the grid path reads the Dirichlet excess from |a_ij|: K = omega D^-1 A needs a_ij <= 0
+        if geom is not None and geom.nonpositive:
             agg = geom.block_aggregates(block)
             P = geom.prolongation(np.zeros(geom.neighbours.shape), SA_OMEGA, agg)
+        else:
+            agg = block_aggregates(A, fluid, block)
+            P = smoothed_prolongation(A, agg, SA_OMEGA)
         cc = CoarseCorrection(A, fluid, block=block, aggregates=agg, prolongation=P)
         return TwoLevelMap(A, cc)
     from .network import learned, precond, registry  # torch: only for the network maps

@@ -69,6 +69,14 @@ class StencilGeometry:
         return [*lower, (-1, 0), *[(a, 1) for a in reversed(range(dim))]]
 
     @property
+    def nonpositive(self) -> bool:
+        """True when every coupling :math:`a_{ij}, j \\ne i` is :math:`\\le 0` (an M-matrix stencil:
+        then the Dirichlet excess is the row sum over the diagonal, and zero weights give
+        exactly :math:`K = \\omega D^{-1}A`)."""
+        off = [s for s, (axis, _) in enumerate(self.slots(self.fluid.ndim)) if axis >= 0]
+        return bool((self.slot_ratio[off] <= 0).all())
+
+    @property
     def present(self) -> np.ndarray:
         """``(n, 2*dim + 1)`` bool: which slots each row has (row-major: CSR order)."""
         return (self.neighbours >= 0).T
@@ -92,8 +100,9 @@ class StencilGeometry:
         if not sp.issparse(A):
             raise TypeError(f"A must be a scipy sparse matrix, got {describe(A)}")
         A = sp.csr_matrix(A, dtype=float)
-        if not A.has_sorted_indices:
-            A = A.sorted_indices()
+        if not A.has_canonical_format:  # sorted, no duplicate entries
+            A = A.copy()
+            A.sum_duplicates()
         n, dim = int(fluid.sum()), fluid.ndim
         if A.shape != (n, n):
             raise ValueError(f"A has shape {A.shape} but labels have {n} FLUID cells")
@@ -247,9 +256,12 @@ class StencilGeometry:
         column and :math:`-k_{ij}` in the column of each neighbour :math:`j` in another
         aggregate. As :math:`K\mathbf 1` is the weighted Dirichlet excess, the own entry is
         :math:`1 - w_{i,\mathrm D}\,\mathrm{excess}_i + \sum_{j:\,a(j)\ne a(i)} k_{ij}`,
-        so only the couplings across aggregates are visited. Compact, the couplings
-        across aggregates of rows with more than one are dropped from :math:`K` (its
-        diagonal follows, so :math:`K\mathbf 1` is unchanged).
+        so only the couplings across aggregates are visited. Compact, the couplings across
+        aggregates are dropped from :math:`K` in every row that :meth:`crossings` does not keep
+        (rows on more than one face of their block, rows whose block is under 3 cells across
+        there, rows with more than one such coupling); the diagonal follows, so
+        :math:`K\mathbf 1` is unchanged. Aggregates that are not grid blocks may give a row two
+        entries in one column: SciPy's products sum them.
         """
         dim = self.fluid.ndim
         n = self.neighbours.shape[1]

@@ -38,10 +38,34 @@ def stencil_entries(
 ) -> torch.Tensor:
     r"""The entries of :math:`K` on A's CSR pattern from the network output ``raw`` (torch).
 
-    ``raw`` has shape ``(2*dim + 1, *grid)``; the entries keep its dtype, device and autograd
-    (the training loss differentiates through them; :meth:`StencilGeometry.prolongation` is
-    the NumPy path of the run-time set-up). ``dropped`` (``(2*dim + 1, n)`` bool, slot-major)
-    marks couplings left out of :math:`K` (the compact prolongator's multiple crossings).
+    Parameters
+    ----------
+    geom : StencilGeometry
+        The matrix's stencil.
+    raw : torch.Tensor, shape ``(2*dim + 1, *grid)``
+        The network's output on the grid; the entries keep its dtype, device and autograd
+        (the training loss differentiates through them; :meth:`StencilGeometry.prolongation`
+        is the NumPy path of the run-time set-up).
+    omega : float
+        The damping the weights are centred on.
+    dropped : numpy.ndarray of bool, shape ``(2*dim + 1, n)``, optional
+        Slot-major: couplings left out of :math:`K` (those the compact prolongator does not
+        smooth).
+
+    Returns
+    -------
+    torch.Tensor, shape (nnz(A),)
+        :math:`K` on A's sorted CSR pattern.
+
+    Examples
+    --------
+    >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(3, 3))
+    >>> A = sp.csr_matrix(sp.kron(T, sp.eye(3)) + sp.kron(sp.eye(3), T))
+    >>> g = StencilGeometry.from_matrix(A, np.zeros((3, 3), int))
+    >>> k = stencil_entries(g, torch.zeros(5, 3, 3, dtype=torch.float64), 2 / 3)
+    >>> rows = np.repeat(np.arange(9), np.diff(A.indptr))   # zeros: K = (2/3) D^-1 A
+    >>> bool(np.allclose(k.numpy(), 2 / 3 * A.data / A.diagonal()[rows]))
+    True
     """
     dim = geom.fluid.ndim
     dev, dt = raw.device, raw.dtype
@@ -146,6 +170,11 @@ class StencilNet(nn.Module):
         self.kernel_size = int(kernel_size)
         self.block = check_positive_int("block", block)
         self.compact = check_bool("compact", compact)
+        if self.compact and self.block < 3:
+            raise ValueError(
+                f"compact=True needs block >= 3 (smaller blocks leave no row to smooth), "
+                f"got block={block!r}"
+            )
         conv = nn.Conv2d if dim == 2 else nn.Conv3d
         kw = dict(kernel_size=kernel_size, padding=kernel_size // 2, device=device, dtype=dtype)
         chans = [2 * dim + 2] + [width] * depth
@@ -164,7 +193,16 @@ class StencilNet(nn.Module):
         """The raw output at the unknowns, ``(2*dim + 1, n)`` float64 (no autograd).
 
         A pointwise network (``kernel_size=1``) runs on the unknowns' features alone, with no
-        grid; a 3×3 one runs on :attr:`StencilGeometry.features` and is read at the fluid cells.
+        grid (on the CPU as float64 NumPy products); a 3×3 one runs on
+        :attr:`StencilGeometry.features` and is read at the fluid cells.
+
+        Examples
+        --------
+        >>> T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(4, 4))
+        >>> A = sp.csr_matrix(sp.kron(T, sp.eye(4)) + sp.kron(sp.eye(4), T))
+        >>> g = StencilGeometry.from_matrix(A, np.zeros((4, 4), int))
+        >>> StencilNet(2, width=4, depth=1, kernel_size=1).at_cells(g).shape
+        (5, 16)
         """
         p = next(self.parameters())
         with torch.no_grad():

@@ -135,9 +135,33 @@ def test_nested_dissection_separates_the_two_sides():
     assert sorted(perm.tolist()) == list(range(64))
     T = sp.diags([-1.0, 2.0, -1.0], [-1, 0, 1], shape=(8, 8))
     A = sp.csc_matrix(sp.kron(T, sp.eye(8)) + sp.kron(sp.eye(8), T))
+    # the first cut: x < 3, then x > 3, then the plane x = 3; no coupling between the sides
+    low, high, sep = perm[:24], perm[24:56], perm[56:]
+    assert set(coords[low, 0]) == {0, 1, 2} and set(coords[high, 0]) == {4, 5, 6, 7}
+    assert set(coords[sep, 0]) == {3} and A[low][:, high].nnz == 0
     natural = spla.splu(A, permc_spec="NATURAL", diag_pivot_thresh=0.0)
     dissected = spla.splu(A[perm][:, perm].tocsc(), permc_spec="NATURAL", diag_pivot_thresh=0.0)
     fill = lambda lu: lu.L.nnz + lu.U.nnz  # noqa: E731
     assert fill(dissected) < fill(natural)
     with pytest.raises(ValueError, match="ordering"):
         CoarseCorrection(A, np.ones((8, 8), bool), block=4, ordering="metis")
+
+
+def test_nested_dissection_needs_block_aggregates_of_side_three():
+    """'auto' keeps minimum degree for 2-blocks (a smoothed P couples blocks two apart) and for
+    a prolongator whose columns are not the aggregates; 'nd' refuses both by name."""
+    p = poisson_problem("obstacles", 12, 3, seed=8)
+    fluid = p.labels == FLUID
+    agg2 = block_aggregates(p.matrix, fluid, 2)
+    P2 = smoothed_prolongation(p.matrix, agg2, 2 / 3)
+    c = CoarseCorrection(p.matrix, fluid, block=2, aggregates=agg2, prolongation=P2)
+    assert c.ordering == "mmd"
+    with pytest.raises(ValueError, match="blocks of side >= 3"):
+        CoarseCorrection(p.matrix, fluid, block=2, aggregates=agg2, prolongation=P2, ordering="nd")
+    with pytest.raises(ValueError, match="one prolongator column per aggregate"):
+        CoarseCorrection(p.matrix, fluid, block=4, prolongation=P2, ordering="nd")
+    auto = CoarseCorrection(p.matrix, fluid, block=4, prolongation=P2)
+    assert auto.ordering == "mmd"
+    r = p.matrix @ np.random.default_rng(3).standard_normal(p.n)
+    y = auto(r)
+    assert np.abs(P2.T @ (r - p.matrix @ y)).max() <= 1e-9 * np.abs(r).max()

@@ -200,47 +200,32 @@ def test_network_map_refuses_unknown_labels(prob):
 
 # ---------------------------------------------------------------- weights JSON (X09, X10)
 @pytest.mark.parametrize(
-    ("edit", "pattern"),
+    ("name", "edit", "pattern"),
     [
         (
+            "poisson2d",
             {"width": 10**6},
             r"poisson2d\.pt does not fit the model config of poisson2d\.json",
         ),  # X09
-        ({"evil": 1}, r"poisson2d\.json: config has unknown key\(s\) \['evil'\]"),  # X10
-        ({"depth": 10**6}, r"poisson2d\.json: config depth=1000000 does not fit"),
-        ({"min_size": -3}, r"poisson2d\.json: config min_size must be a positive integer"),
-        ({"width": "16"}, r"poisson2d\.json: config width must be a positive integer"),
+        ("poisson2d", {"evil": 1}, r"poisson2d\.json: config has unknown key\(s\) \['evil'\]"),
+        ("poisson2d", {"depth": 10**6}, r"poisson2d\.json: config depth=1000000 does not fit"),
+        ("poisson2d", {"min_size": -3}, r"config min_size must be a positive integer"),
+        ("poisson2d", {"width": "16"}, r"poisson2d\.json: config width must be a positive integer"),
+        # the prolongation network's flags and sizes
+        ("stencil2d", {"compact": "yes"}, r"stencil2d\.json: config compact must be a bool"),
+        ("stencil2d", {"compact": 1}, r"stencil2d\.json: config compact must be a bool"),
+        ("stencil2d", {"kernel_size": 2}, r"invalid model config .*kernel_size must be 1 or 3"),
+        ("stencil2d", {"kernel_size": 3}, r"stencil2d\.pt does not fit the model config"),
+        ("stencil2d", {"block": 0}, r"stencil2d\.json: config block must be a positive integer"),
     ],
 )
-def test_weights_config_is_validated(tmp_path, edit, pattern):
+def test_weights_config_is_validated(tmp_path, name, edit, pattern):
     """X09 X10: the JSON beside the weights (not covered by the checksum) is checked."""
     for ext in (".pt", ".json"):
-        shutil.copy(WEIGHTS_DIR / f"poisson2d{ext}", tmp_path)
-    js = tmp_path / "poisson2d.json"
+        shutil.copy(WEIGHTS_DIR / f"{name}{ext}", tmp_path)
+    js = tmp_path / f"{name}.json"
     meta = json.loads(js.read_text())
     meta["config"].update(edit)
     js.write_text(json.dumps(meta))
     with pytest.raises(WeightsError, match=pattern):
-        load_pretrained("poisson2d", folder=tmp_path)
-
-
-@pytest.mark.parametrize(
-    ("edit", "pattern"),
-    [
-        ({"compact": "yes"}, r"stencil2d\.json: config compact must be a bool"),
-        ({"compact": 1}, r"stencil2d\.json: config compact must be a bool"),
-        ({"kernel_size": 2}, r"stencil2d\.json: invalid model config .*kernel_size must be 1 or 3"),
-        ({"kernel_size": 3}, r"stencil2d\.pt does not fit the model config"),
-        ({"block": 0}, r"stencil2d\.json: config block must be a positive integer"),
-    ],
-)
-def test_stencil_weights_config_is_validated(tmp_path, edit, pattern):
-    """The prolongation network's flags and sizes in its JSON are checked the same way."""
-    for ext in (".pt", ".json"):
-        shutil.copy(WEIGHTS_DIR / f"stencil2d{ext}", tmp_path)
-    js = tmp_path / "stencil2d.json"
-    meta = json.loads(js.read_text())
-    meta["config"].update(edit)
-    js.write_text(json.dumps(meta))
-    with pytest.raises(WeightsError, match=pattern):
-        load_pretrained("stencil2d", folder=tmp_path)
+        load_pretrained(name, folder=tmp_path)

@@ -179,6 +179,10 @@ def test_learned_refuses_bad_input():
         learned_map(torch.nn.Identity(), p.matrix, p.labels)
     with pytest.raises(ValueError, match="dim must be 2 or 3"):
         StencilNet(4)
+    with pytest.raises(ValueError, match="compact=True needs block >= 3"):
+        StencilNet(2, block=2, compact=True)
+    with pytest.raises(ValueError, match="kernel_size must be 1 or 3"):
+        StencilNet(2, kernel_size=5)
 
 
 @pytest.mark.parametrize("dim", [2, 3])
@@ -206,13 +210,21 @@ def test_block_aggregates_read_off_the_grid_equal_the_graph_search():
         for block in (1, 3, 4, (2, 5) if dim == 2 else (2, 3, 4)):
             ref = block_aggregates(p.matrix, p.labels == 0, block)
             assert np.array_equal(geom.block_aggregates(block), ref), (geo, block)
-    # a stored coupling of exactly zero disconnects its cells: the graph search decides
+    # a cell whose stored couplings are all exactly zero is an aggregate of its own (the grid
+    # labels would join it to its block: the graph search decides when a zero is stored)
     A = sp.csr_matrix(p.matrix, copy=True)
     rows = np.repeat(np.arange(p.n), np.diff(A.indptr))
-    i, j = rows[A.indices > rows][5], A.indices[A.indices > rows][5]  # one coupling, both ways
-    A.data[((rows == i) & (A.indices == j)) | ((rows == j) & (A.indices == i))] = 0.0
-    geom = StencilGeometry.from_matrix(A, p.labels)
-    assert np.array_equal(geom.block_aggregates(4), block_aggregates(A, p.labels == 0, 4))
+    lonely = p.n // 2
+    A.data[((rows == lonely) | (A.indices == lonely)) & (rows != A.indices)] = 0.0
+    agg = StencilGeometry.from_matrix(A, p.labels).block_aggregates(4)
+    assert (agg == agg[lonely]).sum() == 1
+    assert np.array_equal(agg, block_aggregates(A, p.labels == 0, 4))
+    # duplicate stored entries are summed first, not refused
+    dup = sp.csr_matrix((np.r_[A.data, [0.0]], np.r_[A.indices, [A.indices[-1]]],
+                         np.r_[A.indptr[:-1], A.indptr[-1] + 1]), shape=A.shape)  # fmt: skip
+    assert not dup.has_canonical_format
+    g = StencilGeometry.from_matrix(dup, p.labels)
+    assert np.array_equal(g.slot_ratio, StencilGeometry.from_matrix(A, p.labels).slot_ratio)
 
 
 def compact_reference_K(A, fluid, raw, omega, agg, block=4):

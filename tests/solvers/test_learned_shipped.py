@@ -96,3 +96,20 @@ def test_learned_spec_loads_the_shipped_model_by_dimension():
     assert M.linear and M.shape == (p.n, p.n)
     x = np.random.default_rng(0).standard_normal(p.n)
     assert np.isfinite(M(x)).all()
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_metadata_records_how_it_was_made_and_what_it_costs(name):
+    """Item 2 of the issue: the command, the training time, the held-out iterations, the cost
+    per application and FLOP per cell, and a config that is the model's own."""
+    meta = json.loads((WEIGHTS_DIR / f"{name}.json").read_text())
+    model = load_pretrained(name)
+    assert meta["command"].startswith("python examples/train_stencil_network.py")
+    assert "--out solvers/network/weights" in meta["command"]
+    assert meta["training"]["seconds"] > 0 and meta["training"]["steps"] >= 1
+    held = meta["held_out"]
+    assert sum(held["learned"]) < sum(held["coarse"])  # the iterations it was shipped with
+    assert meta["flops_per_cell"] == model.flops_per_cell()
+    (cost,) = meta["application"].values()
+    assert cost["ms"] > 0 and 0 < cost["flops_per_cell"] <= 300  # the issue's FLOP budget
+    assert meta["config"] == model.config()

@@ -235,3 +235,21 @@ def test_smoothed_map_on_a_matrix_that_is_not_a_grid_stencil_equals_the_dense_fo
     ref = dense_two_level(Ad, P0 - (2 / 3) * (Ad / np.diag(Ad)[:, None]) @ P0)
     r = np.random.default_rng(1).standard_normal(n)
     assert np.abs(M(r) - ref @ r).max() <= 1e-12 * np.abs(ref @ r).max()
+
+
+def test_smoothed_map_with_a_positive_coupling_keeps_the_jacobi_step(prob):
+    """A 5-point SPD matrix with one positive coupling pair: the grid path's Dirichlet excess
+    (from |a_ij|) would not be omega D^-1 A, so the generic smoothed prolongator builds it; the
+    map equals the dense formula (1e-12)."""
+    A = sp.csr_matrix(prob.matrix, copy=True)
+    rows = np.repeat(np.arange(A.shape[0]), np.diff(A.indptr))
+    i, j = rows[A.indices > rows][7], A.indices[A.indices > rows][7]
+    A.data[((rows == i) & (A.indices == j)) | ((rows == j) & (A.indices == i))] *= -1.0
+    M = make_map("smoothed", A, labels=prob.labels)
+    agg = block_aggregates(A, prob.labels == 0, 4)
+    P0 = np.eye(agg.max() + 1)[agg]
+    Ad = A.toarray()
+    assert np.linalg.eigvalsh(Ad).min() > 0
+    ref = dense_two_level(Ad, P0 - (2 / 3) * (Ad / np.diag(Ad)[:, None]) @ P0)
+    r = np.random.default_rng(2).standard_normal(A.shape[0])
+    assert np.abs(M(r) - ref @ r).max() <= 1e-12 * np.abs(ref @ r).max()

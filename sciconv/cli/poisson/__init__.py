@@ -77,8 +77,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--dcdm-map",
         default="coarse",
-        help="DCDM's map (default coarse; learned is 6-12%% faster at 2D >= 512^2 and 3D 64^3, "
-        "slower at 256^2 and 128^3: benchmarks/RESULTS.md): "
+        help="DCDM's map (default coarse; learned is up to 12%% faster at 2D >= 512^2 (a tie at "
+        "plume 1024^2) and 3D 64^3, slower at obstacles 256^2 and 3D 128^3: "
+        "benchmarks/RESULTS.md): "
         "identity, jacobi:K, pyamg:K, exact, coarse[:B] (two-level cycle), smoothed[:B] (with "
         "a smoothed prolongator), learned[:NAME] (prolongator predicted by the shipped "
         "stencil{2,3}d network), network:NAME or network+coarse[:NAME[:B]] (a network inside "
