@@ -40,15 +40,13 @@ Run from the repository root: ``PYTHONPATH=. python3 benchmarks/bench_monarch.py
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import time
 from collections.abc import Callable
 
-import numpy as np
 import torch
 import torch.nn.functional as F
+from common import hyena_fftconv, machine_info
 
 from sciconv import FFTConvolver
 from sciconv.monarch import monarch_fft, monarch_rfft
@@ -56,23 +54,6 @@ from sciconv.monarch.sparse import freq_sparse_conv
 
 SIGNALS = 256  # batch 4 x 64 channels
 SUBSETS = ((4, 64), (4, 16), (4, 4), (4, 1), (1, 1))  # (batch, channels): 256, 64, 16, 4, 1
-
-
-def machine_info(threads: int) -> str:
-    return (
-        f"date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-        f"platform: {platform.platform()}, python {platform.python_version()}, "
-        f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n"
-        f"numpy {np.__version__}, torch {torch.__version__}, torch threads: {threads}"
-    )
-
-
-def hyena_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """rfft of both at n = 2L, multiply, irfft, slice to L."""
-    L = u.shape[-1]
-    return torch.fft.irfft(torch.fft.rfft(u, n=2 * L) * torch.fft.rfft(k, n=2 * L), n=2 * L)[
-        ..., :L
-    ]
 
 
 def conv1d_causal(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -20,9 +20,6 @@ Run from the repository root: ``PYTHONPATH=. python3 benchmarks/bench_ssm.py`` (
 from __future__ import annotations
 
 import argparse
-import datetime
-import os
-import platform
 import time
 import tracemalloc
 from functools import partial
@@ -30,27 +27,10 @@ from functools import partial
 import numpy as np
 import torch
 import torch.nn.functional as F
+from common import hyena_fftconv, machine_info
 
 from sciconv import FFTConvolver, fftconv, vandermonde_apply
 from sciconv.ssm import linear_scan, s4d_init, sequential_scan
-
-
-def machine_info(threads: int) -> str:
-    return (
-        f"date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-        f"platform: {platform.platform()}, python {platform.python_version()}, "
-        f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n"
-        f"numpy {np.__version__}, torch {torch.__version__}, torch threads: {threads}"
-    )
-
-
-def hyena_fftconv(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
-    """The Hyena reference: rfft of both at n = 2L, multiply, irfft, slice to L."""
-    L = u.shape[-1]
-    n = 2 * L
-    k_f = torch.fft.rfft(k, n=n) / n
-    u_f = torch.fft.rfft(u, n=n)
-    return torch.fft.irfft(u_f * k_f, n=n, norm="forward")[..., :L]
 
 
 def conv1d_causal(u: torch.Tensor, k: torch.Tensor) -> torch.Tensor:

@@ -24,14 +24,13 @@ Run from the repository root: ``PYTHONPATH=. .venv/bin/python benchmarks/bench_s
 from __future__ import annotations
 
 import argparse
-import datetime
 import os
-import platform
 import statistics
 import time
 import warnings
 
 import torch
+from common import machine_info
 from torch import nn
 
 from sciconv.streaming import (
@@ -40,15 +39,6 @@ from sciconv.streaming import (
     stream,
     streaming_deviation,
 )
-
-
-def machine_info(threads: int) -> str:
-    return (
-        f"date: {datetime.datetime.now().isoformat(timespec='seconds')}\n"
-        f"platform: {platform.platform()}, python {platform.python_version()}, "
-        f"cpus: {os.cpu_count()}, load average: {os.getloadavg()[0]:.1f}\n"
-        f"torch {torch.__version__}, torch threads: {threads}"
-    )
 
 
 def model(width: int = 16, zero_padding: bool = False, seed: int = 0) -> nn.Sequential:
