@@ -96,22 +96,11 @@ def time_hop(
             online(x[..., t - hop : t])
         for r in range(reps):
             t = window + (r + 1) * hop
-            if r % 2:  # alternate the order
+            calls = [(tw, net, x[..., t - window : t]), (ts, online, x[..., t - hop : t])]
+            for times, model, chunk in calls[:: 1 if r % 2 else -1]:  # alternate the order
                 t0 = time.perf_counter()
-                net(x[..., t - window : t])
-                t1 = time.perf_counter()
-                online(x[..., t - hop : t])
-                t2 = time.perf_counter()
-                tw.append(t1 - t0)
-                ts.append(t2 - t1)
-            else:
-                t0 = time.perf_counter()
-                online(x[..., t - hop : t])
-                t1 = time.perf_counter()
-                net(x[..., t - window : t])
-                t2 = time.perf_counter()
-                ts.append(t1 - t0)
-                tw.append(t2 - t1)
+                model(chunk)
+                times.append(time.perf_counter() - t0)
     return tw, ts
 
 
