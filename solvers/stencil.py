@@ -205,7 +205,13 @@ class StencilGeometry:
         """
         n = self.neighbours.shape[1]
         agg = check_aggregates(aggregates, n)
-        agg = agg.astype(np.int32) if n < 2**31 - 1 else agg
+        return self._crossings(agg.astype(np.int32) if n < 2**31 - 1 else agg, compact_block)
+
+    def _crossings(
+        self, agg: np.ndarray, compact_block: int | tuple[int, ...] | None
+    ) -> np.ndarray:
+        """:meth:`crossings` of checked aggregates."""
+        n = self.neighbours.shape[1]
         cross = np.zeros(self.neighbours.shape, dtype=bool)
         for slot, nb in enumerate(self.neighbours):
             if slot != self.fluid.ndim:  # the centre never crosses
@@ -274,7 +280,7 @@ class StencilGeometry:
         own = np.ones(n)
         wet = np.flatnonzero(excess)  # the Dirichlet-coupled rows
         own[wet] -= omega * (1.0 + np.tanh(raw[2 * dim, wet])) * excess[wet]
-        smoothed = self.crossings(agg, compact_block)
+        smoothed = self._crossings(agg32, compact_block)
         crossing = []  # per off slot: the rows whose neighbour there is in another aggregate
         for slot, (axis, step) in enumerate(self.slots(dim)):
             if axis < 0:

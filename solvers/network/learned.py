@@ -193,8 +193,9 @@ class StencilNet(nn.Module):
         """The raw output at the unknowns, ``(2*dim + 1, n)`` float64 (no autograd).
 
         A pointwise network (``kernel_size=1``) runs on the unknowns' features alone, with no
-        grid (on the CPU as float64 NumPy products); a 3×3 one runs on
-        :attr:`StencilGeometry.features` and is read at the fluid cells.
+        grid, as float64 NumPy products on the host whatever the model's device; a 3×3 one
+        runs on :attr:`StencilGeometry.features` on the model's device and is read at the
+        fluid cells.
 
         Examples
         --------
@@ -206,22 +207,17 @@ class StencilNet(nn.Module):
         """
         p = next(self.parameters())
         with torch.no_grad():
-            if self.kernel_size == 1 and p.device.type == "cpu":
-                # a per-cell MLP: float64 matrix products over the unknowns (no grid)
+            if self.kernel_size == 1:
+                # a per-cell MLP: float64 matrix products over the unknowns, on the host where
+                # the features and the result live (a few dozen FLOP per cell: moving them to
+                # an accelerator would cost more than the products)
                 y = geom.cell_features
                 for i, layer in enumerate([*self.hidden, self.head]):
-                    y = layer.weight.double().flatten(1).numpy() @ y
-                    y += layer.bias.double().numpy()[:, None]
+                    y = layer.weight.detach().double().cpu().flatten(1).numpy() @ y
+                    y += layer.bias.detach().double().cpu().numpy()[:, None]
                     if i < self.depth:
                         np.maximum(y, 0.0, out=y)
                 return y
-            if self.kernel_size == 1:
-                y = torch.as_tensor(geom.cell_features, device=p.device)
-                for layer in self.hidden:
-                    w, b = layer.weight.double().flatten(1), layer.bias.double()[:, None]
-                    y = torch.relu(torch.addmm(b, w, y))
-                w, b = self.head.weight.double().flatten(1), self.head.bias.double()[:, None]
-                return torch.addmm(b, w, y).cpu().numpy()
             x = torch.as_tensor(geom.features, dtype=p.dtype, device=p.device).unsqueeze(0)
             y = self(x)[0].reshape(2 * self.dim + 1, -1)
             cells = torch.as_tensor(np.flatnonzero(geom.fluid), device=p.device)

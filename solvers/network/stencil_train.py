@@ -19,7 +19,7 @@ from tqdm.auto import tqdm
 
 from sciconv.validation import check_positive_int
 
-from ..coarse import block_aggregates, singular_pins
+from ..coarse import singular_pins
 from .learned import StencilGeometry, StencilNet, stencil_entries
 
 __all__ = ["TwoLevelProblem", "train_stencil"]
@@ -63,7 +63,7 @@ class TwoLevelProblem:
         self.geom = StencilGeometry.from_matrix(A, labels)
         A = self.geom.A
         self.n = A.shape[0]
-        self.agg = block_aggregates(A, self.geom.fluid, block)
+        self.agg = self.geom.block_aggregates(block)
         crossing = self.geom.crossings(self.agg)
         kept = self.geom.crossings(self.agg, block if compact else None)
         self.dropped = crossing & ~kept
