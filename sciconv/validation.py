@@ -31,6 +31,7 @@ __all__ = [
     "check_float_dtype",
     "check_input_dtype",
     "check_positive_int",
+    "check_tensor",
     "checking_values",
     "describe",
     "require",
@@ -141,6 +142,36 @@ def as_int_tuple(name: str, value: Any, ndim: int, minimum: int = 1) -> tuple[in
             raise ValueError(f"{name} must contain integers >= {minimum}, got {tuple(values)}")
         out.append(int(v))
     return tuple(out)
+
+
+def check_tensor(name: str, value: Any, ndim: int | None = None, layout: str = "") -> Any:
+    """``value`` if it is a ``torch.Tensor`` (else ``TypeError``) with ``ndim`` axes when given
+    (else ``ValueError``); ``layout`` (e.g. ``"(B, C, L)"``) is named in both messages.
+
+    Examples
+    --------
+    >>> import torch
+    >>> from sciconv.validation import check_tensor
+    >>> check_tensor("x", torch.zeros(2, 3, 4), 3, "(B, C, L)").shape
+    torch.Size([2, 3, 4])
+    >>> check_tensor("x", [1.0], 3, "(B, C, L)")
+    Traceback (most recent call last):
+        ...
+    TypeError: x must be a torch.Tensor of shape (B, C, L), got [1.0]
+    >>> check_tensor("x", torch.zeros(4), 3, "(B, C, L)")
+    Traceback (most recent call last):
+        ...
+    ValueError: x must have shape (B, C, L), got shape (4,)
+    """
+    import torch
+
+    shape = f" of shape {layout}" if layout else ""
+    if not isinstance(value, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor{shape}, got {describe(value)}")
+    if ndim is not None and value.ndim != ndim:
+        want = f"shape {layout}" if layout else f"{ndim} axes"
+        raise ValueError(f"{name} must have {want}, got shape {tuple(value.shape)}")
+    return value
 
 
 def check_choice(name: str, value: Any, choices: Sequence[str]) -> str:

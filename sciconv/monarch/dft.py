@@ -20,7 +20,7 @@ from typing import Any
 
 import torch
 
-from ..validation import check_bool, check_positive_int, describe
+from ..validation import check_bool, check_positive_int, check_tensor, describe
 from .factors import DENSE_DFT_LIMIT, monarch_factors
 
 __all__ = ["dft_matrix", "monarch_fft", "monarch_ifft", "twiddle_matrix"]
@@ -172,8 +172,7 @@ def twiddle_matrix(
 
 def _check_tensor(name: str, x: Any, dim: Any = -1, strict: Any = True) -> torch.Tensor:
     """``x`` checked: a floating/complex tensor with a non-empty axis ``dim``; flags checked."""
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {describe(x)}")
+    check_tensor(name, x)
     if not (x.dtype.is_floating_point or x.dtype.is_complex):
         raise TypeError(f"{name} must have a floating or complex dtype, got {describe(x)}")
     check_bool("strict", strict)

@@ -11,19 +11,11 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ..validation import check_choice, check_positive_int, describe
+from ..validation import check_choice, check_positive_int, check_tensor, describe
 from .module import StreamingCNN
 from .stream import StreamingInexactWarning, stream, without_padding
 
 __all__ = ["Deviation", "pooling_shift_bound", "streaming_deviation", "windowed_inference"]
-
-
-def _check_signal(name: str, x: object) -> torch.Tensor:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor of shape (B, C, L), got {describe(x)}")
-    if x.ndim != 3:
-        raise ValueError(f"{name} must have shape (B, C, L), got shape {tuple(x.shape)}")
-    return x
 
 
 def _check_index(name: str, value: object) -> int:
@@ -73,7 +65,7 @@ def windowed_inference(
     >>> [o.flatten().tolist() for o in out]
     [[4.0, 5.0], [6.0, 7.0]]
     """
-    x = _check_signal("x", x)
+    x = check_tensor("x", x, 3, "(B, C, L)")
     window = check_positive_int("window", window)
     n = check_positive_int("n", n)
     ends = [_check_index(f"ends[{i}]", t) for i, t in enumerate(ends)]
@@ -169,7 +161,7 @@ def streaming_deviation(
     >>> exact.nrmse < 1e-12, zeros.nrmse > 1e-3, zeros.exact
     (True, True, False)
     """
-    x = _check_signal("x", x)
+    x = check_tensor("x", x, 3, "(B, C, L)")
     check_choice("padding", padding, ("keep", "signal"))
     param = next(model.parameters(), None) if isinstance(model, nn.Module) else None
     if param is not None and (x.dtype, x.device) != (param.dtype, param.device):
@@ -263,7 +255,7 @@ def pooling_shift_bound(
     >>> pooling_shift_bound(u, [1], [2], 3, "avg").tolist()  # (1/3) (5 - 1)
     [[[1.3333333333333333]]]
     """
-    u = _check_signal("u", u)
+    u = check_tensor("u", u, 3, "(B, C, L)")
     check_choice("mode", mode, ("max", "avg"))
     k = check_positive_int("kernel_size", kernel_size)
     if len(starts_a) != len(starts_b):

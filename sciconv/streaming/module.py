@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ..validation import check_bool, describe
+from ..validation import check_bool, check_tensor
 from .layers import LayerSpec, WindowedState
 
 __all__ = ["StreamingCNN"]
@@ -153,10 +153,7 @@ class StreamingCNN(nn.Module):
         """Take the next ``hop`` samples ``(B, C, hop)``; return the outputs that became
         available ``(B, C_out, n)`` (``n = hop / stride`` in steady state, fewer while the
         receptive field fills)."""
-        if not isinstance(chunk, torch.Tensor):
-            raise TypeError(
-                f"chunk must be a torch.Tensor of shape (B, C, hop), got {describe(chunk)}"
-            )
+        check_tensor("chunk", chunk, None, "(B, C, hop)")
         if chunk.ndim != 3 or chunk.shape[-1] != self.hop:
             raise ValueError(
                 f"chunk must have shape (B, C, hop={self.hop}), got shape {tuple(chunk.shape)}"

@@ -15,7 +15,7 @@ from typing import Any
 import torch
 import torch.nn as nn
 
-from ..validation import check_positive_int, describe
+from ..validation import check_positive_int, check_tensor, describe
 
 __all__ = ["icnr_"]
 
@@ -73,8 +73,7 @@ def icnr_(
     >>> bool(torch.equal(y, F.interpolate(z, scale_factor=2, mode="nearest")))
     True
     """
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"weight must be a torch.Tensor, got {describe(weight)}")
+    check_tensor("weight", weight)
     if not weight.is_floating_point():
         raise TypeError(
             f"weight must be a floating tensor (e.g. torch.float32), got dtype {weight.dtype}"

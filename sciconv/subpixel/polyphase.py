@@ -21,14 +21,13 @@ from typing import Any
 
 import torch
 
-from ..validation import as_int_tuple, check_positive_int, describe
+from ..validation import as_int_tuple, check_positive_int, check_tensor, describe
 
 __all__ = ["subpixel_to_transpose", "transpose_to_subpixel"]
 
 
 def _check_weight(name: str, weight: Any) -> torch.Tensor:
-    if not isinstance(weight, torch.Tensor):
-        raise TypeError(f"{name} must be a torch.Tensor, got {describe(weight)}")
+    check_tensor(name, weight)
     if weight.ndim != 4 or weight.numel() == 0:
         raise ValueError(f"{name} must be a non-empty 4-D tensor, got {describe(weight)}")
     return weight
